@@ -1,0 +1,234 @@
+//! Configuration: loading TOML, dotted-key overrides, validation and hashing.
+//!
+//! The flow is always file → `toml::Table` → overrides applied on the table → typed
+//! [`Config`] (unknown keys rejected, the failing key named) → [`validate`]. Sweeps and events
+//! reuse the same dotted-key machinery, so a key means the same thing everywhere.
+
+mod month;
+mod schema;
+mod validate;
+
+use std::fmt;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+pub use month::Month;
+pub use schema::*;
+pub use validate::{SETTABLE_AT_RUNTIME_HELP, is_initial_condition, validate};
+
+/// A configuration problem: where (file, key), and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// The file (or `--set` argument) the problem is in.
+    pub file: String,
+    /// Dotted key, empty when the problem is not tied to one key.
+    pub key: String,
+    /// What was found and what was expected.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.problem)
+        } else {
+            write!(f, "{}: {} {}", self.file, self.key, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    pub(crate) fn new(file: &str, key: &str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_string(),
+            key: key.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Reads a TOML file into a table, naming the file in every error.
+pub fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
+    parse_table(&text, &file)
+}
+
+/// Parses TOML text into a table; `file` names the source in errors.
+pub fn parse_table(text: &str, file: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>().map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        ConfigError::new(
+            file,
+            "",
+            format!("is not valid TOML{at}: {}", e.message().trim()),
+        )
+    })
+}
+
+/// Turns a table into a typed, validated config.
+pub fn from_table(table: toml::Table, file: &str) -> Result<Config, ConfigError> {
+    let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(
+        |e: serde_path_to_error::Error<toml::de::Error>| {
+            let path = e.path().to_string();
+            let message = e.inner().message().trim().to_string();
+            let key = if path == "." { String::new() } else { path };
+            ConfigError::new(file, &key, format!("is invalid: {message}"))
+        },
+    )?;
+    validate(&config, file)?;
+    Ok(config)
+}
+
+/// Loads a config file, applies `key=value` overrides in order, and validates the result.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let mut table = read_table(path)?;
+    for arg in overrides {
+        let (key, value) = arg.split_once('=').ok_or_else(|| {
+            ConfigError::new(
+                "--set",
+                "",
+                format!("expected key=value, got \"{arg}\""),
+            )
+        })?;
+        set_key(&mut table, key.trim(), parse_value(value.trim()))
+            .map_err(|problem| ConfigError::new("--set", key.trim(), problem))?;
+    }
+    from_table(table, &file)
+}
+
+/// Parses a command-line value as a TOML value; bare words become strings.
+pub fn parse_value(text: &str) -> toml::Value {
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+/// Sets a dotted key in a table. `*` in a path segment applies to every entry of that table.
+/// Intermediate tables must exist; the leaf may be new (its name is then checked when the
+/// table is deserialised, which rejects unknown fields).
+pub fn set_key(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("is not a valid dotted key (\"{key}\")"));
+    }
+    set_parts(table, &parts, &value, key)
+}
+
+fn set_parts(
+    table: &mut toml::Table,
+    parts: &[&str],
+    value: &toml::Value,
+    key: &str,
+) -> Result<(), String> {
+    let (head, rest) = (parts[0], &parts[1..]);
+    if rest.is_empty() {
+        if head == "*" {
+            return Err("cannot end in `*`".to_string());
+        }
+        if let Some(old) = table.get(head)
+            && old.is_table()
+        {
+            return Err("names a table, not a value".to_string());
+        }
+        table.insert(head.to_string(), value.clone());
+        return Ok(());
+    }
+    if head == "*" {
+        if table.is_empty() {
+            return Err("`*` matches nothing".to_string());
+        }
+        for (_, child) in table.iter_mut() {
+            let child = child
+                .as_table_mut()
+                .ok_or_else(|| "`*` must stand for agent tables".to_string())?;
+            set_parts(child, rest, value, key)?;
+        }
+        return Ok(());
+    }
+    match table.get_mut(head) {
+        Some(toml::Value::Table(child)) => set_parts(child, rest, value, key),
+        Some(_) => Err(format!("does not exist: `{head}` is a value, not a table")),
+        None => Err(format!("does not exist (no table `{head}`)")),
+    }
+}
+
+/// Reads a dotted key from a table (no wildcards).
+pub fn get_key<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
+    let mut parts = key.split('.');
+    let mut value = table.get(parts.next()?)?;
+    for p in parts {
+        value = value.as_table()?.get(p)?;
+    }
+    Some(value)
+}
+
+/// The config as a TOML table (the fully resolved form written to manifests).
+pub fn to_table(config: &Config) -> toml::Table {
+    match toml::Value::try_from(config) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => unreachable!("a Config always serialises to a table"),
+    }
+}
+
+/// Stable SHA-256 of a config's resolved form, hex encoded.
+pub fn hash(config: &Config) -> String {
+    hash_bytes(toml::to_string(config).unwrap_or_default().as_bytes())
+}
+
+/// Hex SHA-256 of bytes.
+pub fn hash_bytes(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> toml::Table {
+        parse_table(text, "t.toml").unwrap()
+    }
+
+    #[test]
+    fn set_key_replaces_nested_values_and_wildcards() {
+        let mut t = table("[p.a]\nx = 1\n[p.b]\nx = 2\n");
+        set_key(&mut t, "p.a.x", toml::Value::Integer(5)).unwrap();
+        assert_eq!(get_key(&t, "p.a.x"), Some(&toml::Value::Integer(5)));
+        set_key(&mut t, "p.*.x", toml::Value::Integer(9)).unwrap();
+        assert_eq!(get_key(&t, "p.b.x"), Some(&toml::Value::Integer(9)));
+        assert_eq!(get_key(&t, "p.a.x"), Some(&toml::Value::Integer(9)));
+    }
+
+    #[test]
+    fn set_key_rejects_missing_tables_and_table_leaves() {
+        let mut t = table("[p.a]\nx = 1\n");
+        assert!(set_key(&mut t, "q.a.x", 1.into()).is_err());
+        assert!(set_key(&mut t, "p.a", 1.into()).is_err());
+        assert!(set_key(&mut t, "p..x", 1.into()).is_err());
+    }
+
+    #[test]
+    fn command_line_values_parse_as_toml_or_strings() {
+        assert_eq!(parse_value("0.5"), toml::Value::Float(0.5));
+        assert_eq!(parse_value("true"), toml::Value::Boolean(true));
+        assert_eq!(parse_value("2027-01"), toml::Value::String("2027-01".into()));
+        assert_eq!(parse_value("\"x\""), toml::Value::String("x".into()));
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let err = parse_table("a = 1\nb = \n", "f.toml").unwrap_err();
+        assert!(err.to_string().starts_with("f.toml: is not valid TOML (line 2)"), "{err}");
+    }
+}

@@ -1,0 +1,274 @@
+//! The typed configuration: every parameter of a run, one documented field each.
+//!
+//! A config file is TOML that deserialises into [`Config`]; unknown keys are rejected. Agents
+//! (providers, labs, contracts) are tables keyed by a short id (`[providers.aws]`), so that every
+//! parameter has a stable dotted path (`providers.aws.egress_fee`) usable by `--set`, sweeps and
+//! events. File order of the agent tables is kept and is the agents' index order.
+//!
+//! Units: compute in thousand GPU-equivalents (kGPU, H100-class) held for one month; prices in
+//! US$ per GPU-hour; money flows in US$ million per month; utilities in logit units.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::events::EventSpec;
+
+/// A whole run: horizon, population, behavioural parameters, agents, contracts and events.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Horizon, seed and population size.
+    pub run: RunSection,
+    /// Enterprise behaviour: review, choice and switching parameters.
+    pub enterprise: EnterpriseSection,
+    /// Aggregate demand paths.
+    pub demand: DemandSection,
+    /// Lab behaviour common to all labs: allocation and quality technology.
+    pub lab_behaviour: LabBehaviour,
+    /// Cloud providers by id, in index order.
+    pub providers: IndexMap<String, ProviderConfig>,
+    /// AI labs by id, in index order.
+    pub labs: IndexMap<String, LabConfig>,
+    /// Lab–provider contracts by id.
+    #[serde(default)]
+    pub contracts: IndexMap<String, ContractConfig>,
+    /// Dated or triggered changes to the world (see `docs/MODEL.md`, "Events").
+    #[serde(default)]
+    pub events: Vec<EventSpec>,
+}
+
+/// Horizon, seed and population.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// First simulated month, `YYYY-MM`. Tick 0 is this month.
+    pub start: String,
+    /// Number of monthly ticks, ≥ 1.
+    pub ticks: u32,
+    /// Master seed of the run; every random draw derives from it.
+    pub seed: u64,
+    /// Number of enterprise agents, ≥ 1.
+    pub enterprises: u32,
+}
+
+/// Enterprise review, choice and migration parameters (logit units unless stated).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseSection {
+    /// Monthly probability of reviewing the AI option, in [0, 1].
+    pub review_probability: f64,
+    /// Monthly probability of reconsidering the cloud home, in [0, 1].
+    pub home_review_probability: f64,
+    /// Pareto tail index of enterprise size (> 0).
+    pub size_pareto_alpha: f64,
+    /// Largest enterprise size relative to the smallest (truncation of the Pareto tail), ≥ 1.
+    pub size_max_ratio: f64,
+    /// Utility per unit of model quality (quality is log effective training compute).
+    pub quality_weight: f64,
+    /// Utility per unit of log price of an AI option.
+    pub price_weight: f64,
+    /// Utility bonus of AI options sold on the enterprise's own cloud home (data gravity).
+    pub home_affinity: f64,
+    /// Utility bonus of an AI option sold by the provider whose productivity suite the
+    /// enterprise uses, multiplied by that provider's `bundle_strength`.
+    pub suite_affinity: f64,
+    /// Utility bonus of a lab's direct API over a marketplace channel (≥ 0 or < 0).
+    pub direct_api_bonus: f64,
+    /// Base switching cost of leaving the current AI option, ≥ 0.
+    pub switch_cost_base: f64,
+    /// Utility cost per unit of egress fee (fraction of annual spend) when the billing
+    /// provider changes, ≥ 0.
+    pub egress_weight: f64,
+    /// Integration lock-in added per month of tenure on the current option, ≥ 0.
+    pub lock_in_per_month: f64,
+    /// Tenure (months) beyond which lock-in stops growing, ≥ 0.
+    pub lock_in_cap_months: u32,
+    /// Utility cost of migrating the cloud home, ≥ 0.
+    pub migration_cost: f64,
+    /// Utility per unit of log general-cloud price index in the home choice.
+    pub cloud_price_weight: f64,
+    /// Utility per unit of the best model quality a provider's marketplace offers, in the
+    /// home choice ("AI pull").
+    pub ai_pull_weight: f64,
+}
+
+/// Aggregate demand paths.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DemandSection {
+    /// Enterprise AI inference demand at tick 0, kGPU.
+    pub ai_inference_kgpu: f64,
+    /// Annual growth of enterprise AI inference demand (0.5 = +50 %/yr), > -1.
+    pub ai_growth_per_year: f64,
+    /// Enterprise general-cloud spend at tick 0, US$ M per month.
+    pub cloud_spend_musd: f64,
+    /// Annual growth of general-cloud spend, > -1.
+    pub cloud_growth_per_year: f64,
+}
+
+/// Lab behaviour shared by all labs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LabBehaviour {
+    /// Monthly obsolescence of the effective training-compute stock, in [0, 1].
+    pub stock_depreciation: f64,
+    /// Share of the gap to the allocation target closed each month, in (0, 1].
+    pub allocation_speed: f64,
+    /// Utility per unit of log effective price of a host.
+    pub host_price_weight: f64,
+    /// Utility per unit of log free-capacity fraction of a host.
+    pub free_capacity_weight: f64,
+    /// Dependency aversion: utility cost per unit of a host's current share of the lab's compute.
+    pub dependency_aversion: f64,
+    /// Fraction of training output lost per unit of training compute moved between hosts.
+    pub move_penalty: f64,
+    /// Share of lab revenue reinvested in training compute, in [0, 1].
+    pub reinvest_share: f64,
+    /// Minimum share of a first-party lab's rented compute on its owner, in [0, 1].
+    pub owner_min_share: f64,
+}
+
+/// How a provider's marketplace admits other labs' models.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MarketplacePolicy {
+    /// A neutral marketplace: hosts every lab that lists on open marketplaces.
+    Open,
+    /// Only its own first-party lab, licensed partners and open-weight models.
+    PartnersOnly,
+}
+
+/// One cloud provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Display name.
+    pub name: String,
+    /// Share of enterprise cloud spend homed on this provider at tick 0; all sum to 1.
+    pub home_share: f64,
+    /// AI compute capacity at tick 0, kGPU, ≥ 0.
+    pub capacity_kgpu: f64,
+    /// Unit cost, US$ per GPU-hour (price floor), > 0.
+    pub unit_cost: f64,
+    /// Price at tick 0, US$ per GPU-hour, ≥ unit_cost.
+    pub price: f64,
+    /// Monthly proportional price response per unit of utilisation above target, ≥ 0.
+    pub price_response: f64,
+    /// Utilisation the provider aims for, in (0, 1].
+    pub target_utilisation: f64,
+    /// Baseline monthly capacity growth ordered, as a fraction of capacity, ≥ 0.
+    pub invest_rate: f64,
+    /// Extra monthly capacity ordered per unit of utilisation above target, ≥ 0.
+    pub invest_response: f64,
+    /// Months from order to capacity in service, ≥ 0.
+    pub build_lag_months: u32,
+    /// Egress/switching fee charged to leaving customers, as a fraction of annual spend, ≥ 0.
+    pub egress_fee: f64,
+    /// Strength of the productivity-suite bundle (0 = no suite), ≥ 0.
+    pub bundle_strength: f64,
+    /// Share of enterprises using this provider's productivity suite, in [0, 1]; sum ≤ 1.
+    pub suite_share: f64,
+    /// Home-choice penalty on rival clouds for this provider's suite users (licensing), ≥ 0.
+    pub licensing_penalty: f64,
+    /// Marketplace policy for other labs' models.
+    pub marketplace: MarketplacePolicy,
+    /// Marketplace margin over the compute price, ≥ 0.
+    pub marketplace_margin: f64,
+    /// General-cloud price index (1 = market average), > 0.
+    pub cloud_price_index: f64,
+    /// Home-choice utility constant (brand, breadth of services).
+    pub brand: f64,
+    /// An aggregate of many small firms: counted in market totals, but atomistic in HHI and
+    /// CR-n (as trackers compute HHI over named firms).
+    #[serde(default)]
+    pub fringe: bool,
+    /// First month of operation (`YYYY-MM`); absent = operating from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+}
+
+/// One AI lab.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LabConfig {
+    /// Display name.
+    pub name: String,
+    /// Effective training-compute stock at tick 0, kGPU-months, > 0. Quality = ln(stock).
+    pub compute_stock: f64,
+    /// Training budget at tick 0, US$ M per month, ≥ 0.
+    pub training_budget_musd: f64,
+    /// Annual growth of the training budget, > -1.
+    pub budget_growth_per_year: f64,
+    /// Model fee charged on top of compute, US$ per GPU-hour of inference, ≥ 0.
+    pub model_fee: f64,
+    /// Whether the lab sells through its own direct API.
+    pub direct_api: bool,
+    /// Whether the lab lists its models on every open marketplace.
+    pub marketplace_listing: bool,
+    /// Whether the lab's models are open weights (any provider may host them).
+    pub open_weight: bool,
+    /// Quality gap of the lab's open-weight release below its frontier model, ≥ 0 (used
+    /// once the lab releases open weights).
+    pub open_weight_gap: f64,
+    /// Provider that owns this lab (first-party lab), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Enterprise-choice utility constant (brand, ecosystem).
+    pub brand: f64,
+    /// An aggregate of many small developers (e.g. the open-weight community): counted in
+    /// market totals, atomistic in HHI and CR-n.
+    #[serde(default)]
+    pub fringe: bool,
+    /// Lab-owned data-centre capacity at tick 0, kGPU, ≥ 0.
+    pub own_capacity_kgpu: f64,
+    /// Unit cost of own capacity, US$ per GPU-hour, > 0.
+    pub own_unit_cost: f64,
+    /// Initial share of the lab's rented compute on each provider (sums to 1 if given);
+    /// absent = spread by the allocation logit at tick 0.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub initial_hosts: IndexMap<String, f64>,
+    /// First month of operation (`YYYY-MM`); absent = operating from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+}
+
+/// One lab–provider contract.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContractConfig {
+    /// Lab id.
+    pub lab: String,
+    /// Provider id.
+    pub provider: String,
+    /// First month the contract applies (`YYYY-MM`); absent = from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Last month the contract applies (`YYYY-MM`); absent = open-ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Unspent compute credits at the start, US$ M, usable only on this provider, ≥ 0.
+    #[serde(default)]
+    pub credits_musd: f64,
+    /// Share of the lab's revenue paid to the provider, in [0, 1].
+    #[serde(default)]
+    pub revenue_share: f64,
+    /// Revenue share stops once this much has been paid, US$ M (0 = no cap), ≥ 0.
+    #[serde(default)]
+    pub revenue_share_cap_musd: f64,
+    /// Minimum share of the lab's rented compute on this provider (exclusivity), in [0, 1].
+    #[serde(default)]
+    pub min_compute_share: f64,
+    /// Last month the exclusivity floor applies (`YYYY-MM`); absent = while the contract runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusivity_end: Option<String>,
+    /// Committed compute spend (take-or-pay), US$ M per month, ≥ 0.
+    #[serde(default)]
+    pub commitment_musd: f64,
+    /// Whether the provider may resell the lab's models in its own marketplace.
+    #[serde(default)]
+    pub licence: bool,
+    /// Whether this licence is exclusive: no other marketplace may resell the lab's
+    /// non-open models.
+    #[serde(default)]
+    pub licence_exclusive: bool,
+}

@@ -1,0 +1,91 @@
+//! Market shares and concentration measures (HHI on the 0–10,000 scale, CR-n).
+
+/// Shares of each agent in a market from amounts; all zeros give all-zero shares.
+pub fn shares(amounts: &[f64]) -> Vec<f64> {
+    let total: f64 = amounts.iter().sum();
+    if total > 0.0 {
+        amounts.iter().map(|a| a / total).collect()
+    } else {
+        vec![0.0; amounts.len()]
+    }
+}
+
+/// Herfindahl–Hirschman index on the 0–10,000 scale; `shares` are fractions summing to one.
+pub fn hhi(shares: &[f64]) -> f64 {
+    shares.iter().map(|s| (100.0 * s).powi(2)).sum()
+}
+
+/// HHI when some agents are fringe aggregates of many small firms: their share is atomistic
+/// and contributes (approximately) nothing.
+pub fn hhi_named(shares: &[f64], fringe: &[bool]) -> f64 {
+    shares.iter().zip(fringe).filter(|(_, f)| !**f).map(|(s, _)| (100.0 * s).powi(2)).sum()
+}
+
+/// CR-n over named (non-fringe) agents.
+pub fn concentration_ratio_named(shares: &[f64], fringe: &[bool], n: usize) -> f64 {
+    let named: Vec<f64> = shares.iter().zip(fringe).filter(|(_, f)| !**f).map(|(s, _)| *s).collect();
+    concentration_ratio(&named, n)
+}
+
+/// Combined share of the `n` largest agents (CR-n), as a fraction.
+pub fn concentration_ratio(shares: &[f64], n: usize) -> f64 {
+    let mut sorted = shares.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    sorted.iter().take(n).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monopoly_has_hhi_ten_thousand_and_cr1_one() {
+        let s = shares(&[0.0, 5.0, 0.0]);
+        assert_eq!(hhi(&s), 10_000.0);
+        assert_eq!(concentration_ratio(&s, 1), 1.0);
+    }
+
+    #[test]
+    fn equal_split_has_hhi_ten_thousand_over_n() {
+        let s = shares(&[2.0; 4]);
+        assert!((hhi(&s) - 2_500.0).abs() < 1e-9);
+        assert!((concentration_ratio(&s, 3) - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn synergy_q4_2025_shares_give_the_documented_hhi() {
+        // market_data.md §1d: 28/21/14 → ~1,460 counting the named firms (plus a small tail).
+        let h = hhi(&[0.28, 0.21, 0.14]);
+        assert!((h - 1421.0).abs() < 1.0, "{h}");
+    }
+
+    #[test]
+    fn fringe_aggregates_are_atomistic() {
+        let s = [0.28, 0.21, 0.14, 0.37];
+        let fringe = [false, false, false, true];
+        assert!((hhi_named(&s, &fringe) - hhi(&[0.28, 0.21, 0.14])).abs() < 1e-9);
+        assert!((concentration_ratio_named(&s, &fringe, 1) - 0.28).abs() < 1e-12);
+        assert_eq!(hhi_named(&s, &[false; 4]), hhi(&s));
+    }
+
+    #[test]
+    fn empty_market_has_zero_shares() {
+        assert_eq!(shares(&[0.0, 0.0]), vec![0.0, 0.0]);
+        assert_eq!(hhi(&shares(&[0.0, 0.0])), 0.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hhi_lies_between_equal_split_and_monopoly(amounts in proptest::collection::vec(0.0f64..1e6, 1..20)) {
+            let s = shares(&amounts);
+            let total: f64 = s.iter().sum();
+            if total > 0.0 {
+                proptest::prop_assert!((total - 1.0).abs() < 1e-9);
+                let h = hhi(&s);
+                proptest::prop_assert!(h <= 10_000.0 + 1e-6);
+                proptest::prop_assert!(h >= 10_000.0 / amounts.len() as f64 - 1e-6);
+                proptest::prop_assert!(concentration_ratio(&s, 1) <= concentration_ratio(&s, 3) + 1e-12);
+            }
+        }
+    }
+}

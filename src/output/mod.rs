@@ -1,0 +1,6 @@
+//! Output files: atomic staging, the CSV files of a run, and its manifest.
+
+pub mod atomic;
+mod run_files;
+
+pub use run_files::{RunManifest, RunWriter, format_number};

@@ -1,0 +1,14 @@
+//! The ECS world of one run: components, resources, systems in six ordered phases, and the
+//! driver that steps it and hands each tick's report to an observer.
+
+pub mod components;
+pub mod metrics;
+pub mod resources;
+pub mod rng;
+pub mod run;
+pub mod schedule;
+pub mod systems;
+pub mod world;
+
+pub use run::{MetricsRecorder, Observer, RunError, RunInfo, simulate};
+pub use world::Simulation;

@@ -1,0 +1,308 @@
+//! World-wide resources: fixed layout, live parameters, regulation, contracts, the market view
+//! published each tick, enterprise holdings, settlement results and the tick report.
+
+use bevy_ecs::prelude::*;
+
+use crate::config::{Config, ContractConfig, Month};
+use crate::econ::choice::{ChoiceTables, HomeTables};
+
+/// The live parameters of the run: the resolved config, changed only by events.
+#[derive(Resource, Debug, Clone)]
+pub struct Params(pub Config);
+
+/// Time and seed.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct Clock {
+    /// Current tick (month index from `run.start`).
+    pub tick: u32,
+    /// Month of tick 0.
+    pub start: Month,
+    /// Run seed.
+    pub seed: u64,
+}
+
+impl Clock {
+    /// Month of the current tick.
+    pub fn month(&self) -> Month {
+        self.start.plus(i64::from(self.tick))
+    }
+
+    /// Tick of a `YYYY-MM` month relative to the start (validated configs only).
+    pub fn tick_of(&self, month: &str) -> i64 {
+        Month::parse(month).map_or(0, |m| m.ticks_since(self.start))
+    }
+}
+
+/// Fixed shape of the run: agent ids and index arithmetic of option slots.
+#[derive(Resource, Debug, Clone)]
+pub struct Layout {
+    /// Provider ids in index order.
+    pub providers: Vec<String>,
+    /// Lab ids in index order.
+    pub labs: Vec<String>,
+}
+
+impl Layout {
+    /// Number of providers.
+    pub fn n_providers(&self) -> usize {
+        self.providers.len()
+    }
+    /// Number of labs.
+    pub fn n_labs(&self) -> usize {
+        self.labs.len()
+    }
+    /// Channels: provider marketplaces, then labs' direct APIs.
+    pub fn n_channels(&self) -> usize {
+        self.providers.len() + self.labs.len()
+    }
+    /// Option slots: channels × labs.
+    pub fn n_slots(&self) -> usize {
+        self.n_channels() * self.labs.len()
+    }
+    /// Slot of (channel, lab).
+    pub fn slot(&self, channel: usize, lab: usize) -> usize {
+        channel * self.labs.len() + lab
+    }
+    /// (channel, lab) of a slot.
+    pub fn split(&self, slot: usize) -> (usize, usize) {
+        (slot / self.labs.len(), slot % self.labs.len())
+    }
+    /// Provider billing a channel, if it is a marketplace.
+    pub fn provider_of_channel(&self, channel: usize) -> Option<usize> {
+        (channel < self.providers.len()).then_some(channel)
+    }
+}
+
+/// Regulation and exogenous shocks in force.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Regulation {
+    /// Cap on egress/switching fees (0 = ban).
+    pub egress_cap: Option<f64>,
+    /// Suite bundles no longer favour the bundler.
+    pub bundling_banned: bool,
+    /// Exclusivity floors and exclusive licences do not bind.
+    pub exclusivity_banned: bool,
+    /// Licensing penalties on rival clouds removed.
+    pub licensing_penalties_removed: bool,
+    /// GPU price cycle: (start tick, amplitude, period months).
+    pub price_cycle: Option<(u32, f64, u32)>,
+}
+
+/// A contract's live terms and balances.
+#[derive(Debug, Clone)]
+pub struct ContractState {
+    /// Contract id.
+    pub id: String,
+    /// Lab index.
+    pub lab: usize,
+    /// Provider index.
+    pub provider: usize,
+    /// First tick it applies.
+    pub start: i64,
+    /// Last tick it applies, if any.
+    pub end: Option<i64>,
+    /// Unspent compute credits, US$ M.
+    pub credits: f64,
+    /// Share of lab revenue paid to the provider.
+    pub revenue_share: f64,
+    /// Cap on revenue-share payments (0 = none), US$ M.
+    pub revenue_share_cap: f64,
+    /// Revenue share paid so far, US$ M.
+    pub paid: f64,
+    /// Exclusivity floor on the provider's share of the lab's rented compute.
+    pub min_compute_share: f64,
+    /// Last tick of the exclusivity floor, if any.
+    pub exclusivity_end: Option<i64>,
+    /// Committed compute spend, US$ M per month.
+    pub commitment: f64,
+    /// Provider may resell the lab's models.
+    pub licence: bool,
+    /// The licence excludes other marketplaces.
+    pub licence_exclusive: bool,
+    /// After an AGI declaration: the quality the licence is frozen at.
+    pub frozen_quality: Option<f64>,
+}
+
+impl ContractState {
+    /// Builds live state from config terms (indices already resolved).
+    pub fn from_config(id: &str, c: &ContractConfig, lab: usize, provider: usize, clock: &Clock) -> ContractState {
+        ContractState {
+            id: id.to_string(),
+            lab,
+            provider,
+            start: c.start.as_deref().map_or(i64::MIN, |m| clock.tick_of(m)),
+            end: c.end.as_deref().map(|m| clock.tick_of(m)),
+            credits: c.credits_musd,
+            revenue_share: c.revenue_share,
+            revenue_share_cap: c.revenue_share_cap_musd,
+            paid: 0.0,
+            min_compute_share: c.min_compute_share,
+            exclusivity_end: c.exclusivity_end.as_deref().map(|m| clock.tick_of(m)),
+            commitment: c.commitment_musd,
+            licence: c.licence,
+            licence_exclusive: c.licence_exclusive,
+            frozen_quality: None,
+        }
+    }
+
+    /// Whether the contract applies at `tick`.
+    pub fn active(&self, tick: u32) -> bool {
+        let t = i64::from(tick);
+        t >= self.start && self.end.is_none_or(|e| t <= e)
+    }
+
+    /// Exclusivity floor binding at `tick` under `reg`.
+    pub fn floor(&self, tick: u32, reg: &Regulation) -> f64 {
+        let in_window = self.exclusivity_end.is_none_or(|e| i64::from(tick) <= e);
+        if self.active(tick) && in_window && !reg.exclusivity_banned {
+            self.min_compute_share
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether an exclusive licence binds at `tick` under `reg`.
+    pub fn exclusive_licence(&self, tick: u32, reg: &Regulation) -> bool {
+        self.active(tick) && self.licence && self.licence_exclusive && !reg.exclusivity_banned
+    }
+}
+
+/// All contracts, in config order followed by contracts created by events.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Contracts(pub Vec<ContractState>);
+
+/// Aggregate demand this tick.
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct Demand {
+    /// Enterprise AI inference demand, kGPU.
+    pub ai_kgpu: f64,
+    /// Enterprise general-cloud spend, US$ M per month.
+    pub cloud_musd: f64,
+}
+
+/// What the providers published this tick: prices, offerings and the choice tables.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct MarketView {
+    /// Compute price per provider, US$/GPU-hour.
+    pub price: Vec<f64>,
+    /// Whether each provider operates.
+    pub provider_active: Vec<bool>,
+    /// Fraction of capacity free last month, per provider.
+    pub free_fraction: Vec<f64>,
+    /// Whether each slot is offered.
+    pub offered: Vec<bool>,
+    /// Quality of each slot's model in that channel.
+    pub slot_quality: Vec<f64>,
+    /// Price of each slot, US$ per GPU-hour of inference.
+    pub slot_price: Vec<f64>,
+    /// Best quality on each provider's marketplace.
+    pub best_quality: Vec<f64>,
+    /// Sampling tables of the AI-option choice.
+    pub choice: ChoiceTables,
+    /// Sampling tables of the cloud-home choice.
+    pub home: HomeTables,
+    /// `exp(−switching cost)` by tenure.
+    pub stay_factor: Vec<f64>,
+    /// Review thresholds on 32 random bits: AI option, cloud home.
+    pub review_thresholds: (u64, u64),
+}
+
+/// Enterprise holdings, kept incrementally: summed sizes per option slot and per home.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Holdings {
+    /// Σ size of enterprises on each option slot.
+    pub option_size: Vec<u64>,
+    /// Σ size of enterprises on each cloud home.
+    pub home_size: Vec<u64>,
+    /// Σ size of all enterprises.
+    pub total_size: u64,
+    /// Enterprises counted in the last pass.
+    pub count: u64,
+    /// Enterprises that changed AI option this tick.
+    pub switches: u64,
+    /// Enterprises whose billing provider changed this tick.
+    pub provider_switches: u64,
+    /// Enterprises that migrated cloud home this tick.
+    pub migrations: u64,
+    /// Σ size of enterprises leaving each slot for another billing channel (egress base).
+    pub egress_size: Vec<u64>,
+}
+
+/// Money and compute flows of one tick, computed in settlement.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Settlement {
+    /// Enterprise AI spend per slot, US$ M.
+    pub slot_spend: Vec<f64>,
+    /// Total provider revenue, US$ M.
+    pub provider_revenue: Vec<f64>,
+    /// Provider revenue derived from enterprise AI spend (the "toll"), US$ M.
+    pub provider_rent: Vec<f64>,
+    /// Enterprise-derived lab revenue, US$ M.
+    pub lab_revenue: Vec<f64>,
+    /// Compute served per (lab, host): hosts are providers then "self" (own DCs), kGPU.
+    pub lab_compute: Vec<Vec<f64>>,
+    /// Demand on each provider, kGPU.
+    pub provider_demand: Vec<f64>,
+    /// Served compute on each provider, kGPU.
+    pub provider_served: Vec<f64>,
+    /// Fraction of each lab's compute demand that was served.
+    pub lab_served_fraction: Vec<f64>,
+}
+
+/// A (market, agent) row of the share table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShareRow {
+    /// Market index into `MARKETS`.
+    pub market: usize,
+    /// Agent name (provider id, lab id or `self_hosted`).
+    pub agent: String,
+    /// Share in [0, 1].
+    pub share: f64,
+    /// Underlying amount (US$ M per month, or kGPU for `compute`).
+    pub amount: f64,
+}
+
+/// One provider's or lab's row of the agent table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentRow {
+    /// `provider` or `lab`.
+    pub kind: &'static str,
+    /// Agent id.
+    pub agent: String,
+    /// Compute price (providers) or direct-API price (labs), US$/GPU-hour.
+    pub price: f64,
+    /// Capacity (providers) or own data-centre capacity (labs), kGPU.
+    pub capacity_kgpu: f64,
+    /// Served compute over capacity (providers) or served fraction of demand (labs).
+    pub utilisation: f64,
+    /// Revenue, US$ M per month.
+    pub revenue_musd: f64,
+    /// Providers: share of enterprise AI spend ending as its revenue.
+    pub rent_share: Option<f64>,
+    /// Labs: model quality.
+    pub quality: Option<f64>,
+    /// Labs: largest provider's share of its compute.
+    pub dependency: Option<f64>,
+    /// Compute used (labs) or served (providers), kGPU.
+    pub compute_kgpu: f64,
+}
+
+/// Everything measured at the end of a tick.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct TickReport {
+    /// Tick.
+    pub tick: u32,
+    /// Month, `YYYY-MM`.
+    pub date: String,
+    /// Values aligned with `metrics::metric_names()`.
+    pub metrics: Vec<f64>,
+    /// Shares per market and agent.
+    pub shares: Vec<ShareRow>,
+    /// Per-agent rows.
+    pub agents: Vec<AgentRow>,
+}
+
+/// The first error that made the run invalid (an event that could not apply, a non-finite
+/// value); the driver stops the run and reports it.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Fault(pub Option<String>);

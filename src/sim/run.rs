@@ -1,0 +1,91 @@
+//! Running a whole simulation: the tick loop, observers of each tick's report, and errors.
+
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::events::{EventLog, FiredEvent};
+use crate::sim::resources::{Layout, TickReport};
+use crate::sim::world::Simulation;
+
+/// Why a run stopped before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The model reached an invalid state (a non-finite value, an event that could not apply).
+    #[error("the model failed: {0}")]
+    Model(String),
+    /// An observer could not record a tick (e.g. a full disk).
+    #[error("could not write results: {0}")]
+    Output(String),
+    /// The user interrupted the run.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// Receives the layout once and each tick's report as the run goes.
+pub trait Observer {
+    /// Called once before the first tick.
+    fn start(&mut self, _layout: &Layout) -> Result<(), String> {
+        Ok(())
+    }
+    /// Called after every tick.
+    fn tick(&mut self, report: &TickReport) -> Result<(), String>;
+}
+
+/// What a finished run reports besides its ticks.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Events that fired, in order.
+    pub events: Vec<FiredEvent>,
+    /// Wall time of the run, seconds.
+    pub wall_seconds: f64,
+}
+
+/// Runs `config` to the end, feeding every tick to `observer` and calling `progress` with the
+/// number of ticks done. `stop` is polled between ticks; when it returns true the run ends
+/// with [`RunError::Interrupted`].
+pub fn simulate(
+    config: &Config,
+    observer: &mut dyn Observer,
+    progress: &mut dyn FnMut(u32),
+    stop: &dyn Fn() -> bool,
+) -> Result<RunInfo, RunError> {
+    let started = Instant::now();
+    let mut sim = Simulation::new(config);
+    observer.start(sim.world().resource::<Layout>()).map_err(RunError::Output)?;
+    for done in 1..=sim.ticks() {
+        if stop() {
+            return Err(RunError::Interrupted);
+        }
+        let report = sim.step().map_err(RunError::Model)?;
+        observer.tick(report).map_err(RunError::Output)?;
+        progress(done);
+    }
+    Ok(RunInfo {
+        events: sim.world().resource::<EventLog>().0.clone(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// An observer that keeps only the run-level metrics of every tick (for sweeps and comparisons).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsRecorder {
+    /// One row of metric values per tick.
+    pub rows: Vec<Vec<f64>>,
+    /// Per tick, each provider's rent share (providers in layout order).
+    pub rent: Vec<Vec<f64>>,
+    /// Provider ids in layout order.
+    pub providers: Vec<String>,
+}
+
+impl Observer for MetricsRecorder {
+    fn start(&mut self, layout: &Layout) -> Result<(), String> {
+        self.providers = layout.providers.clone();
+        Ok(())
+    }
+
+    fn tick(&mut self, report: &TickReport) -> Result<(), String> {
+        self.rows.push(report.metrics.clone());
+        self.rent.push(report.agents.iter().filter_map(|a| a.rent_share).collect());
+        Ok(())
+    }
+}

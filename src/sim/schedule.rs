@@ -1,0 +1,92 @@
+//! The order of a tick: six chained phases, each a system set.
+//!
+//! 1. `Events` — dated or triggered changes, then exogenous growth;
+//! 2. `Labs` — quality from last month's training, compute demand, hosting allocation;
+//! 3. `Providers` — capacity, prices, offerings and the choice tables;
+//! 4. `Enterprises` — cloud-home migration and AI-option review;
+//! 5. `Settle` — rationing, spend, revenue and contract payments;
+//! 6. `Measure` — shares, concentration and the tick report.
+//!
+//! Ambiguity detection is an error, so two conflicting systems can never run unordered.
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
+
+use crate::events::apply_due_events;
+use crate::sim::systems::{demand, enterprises, labs, measure, providers, settlement};
+
+/// The phases of a tick.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TickSystems {
+    /// Phase 1: events and policy.
+    Events,
+    /// Phase 2: labs.
+    Labs,
+    /// Phase 3: providers.
+    Providers,
+    /// Phase 4: enterprises.
+    Enterprises,
+    /// Phase 5: settlement.
+    Settle,
+    /// Phase 6: measurement.
+    Measure,
+}
+
+/// Label of the per-tick schedule.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tick;
+
+/// Label of the initialisation schedule.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Startup;
+
+fn new_schedule(label: impl ScheduleLabel) -> Schedule {
+    let mut schedule = Schedule::new(label);
+    // One world per run and parallelism across runs: never start bevy's task pool.
+    schedule.set_executor(SingleThreadedExecutor::new());
+    schedule.set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
+    schedule
+}
+
+/// The per-tick schedule.
+pub fn tick_schedule() -> Schedule {
+    let mut schedule = new_schedule(Tick);
+    schedule.configure_sets(
+        (
+            TickSystems::Events,
+            TickSystems::Labs,
+            TickSystems::Providers,
+            TickSystems::Enterprises,
+            TickSystems::Settle,
+            TickSystems::Measure,
+        )
+            .chain(),
+    );
+    schedule.add_systems((
+        (apply_due_events, demand::advance_demand).chain().in_set(TickSystems::Events),
+        (labs::update_lab_quality, labs::plan_lab_compute).chain().in_set(TickSystems::Labs),
+        (providers::run_providers, providers::publish_offerings).chain().in_set(TickSystems::Providers),
+        enterprises::review_sourcing.in_set(TickSystems::Enterprises),
+        settlement::settle_market.in_set(TickSystems::Settle),
+        measure::measure_markets.in_set(TickSystems::Measure),
+    ));
+    schedule
+}
+
+/// Initialisation: publish the initial market, let labs place compute, publish again with
+/// their hosting prices, give enterprises their first AI option, and settle one warm-up month
+/// so that "last month" quantities exist at tick 0 (its flows are not reported).
+pub fn startup_schedule() -> Schedule {
+    let mut schedule = new_schedule(Startup);
+    schedule.add_systems(
+        (
+            providers::publish_offerings,
+            labs::plan_lab_compute,
+            providers::publish_offerings,
+            enterprises::choose_initial_options,
+            settlement::settle_market,
+        )
+            .chain(),
+    );
+    schedule
+}

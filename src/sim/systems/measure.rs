@@ -1,0 +1,185 @@
+//! Phase 6 — measurement: market shares, concentration and the run-level series of the tick.
+
+use bevy_ecs::prelude::*;
+
+use crate::econ::concentration::{concentration_ratio_named, hhi_named, shares};
+use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
+use crate::sim::metrics::{MARKETS, RUN_SERIES};
+use crate::sim::resources::{AgentRow, Clock, Demand, Fault, Holdings, Layout, MarketView, Params, Settlement, ShareRow, TickReport};
+
+/// Prefix of a lab's own data centres as an agent of the compute market (`self:meta`).
+pub const SELF_HOSTED_PREFIX: &str = "self:";
+
+/// Largest provider's share of a lab's compute (own data centres count in the total only).
+pub fn dependency(compute_by_host: &[f64], n_providers: usize) -> f64 {
+    let total: f64 = compute_by_host.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    compute_by_host[..n_providers].iter().fold(0.0f64, |a, &b| a.max(b)) / total
+}
+
+/// Builds this tick's report from settlement and holdings.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_markets(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    layout: Res<Layout>,
+    view: Res<MarketView>,
+    holdings: Res<Holdings>,
+    demand: Res<Demand>,
+    settlement: Res<Settlement>,
+    mut report: ResMut<TickReport>,
+    mut fault: ResMut<Fault>,
+    providers: Query<(&ProviderIdx, &ProviderState)>,
+    labs: Query<(&LabIdx, &LabState)>,
+) {
+    let cfg = &params.0;
+    let (n_p, n_l) = (layout.n_providers(), layout.n_labs());
+
+    // Market amounts, agents in layout order.
+    let cloud_weight: Vec<f64> = (0..n_p).map(|p| holdings.home_size[p] as f64 * cfg.providers[p].cloud_price_index).collect();
+    let cloud_total: f64 = cloud_weight.iter().sum();
+    let cloud: Vec<f64> = cloud_weight.iter().map(|w| if cloud_total > 0.0 { demand.cloud_musd * w / cloud_total } else { 0.0 }).collect();
+    let mut channel = vec![0.0; n_p + n_l];
+    let mut model = vec![0.0; n_l];
+    for (slot, &spend) in settlement.slot_spend.iter().enumerate() {
+        let (c, l) = layout.split(slot);
+        channel[c] += spend;
+        model[l] += spend;
+    }
+    // Compute market: providers, then each lab's own data centres.
+    let mut compute = vec![0.0; n_p + n_l];
+    for (l, row) in settlement.lab_compute.iter().enumerate() {
+        for (p, v) in row[..n_p].iter().enumerate() {
+            compute[p] += v;
+        }
+        compute[n_p + l] += row[n_p];
+    }
+    let self_names: Vec<String> = layout.labs.iter().map(|l| format!("{SELF_HOSTED_PREFIX}{l}")).collect();
+    let agent_names: [Vec<&str>; 4] = [
+        layout.providers.iter().map(String::as_str).collect(),
+        layout.providers.iter().chain(&layout.labs).map(String::as_str).collect(),
+        layout.labs.iter().map(String::as_str).collect(),
+        layout.providers.iter().chain(&self_names).map(String::as_str).collect(),
+    ];
+    let amounts = [cloud, channel, model, compute];
+    let provider_fringe: Vec<bool> = cfg.providers.values().map(|p| p.fringe).collect();
+    let lab_fringe: Vec<bool> = cfg.labs.values().map(|l| l.fringe).collect();
+    let fringe: [Vec<bool>; 4] = [
+        provider_fringe.clone(),
+        provider_fringe.iter().chain(&lab_fringe).copied().collect(),
+        lab_fringe.clone(),
+        provider_fringe.iter().chain(&lab_fringe).copied().collect(),
+    ];
+
+    let mut metrics = Vec::with_capacity(MARKETS.len() * 3 + RUN_SERIES.len());
+    let mut share_rows = Vec::new();
+    for (m, amount) in amounts.iter().enumerate() {
+        let s = shares(amount);
+        let f = &fringe[m];
+        metrics.extend([hhi_named(&s, f), concentration_ratio_named(&s, f, 1), concentration_ratio_named(&s, f, 3)]);
+        for (i, name) in agent_names[m].iter().enumerate() {
+            share_rows.push(ShareRow { market: m, agent: (*name).to_string(), share: s[i], amount: amount[i] });
+        }
+    }
+
+    let ai_spend: f64 = settlement.slot_spend.iter().sum();
+    let count = holdings.count.max(1) as f64;
+    let direct_spend: f64 = amounts[1][n_p..].iter().sum();
+    let rent_total: f64 = settlement.provider_rent.iter().sum();
+    let mut capacity_total = 0.0;
+    let mut price_weighted = 0.0;
+    let mut agent_rows = Vec::with_capacity(n_p + n_l);
+    let mut provider_rows: Vec<(usize, AgentRow)> = Vec::with_capacity(n_p);
+    for (idx, p) in &providers {
+        let i = idx.0;
+        if p.active {
+            capacity_total += p.capacity;
+            price_weighted += p.capacity * p.price;
+        }
+        provider_rows.push((i, AgentRow {
+            kind: "provider",
+            agent: layout.providers[i].clone(),
+            price: p.price,
+            capacity_kgpu: p.capacity,
+            utilisation: p.utilisation,
+            revenue_musd: settlement.provider_revenue[i],
+            rent_share: Some(if ai_spend > 0.0 { settlement.provider_rent[i] / ai_spend } else { 0.0 }),
+            quality: None,
+            dependency: None,
+            compute_kgpu: settlement.provider_served[i],
+        }));
+    }
+    provider_rows.sort_by_key(|(i, _)| *i);
+    let served_total: f64 = settlement.provider_served.iter().sum();
+    let mut lab_rows: Vec<(usize, AgentRow)> = Vec::with_capacity(n_l);
+    let mut frontier = f64::NEG_INFINITY;
+    let mut dependencies = Vec::new();
+    for (idx, lab) in &labs {
+        let l = idx.0;
+        let dep = dependency(&settlement.lab_compute[l], n_p);
+        if lab.active {
+            frontier = frontier.max(lab.quality);
+            dependencies.push(dep);
+        }
+        lab_rows.push((l, AgentRow {
+            kind: "lab",
+            agent: layout.labs[l].clone(),
+            price: view.slot_price[layout.slot(n_p + l, l)],
+            capacity_kgpu: lab.own_capacity,
+            utilisation: settlement.lab_served_fraction[l],
+            revenue_musd: settlement.lab_revenue[l],
+            rent_share: None,
+            quality: Some(lab.quality),
+            dependency: Some(dep),
+            compute_kgpu: settlement.lab_compute[l].iter().sum(),
+        }));
+    }
+    lab_rows.sort_by_key(|(i, _)| *i);
+    agent_rows.extend(provider_rows.into_iter().map(|(_, r)| r));
+    agent_rows.extend(lab_rows.into_iter().map(|(_, r)| r));
+
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    metrics.extend([
+        holdings.switches as f64 / count,
+        holdings.provider_switches as f64 / count,
+        holdings.migrations as f64 / count,
+        ai_spend,
+        demand.cloud_musd,
+        ratio(rent_total, ai_spend),
+        ratio(direct_spend, ai_spend),
+        ratio(price_weighted, capacity_total),
+        ratio(served_total, capacity_total),
+        if frontier.is_finite() { frontier } else { 0.0 },
+        dependencies.iter().copied().fold(0.0, f64::max),
+        ratio(dependencies.iter().sum(), dependencies.len() as f64),
+    ]);
+    if fault.0.is_none()
+        && let Some(i) = metrics.iter().position(|v| !v.is_finite())
+    {
+        let name = crate::sim::metrics::metric_names()[i].clone();
+        fault.0 = Some(format!("non-finite value of {name} at {}", clock.month()));
+    }
+
+    *report = TickReport {
+        tick: clock.tick,
+        date: clock.month().to_string(),
+        metrics,
+        shares: share_rows,
+        agents: agent_rows,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependency_is_the_largest_provider_share_of_all_compute() {
+        assert!((dependency(&[6.0, 2.0, 2.0], 2) - 0.6).abs() < 1e-12);
+        // Own data centres dilute dependency but are not a provider.
+        assert!((dependency(&[1.0, 1.0, 8.0], 2) - 0.1).abs() < 1e-12);
+        assert_eq!(dependency(&[0.0, 0.0, 0.0], 2), 0.0);
+    }
+}
