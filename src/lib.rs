@@ -10,6 +10,7 @@
 //! functions), `sim` (the bevy_ecs world), `events` (dated and triggered changes), `output`
 //! (files that appear complete or not at all), `sweep` (batch runs) and `cli`.
 
+pub mod batch;
 pub mod cli;
 pub mod compare;
 pub mod config;

@@ -1,0 +1,13 @@
+//! Integration tests, one crate split into topic modules (one test binary keeps linking cheap).
+
+mod common;
+
+mod cli;
+mod config_errors;
+mod determinism;
+mod events;
+mod invariants;
+mod monotone;
+mod scenarios;
+mod sweep;
+mod theory;
