@@ -50,12 +50,46 @@ impl ConfigError {
     }
 }
 
-/// Reads a TOML file into a table, naming the file in every error.
+/// Reads a TOML file into a table, naming the file in every error. A file with
+/// `extends = "other.toml"` (path relative to the file) is merged over that file: tables merge
+/// key by key, values replace, and `events` are appended to the base's events. Scenarios use
+/// this to change a baseline by events only.
 pub fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    read_table_depth(path, 0)
+}
+
+fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
-    parse_table(&text, &file)
+    let mut table = parse_table(&text, &file)?;
+    let Some(extends) = table.remove("extends") else {
+        return Ok(table);
+    };
+    let toml::Value::String(base) = extends else {
+        return Err(ConfigError::new(&file, "extends", format!("must be a path string, got {extends}")));
+    };
+    if depth >= 8 {
+        return Err(ConfigError::new(&file, "extends", format!("chains too deep (a cycle?) at \"{base}\"")));
+    }
+    let base_path = path.parent().unwrap_or(Path::new(".")).join(&base);
+    let mut merged = read_table_depth(&base_path, depth + 1)
+        .map_err(|e| ConfigError::new(&file, "extends", format!("= \"{base}\" cannot be used: {e}")))?;
+    merge_into(&mut merged, table);
+    Ok(merged)
+}
+
+/// Deep-merges `over` into `base`: tables recursively, `events` arrays appended, others replaced.
+fn merge_into(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_into(b, o),
+            (Some(toml::Value::Array(b)), toml::Value::Array(o)) if key == "events" => b.extend(o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
 }
 
 /// Parses TOML text into a table; `file` names the source in errors.
@@ -224,6 +258,21 @@ mod tests {
         assert_eq!(parse_value("true"), toml::Value::Boolean(true));
         assert_eq!(parse_value("2027-01"), toml::Value::String("2027-01".into()));
         assert_eq!(parse_value("\"x\""), toml::Value::String("x".into()));
+    }
+
+    #[test]
+    fn extends_merges_tables_and_appends_events() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("base.toml"), "[a]\nx = 1\ny = 2\n[[events]]\nk = 1\n").unwrap();
+        std::fs::write(dir.path().join("s.toml"), "extends = \"base.toml\"\n[a]\ny = 3\n[[events]]\nk = 2\n").unwrap();
+        let t = read_table(&dir.path().join("s.toml")).unwrap();
+        assert_eq!(get_key(&t, "a.x"), Some(&toml::Value::Integer(1)));
+        assert_eq!(get_key(&t, "a.y"), Some(&toml::Value::Integer(3)));
+        assert_eq!(t["events"].as_array().unwrap().len(), 2);
+        assert!(!t.contains_key("extends"));
+        std::fs::write(dir.path().join("bad.toml"), "extends = \"missing.toml\"\n").unwrap();
+        let err = read_table(&dir.path().join("bad.toml")).unwrap_err().to_string();
+        assert!(err.contains("bad.toml") && err.contains("missing.toml"), "{err}");
     }
 
     #[test]
