@@ -45,11 +45,17 @@ pub fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
 
 /// Runs all jobs on `pool`, calling `done` after each, and returns outcomes in job order.
 /// A panicking or failing run becomes an `Err` with its message; the others still finish.
-pub fn run_all(pool: &rayon::ThreadPool, jobs: &[Job], stop: &AtomicBool, done: &(dyn Fn() + Sync)) -> Vec<Result<Outcome, String>> {
+pub fn run_all(
+    pool: &rayon::ThreadPool,
+    jobs: &[Job],
+    stop: &AtomicBool,
+    done: &(dyn Fn() + Sync),
+) -> Vec<Result<Outcome, String>> {
     pool.install(|| {
         jobs.par_iter()
             .map(|job| {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_in_memory(&job.config, stop)));
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_in_memory(&job.config, stop)));
                 done();
                 match result {
                     Ok(Ok(outcome)) => Ok(outcome),

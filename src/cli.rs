@@ -149,12 +149,18 @@ pub struct Failure {
 impl Failure {
     /// Exit code 2: bad input (config, sweep file, arguments).
     pub fn input(message: impl std::fmt::Display) -> Failure {
-        Failure { message: message.to_string(), code: 2 }
+        Failure {
+            message: message.to_string(),
+            code: 2,
+        }
     }
 
     /// Exit code 1: the work itself failed.
     pub fn run(message: impl std::fmt::Display) -> Failure {
-        Failure { message: message.to_string(), code: 1 }
+        Failure {
+            message: message.to_string(),
+            code: 1,
+        }
     }
 }
 
@@ -217,13 +223,16 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
     let bar = show_progress(args.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(u64::from(config.run.ticks));
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} months (eta {eta})")
-                .expect("valid template")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} months (eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar
     });
-    let mut writer = RunWriter::create(&args.out, &config).map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
+    let mut writer =
+        RunWriter::create(&args.out, &config).map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
     let stop = interrupt_flag();
     let result = simulate(
         &config,
@@ -240,19 +249,28 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
     }
     match result {
         Ok(info) => {
-            let paths = writer.finish(&config, &info).map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
+            let paths = writer
+                .finish(&config, &info)
+                .map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
             if !args.quiet {
                 eprintln!(
                     "ran {} months × {} enterprises in {:.2} s; wrote {}",
                     config.run.ticks,
                     config.run.enterprises,
                     info.wall_seconds,
-                    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             Ok(())
         }
-        Err(RunError::Interrupted) => Err(Failure { message: "interrupted; no output files were written".into(), code: 130 }),
+        Err(RunError::Interrupted) => Err(Failure {
+            message: "interrupted; no output files were written".into(),
+            code: 130,
+        }),
         Err(e) => Err(Failure::run(format!("{e}; no output files were written"))),
     }
 }

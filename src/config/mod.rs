@@ -60,17 +60,25 @@ pub fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
 
 fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
     let mut table = parse_table(&text, &file)?;
     let Some(extends) = table.remove("extends") else {
         return Ok(table);
     };
     let toml::Value::String(base) = extends else {
-        return Err(ConfigError::new(&file, "extends", format!("must be a path string, got {extends}")));
+        return Err(ConfigError::new(
+            &file,
+            "extends",
+            format!("must be a path string, got {extends}"),
+        ));
     };
     if depth >= 8 {
-        return Err(ConfigError::new(&file, "extends", format!("chains too deep (a cycle?) at \"{base}\"")));
+        return Err(ConfigError::new(
+            &file,
+            "extends",
+            format!("chains too deep (a cycle?) at \"{base}\""),
+        ));
     }
     let base_path = path.parent().unwrap_or(Path::new(".")).join(&base);
     let mut merged = read_table_depth(&base_path, depth + 1)
@@ -95,15 +103,9 @@ fn merge_into(base: &mut toml::Table, over: toml::Table) {
 /// Parses TOML text into a table; `file` names the source in errors.
 pub fn parse_table(text: &str, file: &str) -> Result<toml::Table, ConfigError> {
     text.parse::<toml::Table>().map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
         let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-        ConfigError::new(
-            file,
-            "",
-            format!("is not valid TOML{at}: {}", e.message().trim()),
-        )
+        ConfigError::new(file, "", format!("is not valid TOML{at}: {}", e.message().trim()))
     })
 }
 
@@ -126,13 +128,9 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let mut table = read_table(path)?;
     for arg in overrides {
-        let (key, value) = arg.split_once('=').ok_or_else(|| {
-            ConfigError::new(
-                "--set",
-                "",
-                format!("expected key=value, got \"{arg}\""),
-            )
-        })?;
+        let (key, value) = arg
+            .split_once('=')
+            .ok_or_else(|| ConfigError::new("--set", "", format!("expected key=value, got \"{arg}\"")))?;
         set_key(&mut table, key.trim(), parse_value(value.trim()))
             .map_err(|problem| ConfigError::new("--set", key.trim(), problem))?;
     }
@@ -156,15 +154,10 @@ pub fn set_key(table: &mut toml::Table, key: &str, value: toml::Value) -> Result
     if parts.iter().any(|p| p.is_empty()) {
         return Err(format!("is not a valid dotted key (\"{key}\")"));
     }
-    set_parts(table, &parts, &value, key)
+    set_parts(table, &parts, &value)
 }
 
-fn set_parts(
-    table: &mut toml::Table,
-    parts: &[&str],
-    value: &toml::Value,
-    key: &str,
-) -> Result<(), String> {
+fn set_parts(table: &mut toml::Table, parts: &[&str], value: &toml::Value) -> Result<(), String> {
     let (head, rest) = (parts[0], &parts[1..]);
     if rest.is_empty() {
         if head == "*" {
@@ -186,12 +179,12 @@ fn set_parts(
             let child = child
                 .as_table_mut()
                 .ok_or_else(|| "`*` must stand for agent tables".to_string())?;
-            set_parts(child, rest, value, key)?;
+            set_parts(child, rest, value)?;
         }
         return Ok(());
     }
     match table.get_mut(head) {
-        Some(toml::Value::Table(child)) => set_parts(child, rest, value, key),
+        Some(toml::Value::Table(child)) => set_parts(child, rest, value),
         Some(_) => Err(format!("does not exist: `{head}` is a value, not a table")),
         None => Err(format!("does not exist (no table `{head}`)")),
     }
@@ -264,7 +257,11 @@ mod tests {
     fn extends_merges_tables_and_appends_events() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("base.toml"), "[a]\nx = 1\ny = 2\n[[events]]\nk = 1\n").unwrap();
-        std::fs::write(dir.path().join("s.toml"), "extends = \"base.toml\"\n[a]\ny = 3\n[[events]]\nk = 2\n").unwrap();
+        std::fs::write(
+            dir.path().join("s.toml"),
+            "extends = \"base.toml\"\n[a]\ny = 3\n[[events]]\nk = 2\n",
+        )
+        .unwrap();
         let t = read_table(&dir.path().join("s.toml")).unwrap();
         assert_eq!(get_key(&t, "a.x"), Some(&toml::Value::Integer(1)));
         assert_eq!(get_key(&t, "a.y"), Some(&toml::Value::Integer(3)));
@@ -278,6 +275,9 @@ mod tests {
     #[test]
     fn syntax_errors_name_file_and_line() {
         let err = parse_table("a = 1\nb = \n", "f.toml").unwrap_err();
-        assert!(err.to_string().starts_with("f.toml: is not valid TOML (line 2)"), "{err}");
+        assert!(
+            err.to_string().starts_with("f.toml: is not valid TOML (line 2)"),
+            "{err}"
+        );
     }
 }

@@ -195,7 +195,7 @@ pub struct LabConfig {
     pub name: String,
     /// Effective training-compute stock at tick 0, kGPU-months, > 0. Quality = ln(stock).
     pub compute_stock: f64,
-    /// Training budget at tick 0, US$ M per month, ≥ 0.
+    /// Training budget at tick 0 (for a lab entering later: at entry), US$ M per month, ≥ 0.
     pub training_budget_musd: f64,
     /// Annual growth of the training budget, > -1.
     pub budget_growth_per_year: f64,

@@ -56,7 +56,11 @@ impl Checker<'_> {
         if v.is_finite() && v >= lo && v <= hi {
             Ok(())
         } else {
-            let hi_txt = if hi == f64::INFINITY { "∞)".to_string() } else { format!("{hi}]") };
+            let hi_txt = if hi == f64::INFINITY {
+                "∞)".to_string()
+            } else {
+                format!("{hi}]")
+            };
             Err(self.fail(key, format!("must be in [{lo}, {hi_txt}, got {v}")))
         }
     }
@@ -164,7 +168,10 @@ fn validate_providers(c: &Config, ck: &Checker, start: Month) -> Result<(), Conf
         return Err(ck.fail("providers", "must list at least one provider"));
     }
     if c.providers.len() > 32 {
-        return Err(ck.fail("providers", format!("may list at most 32 providers, got {}", c.providers.len())));
+        return Err(ck.fail(
+            "providers",
+            format!("may list at most 32 providers, got {}", c.providers.len()),
+        ));
     }
     let mut home_sum = 0.0;
     let mut suite_sum = 0.0;
@@ -199,7 +206,10 @@ fn validate_providers(c: &Config, ck: &Checker, start: Month) -> Result<(), Conf
         if entry > start && p.home_share > 0.0 {
             return Err(ck.fail(
                 &k("home_share"),
-                format!("must be 0 for a provider entering later ({entry}), got {}", p.home_share),
+                format!(
+                    "must be 0 for a provider entering later ({entry}), got {}",
+                    p.home_share
+                ),
             ));
         }
         any_active |= entry <= start;
@@ -210,10 +220,7 @@ fn validate_providers(c: &Config, ck: &Checker, start: Month) -> Result<(), Conf
         return Err(ck.fail("providers", "no provider operates at run.start"));
     }
     if (home_sum - 1.0).abs() > 1e-6 {
-        return Err(ck.fail(
-            "providers.*.home_share",
-            format!("must sum to 1, got {home_sum}"),
-        ));
+        return Err(ck.fail("providers.*.home_share", format!("must sum to 1, got {home_sum}")));
     }
     if suite_sum > 1.0 + 1e-9 {
         return Err(ck.fail(
@@ -247,7 +254,10 @@ fn validate_labs(c: &Config, ck: &Checker, start: Month) -> Result<(), ConfigErr
         {
             return Err(ck.fail(
                 &k("owner"),
-                format!("names unknown provider \"{owner}\"; expected one of {}", ids(c.providers.keys())),
+                format!(
+                    "names unknown provider \"{owner}\"; expected one of {}",
+                    ids(c.providers.keys())
+                ),
             ));
         }
         if !lab.direct_api && !lab.marketplace_listing && !lab.open_weight && lab.owner.is_none() {
@@ -266,7 +276,10 @@ fn validate_labs(c: &Config, ck: &Checker, start: Month) -> Result<(), ConfigErr
                 if !c.providers.contains_key(host) {
                     return Err(ck.fail(
                         &hk,
-                        format!("names unknown provider \"{host}\"; expected one of {}", ids(c.providers.keys())),
+                        format!(
+                            "names unknown provider \"{host}\"; expected one of {}",
+                            ids(c.providers.keys())
+                        ),
                     ));
                 }
                 ck.probability(&hk, *share)?;
@@ -294,16 +307,28 @@ fn validate_contracts(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
         if !c.labs.contains_key(&ct.lab) {
             return Err(ck.fail(
                 &k("lab"),
-                format!("names unknown lab \"{}\"; expected one of {}", ct.lab, ids(c.labs.keys())),
+                format!(
+                    "names unknown lab \"{}\"; expected one of {}",
+                    ct.lab,
+                    ids(c.labs.keys())
+                ),
             ));
         }
         if !c.providers.contains_key(&ct.provider) {
             return Err(ck.fail(
                 &k("provider"),
-                format!("names unknown provider \"{}\"; expected one of {}", ct.provider, ids(c.providers.keys())),
+                format!(
+                    "names unknown provider \"{}\"; expected one of {}",
+                    ct.provider,
+                    ids(c.providers.keys())
+                ),
             ));
         }
-        for (f, m) in [("start", &ct.start), ("end", &ct.end), ("exclusivity_end", &ct.exclusivity_end)] {
+        for (f, m) in [
+            ("start", &ct.start),
+            ("end", &ct.end),
+            ("exclusivity_end", &ct.exclusivity_end),
+        ] {
             if let Some(m) = m {
                 ck.month(&k(f), m)?;
             }
@@ -314,7 +339,10 @@ fn validate_contracts(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
         ck.probability(&k("min_compute_share"), ct.min_compute_share)?;
         ck.non_negative(&k("commitment_musd"), ct.commitment_musd)?;
         if ct.licence_exclusive && !ct.licence {
-            return Err(ck.fail(&k("licence_exclusive"), "is true but licence is false; an exclusive licence needs licence = true"));
+            return Err(ck.fail(
+                &k("licence_exclusive"),
+                "is true but licence is false; an exclusive licence needs licence = true",
+            ));
         }
     }
     for lab in c.labs.keys() {
@@ -340,7 +368,10 @@ fn validate_event(c: &Config, ck: &Checker, start: Month, key: &str, ev: &EventS
         return Err(ck.fail(key, "gives both `at` and `tick`; give one"));
     }
     if triggers == 0 && ev.when.is_none() && !matches!(ev.action, Action::Investigation { .. }) {
-        return Err(ck.fail(key, "has no trigger: give `at = \"YYYY-MM\"`, `tick = N` or `when = {{ metric = .., above = .. }}`"));
+        return Err(ck.fail(
+            key,
+            "has no trigger: give `at = \"YYYY-MM\"`, `tick = N` or `when = {{ metric = .., above = .. }}`",
+        ));
     }
     if let Some(at) = &ev.at {
         let m = ck.month(&format!("{key}.at"), at)?;
@@ -348,7 +379,10 @@ fn validate_event(c: &Config, ck: &Checker, start: Month, key: &str, ev: &EventS
         if t < 0 || t >= i64::from(c.run.ticks) {
             return Err(ck.fail(
                 &format!("{key}.at"),
-                format!("is outside the run: got {at}, expected {start} to {}", start.plus(i64::from(c.run.ticks) - 1)),
+                format!(
+                    "is outside the run: got {at}, expected {start} to {}",
+                    start.plus(i64::from(c.run.ticks) - 1)
+                ),
             ));
         }
     }
@@ -371,7 +405,7 @@ fn validate_event(c: &Config, ck: &Checker, start: Month, key: &str, ev: &EventS
             return Err(ck.fail(&format!("{key}.when"), "needs exactly one of `above` or `below`"));
         }
     }
-    validate_action(c, ck, &format!("{key}"), &ev.action)
+    validate_action(c, ck, key, &ev.action)
 }
 
 fn validate_action(c: &Config, ck: &Checker, key: &str, action: &Action) -> Result<(), ConfigError> {
@@ -379,20 +413,34 @@ fn validate_action(c: &Config, ck: &Checker, key: &str, action: &Action) -> Resu
         if c.labs.contains_key(name) {
             Ok(())
         } else {
-            Err(ck.fail(&format!("{key}.lab"), format!("names unknown lab \"{name}\"; expected one of {}", ids(c.labs.keys()))))
+            Err(ck.fail(
+                &format!("{key}.lab"),
+                format!("names unknown lab \"{name}\"; expected one of {}", ids(c.labs.keys())),
+            ))
         }
     };
     let provider = |name: &str| -> Result<(), ConfigError> {
         if c.providers.contains_key(name) {
             Ok(())
         } else {
-            Err(ck.fail(&format!("{key}.provider"), format!("names unknown provider \"{name}\"; expected one of {}", ids(c.providers.keys()))))
+            Err(ck.fail(
+                &format!("{key}.provider"),
+                format!(
+                    "names unknown provider \"{name}\"; expected one of {}",
+                    ids(c.providers.keys())
+                ),
+            ))
         }
     };
     match action {
         Action::Set { key: k, value } => {
             if is_initial_condition(k) {
-                return Err(ck.fail(&format!("{key}.key"), format!("\"{k}\" is an initial condition and cannot be set mid-run; expected {SETTABLE_AT_RUNTIME_HELP}")));
+                return Err(ck.fail(
+                    &format!("{key}.key"),
+                    format!(
+                        "\"{k}\" is an initial condition and cannot be set mid-run; expected {SETTABLE_AT_RUNTIME_HELP}"
+                    ),
+                ));
             }
             let mut table = super::to_table(c);
             table.remove("events");
@@ -400,29 +448,78 @@ fn validate_action(c: &Config, ck: &Checker, key: &str, action: &Action) -> Resu
                 .map_err(|p| ck.fail(&format!("{key}.key"), format!("\"{k}\" {p}")))?;
             let probe: Result<Config, _> = serde_path_to_error::deserialize(toml::Value::Table(table.clone()));
             match probe {
-                Err(e) => return Err(ck.fail(&format!("{key}.value"), format!("does not fit \"{k}\": {}", e.inner().message().trim()))),
-                Ok(probe) => validate(&probe, ck.file).map_err(|e| ck.fail(&format!("{key}.value"), format!("is rejected: {}", e.to_string().trim_start_matches(&format!("{}: ", ck.file)))))?,
+                Err(e) => {
+                    return Err(ck.fail(
+                        &format!("{key}.value"),
+                        format!("does not fit \"{k}\": {}", e.inner().message().trim()),
+                    ));
+                }
+                Ok(probe) => validate(&probe, ck.file).map_err(|e| {
+                    ck.fail(
+                        &format!("{key}.value"),
+                        format!(
+                            "is rejected: {}",
+                            e.to_string().trim_start_matches(&format!("{}: ", ck.file))
+                        ),
+                    )
+                })?,
             }
         }
-        Action::Contract { id, lab: l, provider: p, add_credits_musd, revenue_share, revenue_share_cap_musd, min_compute_share, commitment_musd, end, .. } => {
+        Action::Contract {
+            id,
+            lab: l,
+            provider: p,
+            add_credits_musd,
+            revenue_share,
+            revenue_share_cap_musd,
+            min_compute_share,
+            commitment_musd,
+            end,
+            ..
+        } => {
             if !c.contracts.contains_key(id) && (l.is_none() || p.is_none()) {
-                return Err(ck.fail(&format!("{key}.id"), format!("\"{id}\" is a new contract, so it needs `lab` and `provider`")));
+                return Err(ck.fail(
+                    &format!("{key}.id"),
+                    format!("\"{id}\" is a new contract, so it needs `lab` and `provider`"),
+                ));
             }
-            if let Some(l) = l { lab(l)?; }
-            if let Some(p) = p { provider(p)?; }
-            if let Some(v) = add_credits_musd { ck.non_negative(&format!("{key}.add_credits_musd"), *v)?; }
-            if let Some(v) = revenue_share { ck.probability(&format!("{key}.revenue_share"), *v)?; }
-            if let Some(v) = revenue_share_cap_musd { ck.non_negative(&format!("{key}.revenue_share_cap_musd"), *v)?; }
-            if let Some(v) = min_compute_share { ck.probability(&format!("{key}.min_compute_share"), *v)?; }
-            if let Some(v) = commitment_musd { ck.non_negative(&format!("{key}.commitment_musd"), *v)?; }
-            if let Some(m) = end { ck.month(&format!("{key}.end"), m)?; }
+            if let Some(l) = l {
+                lab(l)?;
+            }
+            if let Some(p) = p {
+                provider(p)?;
+            }
+            if let Some(v) = add_credits_musd {
+                ck.non_negative(&format!("{key}.add_credits_musd"), *v)?;
+            }
+            if let Some(v) = revenue_share {
+                ck.probability(&format!("{key}.revenue_share"), *v)?;
+            }
+            if let Some(v) = revenue_share_cap_musd {
+                ck.non_negative(&format!("{key}.revenue_share_cap_musd"), *v)?;
+            }
+            if let Some(v) = min_compute_share {
+                ck.probability(&format!("{key}.min_compute_share"), *v)?;
+            }
+            if let Some(v) = commitment_musd {
+                ck.non_negative(&format!("{key}.commitment_musd"), *v)?;
+            }
+            if let Some(m) = end {
+                ck.month(&format!("{key}.end"), m)?;
+            }
         }
         Action::AgiDeclaration { lab: l } | Action::LabEntry { lab: l } => lab(l)?,
         Action::OpenWeights { lab: l, gap } => {
             lab(l)?;
-            if let Some(g) = gap { ck.non_negative(&format!("{key}.gap"), *g)?; }
+            if let Some(g) = gap {
+                ck.non_negative(&format!("{key}.gap"), *g)?;
+            }
         }
-        Action::ProviderEntry { provider: p, ramp_kgpu_per_month, .. } => {
+        Action::ProviderEntry {
+            provider: p,
+            ramp_kgpu_per_month,
+            ..
+        } => {
             provider(p)?;
             ck.non_negative(&format!("{key}.ramp_kgpu_per_month"), *ramp_kgpu_per_month)?;
         }
@@ -430,15 +527,28 @@ fn validate_action(c: &Config, ck: &Checker, key: &str, action: &Action) -> Resu
             provider(p)?;
             ck.non_negative(&format!("{key}.factor"), *factor)?;
         }
-        Action::Acquisition { provider: p, lab: l, .. } => {
+        Action::Acquisition {
+            provider: p, lab: l, ..
+        } => {
             provider(p)?;
             lab(l)?;
         }
         Action::BanBundling | Action::BanExclusivity | Action::RemoveLicensingPenalties => {}
         Action::CapSwitchingCharges { cap } => ck.non_negative(&format!("{key}.cap"), *cap)?,
-        Action::Investigation { market, threshold, remedy, .. } => {
+        Action::Investigation {
+            market,
+            threshold,
+            remedy,
+            ..
+        } => {
             if !MARKETS.contains(&market.as_str()) {
-                return Err(ck.fail(&format!("{key}.market"), format!("is not a market: got \"{market}\", expected one of {}", MARKETS.join(", "))));
+                return Err(ck.fail(
+                    &format!("{key}.market"),
+                    format!(
+                        "is not a market: got \"{market}\", expected one of {}",
+                        MARKETS.join(", ")
+                    ),
+                ));
             }
             ck.range(&format!("{key}.threshold"), *threshold, 0.0, 10_000.0)?;
             if remedy.is_empty() {
@@ -449,10 +559,16 @@ fn validate_action(c: &Config, ck: &Checker, key: &str, action: &Action) -> Resu
             }
         }
         Action::DemandShock { factor } => ck.positive(&format!("{key}.factor"), *factor)?,
-        Action::GpuPriceCycle { amplitude, period_months } => {
+        Action::GpuPriceCycle {
+            amplitude,
+            period_months,
+        } => {
             ck.range(&format!("{key}.amplitude"), *amplitude, 0.0, 0.99)?;
             if *period_months < 2 {
-                return Err(ck.fail(&format!("{key}.period_months"), format!("must be ≥ 2, got {period_months}")));
+                return Err(ck.fail(
+                    &format!("{key}.period_months"),
+                    format!("must be ≥ 2, got {period_months}"),
+                ));
             }
         }
     }

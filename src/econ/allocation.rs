@@ -61,7 +61,12 @@ pub fn target_shares(hosts: &[HostView], w: &AllocationWeights) -> Vec<f64> {
 /// Partial adjustment toward the target; a lab without history adopts the target.
 /// Shares on hosts that became unavailable are dropped and the rest renormalised.
 pub fn adjust(previous: &[f64], target: &[f64], speed: f64, available: &[bool]) -> Vec<f64> {
-    let prev_total: f64 = previous.iter().zip(available).filter(|(_, a)| **a).map(|(p, _)| p).sum();
+    let prev_total: f64 = previous
+        .iter()
+        .zip(available)
+        .filter(|(_, a)| **a)
+        .map(|(p, _)| p)
+        .sum();
     if prev_total <= 0.0 {
         return target.to_vec();
     }
@@ -69,7 +74,13 @@ pub fn adjust(previous: &[f64], target: &[f64], speed: f64, available: &[bool]) 
         .iter()
         .zip(target)
         .zip(available)
-        .map(|((p, t), a)| if *a { (1.0 - speed) * p / prev_total + speed * t } else { 0.0 })
+        .map(|((p, t), a)| {
+            if *a {
+                (1.0 - speed) * p / prev_total + speed * t
+            } else {
+                0.0
+            }
+        })
         .collect();
     let total: f64 = mixed.iter().sum();
     mixed.iter().map(|x| x / total).collect()
@@ -132,10 +143,19 @@ mod tests {
     use super::*;
 
     fn host(price: f64, free: f64, share: f64) -> HostView {
-        HostView { available: true, effective_price: price, free_fraction: free, current_share: share }
+        HostView {
+            available: true,
+            effective_price: price,
+            free_fraction: free,
+            current_share: share,
+        }
     }
 
-    const W: AllocationWeights = AllocationWeights { price_weight: 2.0, free_capacity_weight: 0.5, dependency_aversion: 1.0 };
+    const W: AllocationWeights = AllocationWeights {
+        price_weight: 2.0,
+        free_capacity_weight: 0.5,
+        dependency_aversion: 1.0,
+    };
 
     #[test]
     fn cheaper_host_gets_a_larger_target_share() {

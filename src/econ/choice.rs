@@ -68,15 +68,12 @@ impl ChoiceTables {
         home_affinity: f64,
         bundle: &[f64],
     ) -> ChoiceTables {
-        assert!(n_labs > 0 && utilities.len() % n_labs == 0);
+        assert!(n_labs > 0 && utilities.len().is_multiple_of(n_labs));
         let n_channels = utilities.len() / n_labs;
         assert_eq!(leave_cost.len(), n_channels);
         let n_providers = bundle.len();
         let max = utilities.iter().flatten().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-        let base: Vec<f64> = utilities
-            .iter()
-            .map(|u| u.map_or(0.0, |u| (u - max).exp()))
-            .collect();
+        let base: Vec<f64> = utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect();
         let group: Vec<f64> = base.chunks(n_labs).map(|c| c.iter().sum()).collect();
         let mut tables = ChoiceTables {
             n_labs,
@@ -95,9 +92,7 @@ impl ChoiceTables {
                     suite: suite.checked_sub(1),
                     total: 0.0,
                 };
-                seg.total = (0..n_channels)
-                    .map(|c| tables.group[c] * tables.factor(&seg, c))
-                    .sum();
+                seg.total = (0..n_channels).map(|c| tables.group[c] * tables.factor(&seg, c)).sum();
                 tables.segments.push(seg);
             }
         }
@@ -158,7 +153,10 @@ impl ChoiceTables {
             })
             .collect();
         let total: f64 = weights.iter().sum();
-        weights.iter().map(|w| if total > 0.0 { w / total } else { 0.0 }).collect()
+        weights
+            .iter()
+            .map(|w| if total > 0.0 { w / total } else { 0.0 })
+            .collect()
     }
 
     /// Samples the next option with one uniform `u` in [0, 1). `cur = None` is a first choice
@@ -271,10 +269,7 @@ impl HomeTables {
     /// `utilities[s · n_providers + p]`, `None` for providers not operating.
     pub fn new(n_providers: usize, utilities: &[Option<f64>], migration_cost: f64) -> HomeTables {
         let max = utilities.iter().flatten().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-        let weights: Vec<f64> = utilities
-            .iter()
-            .map(|u| u.map_or(0.0, |u| (u - max).exp()))
-            .collect();
+        let weights: Vec<f64> = utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect();
         let totals = weights.chunks(n_providers).map(|c| c.iter().sum()).collect();
         HomeTables {
             n_providers,
@@ -288,7 +283,11 @@ impl HomeTables {
     pub fn probabilities(&self, suite: usize, cur: usize) -> Vec<f64> {
         let row = &self.weights[suite * self.n_providers..(suite + 1) * self.n_providers];
         let m = if row[cur] > 0.0 { self.move_factor } else { 1.0 };
-        let w: Vec<f64> = row.iter().enumerate().map(|(p, &x)| if p == cur { x } else { x * m }).collect();
+        let w: Vec<f64> = row
+            .iter()
+            .enumerate()
+            .map(|(p, &x)| if p == cur { x } else { x * m })
+            .collect();
         let total: f64 = w.iter().sum();
         w.iter().map(|x| x / total).collect()
     }
@@ -328,10 +327,14 @@ mod tests {
     /// 2 providers, 2 labs → channels: aws, azure, direct-a, direct-b; 8 slots.
     fn tables() -> ChoiceTables {
         let u = [
-            Some(0.5), Some(0.0), // aws: lab a, lab b
-            Some(1.0), None, // azure: lab a only
-            Some(0.2), None, // direct lab a
-            None, Some(0.7), // direct lab b
+            Some(0.5),
+            Some(0.0), // aws: lab a, lab b
+            Some(1.0),
+            None, // azure: lab a only
+            Some(0.2),
+            None, // direct lab a
+            None,
+            Some(0.7), // direct lab b
         ];
         ChoiceTables::new(2, &u, &[0.6, 0.3, 0.0, 0.0], 1.0, &[0.0, 0.8])
     }
@@ -356,7 +359,12 @@ mod tests {
                     let exact = t.probabilities(&seg, cur, 0.4);
                     let got = empirical(&t, &seg, cur, 0.4);
                     for k in 0..8 {
-                        assert!((exact[k] - got[k]).abs() < 1e-4, "home {home} suite {suite} cur {cur:?} slot {k}: {} vs {}", exact[k], got[k]);
+                        assert!(
+                            (exact[k] - got[k]).abs() < 1e-4,
+                            "home {home} suite {suite} cur {cur:?} slot {k}: {} vs {}",
+                            exact[k],
+                            got[k]
+                        );
                     }
                 }
             }
@@ -369,9 +377,24 @@ mod tests {
         let seg = *t.segment(0, 0);
         let p = t.probabilities(&seg, Some(0), 1.0);
         // Without switching costs or egress the current option plays no role.
-        let t0 = ChoiceTables::new(2, &[Some(0.5), Some(0.0), Some(1.0), None, Some(0.2), None, None, Some(0.7)], &[0.0; 4], 1.0, &[0.0, 0.8]);
+        let t0 = ChoiceTables::new(
+            2,
+            &[Some(0.5), Some(0.0), Some(1.0), None, Some(0.2), None, None, Some(0.7)],
+            &[0.0; 4],
+            1.0,
+            &[0.0, 0.8],
+        );
         let q = t0.probabilities(t0.segment(0, 0), Some(0), 1.0);
-        let v: [f64; 8] = [0.5 + 1.0, 1.0, 1.0, f64::NEG_INFINITY, 0.2, f64::NEG_INFINITY, f64::NEG_INFINITY, 0.7];
+        let v: [f64; 8] = [
+            0.5 + 1.0,
+            1.0,
+            1.0,
+            f64::NEG_INFINITY,
+            0.2,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+            0.7,
+        ];
         let z: f64 = v.iter().map(|x| x.exp()).sum();
         for k in 0..8 {
             assert!((q[k] - v[k].exp() / z).abs() < 1e-12);
@@ -397,7 +420,16 @@ mod tests {
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         // Switching costs common to all alternatives drop out; only leaving Azure costs egress.
         let leave = (-0.3f64).exp();
-        let w = [1.5f64.exp() * leave, 1.0f64.exp() * leave, 1.0f64.exp(), 0.0, 0.2f64.exp() * leave, 0.0, 0.0, 0.7f64.exp() * leave];
+        let w = [
+            1.5f64.exp() * leave,
+            1.0f64.exp() * leave,
+            1.0f64.exp(),
+            0.0,
+            0.2f64.exp() * leave,
+            0.0,
+            0.0,
+            0.7f64.exp() * leave,
+        ];
         let total: f64 = w.iter().sum();
         for k in 0..8 {
             assert!((p[k] - w[k] / total).abs() < 1e-12, "{p:?}");
@@ -425,7 +457,11 @@ mod tests {
 
     #[test]
     fn option_utility_rewards_quality_and_penalises_price() {
-        let w = OptionWeights { quality_weight: 2.0, price_weight: 1.5, direct_api_bonus: 0.3 };
+        let w = OptionWeights {
+            quality_weight: 2.0,
+            price_weight: 1.5,
+            direct_api_bonus: 0.3,
+        };
         let a = option_utility(&w, 1.0, 2.0, 0.0, false);
         assert!(option_utility(&w, 1.1, 2.0, 0.0, false) > a);
         assert!(option_utility(&w, 1.0, 2.2, 0.0, false) < a);
@@ -452,7 +488,13 @@ mod tests {
 
     #[test]
     fn home_utility_combines_its_terms() {
-        let i = HomeInputs { brand: 1.0, cloud_price_index: 1.0, best_quality: 2.0, suite_bonus: 0.5, licensing_penalty: 0.25 };
+        let i = HomeInputs {
+            brand: 1.0,
+            cloud_price_index: 1.0,
+            best_quality: 2.0,
+            suite_bonus: 0.5,
+            licensing_penalty: 0.25,
+        };
         assert!((home_utility(&i, 3.0, 0.1) - (1.0 + 0.2 + 0.5 - 0.25)).abs() < 1e-12);
     }
 }

@@ -18,12 +18,22 @@ pub fn hhi(shares: &[f64]) -> f64 {
 /// HHI when some agents are fringe aggregates of many small firms: their share is atomistic
 /// and contributes (approximately) nothing.
 pub fn hhi_named(shares: &[f64], fringe: &[bool]) -> f64 {
-    shares.iter().zip(fringe).filter(|(_, f)| !**f).map(|(s, _)| (100.0 * s).powi(2)).sum()
+    shares
+        .iter()
+        .zip(fringe)
+        .filter(|(_, f)| !**f)
+        .map(|(s, _)| (100.0 * s).powi(2))
+        .sum()
 }
 
 /// CR-n over named (non-fringe) agents.
 pub fn concentration_ratio_named(shares: &[f64], fringe: &[bool], n: usize) -> f64 {
-    let named: Vec<f64> = shares.iter().zip(fringe).filter(|(_, f)| !**f).map(|(s, _)| *s).collect();
+    let named: Vec<f64> = shares
+        .iter()
+        .zip(fringe)
+        .filter(|(_, f)| !**f)
+        .map(|(s, _)| *s)
+        .collect();
     concentration_ratio(&named, n)
 }
 

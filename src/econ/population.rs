@@ -33,13 +33,18 @@ mod tests {
     #[test]
     fn pareto_sizes_lie_in_range_and_are_heavy_tailed() {
         let n = 100_000;
-        let sizes: Vec<u32> = (0..n).map(|i| pareto_size((i as f64 + 0.5) / n as f64, 1.1, 1e5)).collect();
+        let sizes: Vec<u32> = (0..n)
+            .map(|i| pareto_size((i as f64 + 0.5) / n as f64, 1.1, 1e5))
+            .collect();
         assert!(sizes.iter().all(|&s| (1..=100_000).contains(&s)));
         let mut sorted = sizes.clone();
         sorted.sort_unstable();
         let total: u64 = sorted.iter().map(|&s| u64::from(s)).sum();
         let top1: u64 = sorted[n - n / 100..].iter().map(|&s| u64::from(s)).sum();
-        assert!(top1 as f64 / total as f64 > 0.3, "top 1% should hold a large share of size");
+        assert!(
+            top1 as f64 / total as f64 > 0.3,
+            "top 1% should hold a large share of size"
+        );
         assert_eq!(sorted[n / 2], 2, "median of Pareto(1.1) on [1, ∞) is 2^(1/1.1) ≈ 1.9");
     }
 

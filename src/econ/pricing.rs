@@ -58,7 +58,10 @@ mod tests {
 
     #[test]
     fn scarcity_response_is_capped() {
-        assert_eq!(next_price(1.0, 0.5, 50.0, 1.0, 1.0), next_price(1.0, 0.5, 2.0, 1.0, 1.0));
+        assert_eq!(
+            next_price(1.0, 0.5, 50.0, 1.0, 1.0),
+            next_price(1.0, 0.5, 2.0, 1.0, 1.0)
+        );
     }
 
     #[test]

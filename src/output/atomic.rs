@@ -17,8 +17,14 @@ pub struct StagedFile {
 impl StagedFile {
     /// Starts `dir/name` (the directory must exist).
     pub fn new(dir: &Path, name: &str) -> std::io::Result<StagedFile> {
-        let temp = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".partial").tempfile_in(dir)?;
-        Ok(StagedFile { temp, target: dir.join(name) })
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".partial")
+            .tempfile_in(dir)?;
+        Ok(StagedFile {
+            temp,
+            target: dir.join(name),
+        })
     }
 
     /// A handle to write through (buffer it yourself or use [`StagedFile::writer`]).
@@ -70,7 +76,10 @@ mod tests {
         let dropped = StagedFile::new(dir.path(), "b.csv").unwrap();
         dropped.writer().unwrap().write_all(b"partial").unwrap();
         drop(dropped);
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.csv")]);
     }
 }

@@ -53,13 +53,27 @@ impl RunWriter {
         Ok(RunWriter {
             dir: dir.to_path_buf(),
             metrics: staged_csv(dir, "metrics.csv", &metric_header)?,
-            shares: staged_csv(dir, "shares.csv", &strings(&["tick", "date", "market", "agent", "share", "amount"]))?,
+            shares: staged_csv(
+                dir,
+                "shares.csv",
+                &strings(&["tick", "date", "market", "agent", "share", "amount"]),
+            )?,
             agents: staged_csv(
                 dir,
                 "agents.csv",
                 &strings(&[
-                    "tick", "date", "kind", "agent", "price", "capacity_kgpu", "utilisation", "revenue_musd", "rent_share", "quality",
-                    "dependency", "compute_kgpu",
+                    "tick",
+                    "date",
+                    "kind",
+                    "agent",
+                    "price",
+                    "capacity_kgpu",
+                    "utilisation",
+                    "revenue_musd",
+                    "rent_share",
+                    "quality",
+                    "dependency",
+                    "compute_kgpu",
                 ]),
             )?,
         })
@@ -85,7 +99,9 @@ impl RunWriter {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 impl Observer for RunWriter {
@@ -97,7 +113,14 @@ impl Observer for RunWriter {
         for s in &r.shares {
             self.shares
                 .1
-                .write_record([&tick, &r.date, MARKETS[s.market], &s.agent, &format_number(s.share), &format_number(s.amount)])
+                .write_record([
+                    &tick,
+                    &r.date,
+                    MARKETS[s.market],
+                    &s.agent,
+                    &format_number(s.share),
+                    &format_number(s.amount),
+                ])
                 .map_err(|e| e.to_string())?;
         }
         for a in &r.agents {

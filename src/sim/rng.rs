@@ -49,7 +49,9 @@ impl Stream {
     /// The stream for (seed, tick, purpose).
     pub fn new(seed: u64, tick: u32, purpose: Purpose) -> Stream {
         let k = mix64(seed ^ mix64(u64::from(tick).wrapping_mul(GOLDEN) ^ (purpose as u64) << 40));
-        Stream { key: mix64(k.wrapping_add(GOLDEN)) }
+        Stream {
+            key: mix64(k.wrapping_add(GOLDEN)),
+        }
     }
 
     /// 64 random bits for agent `id`.

@@ -51,7 +51,9 @@ pub fn simulate(
 ) -> Result<RunInfo, RunError> {
     let started = Instant::now();
     let mut sim = Simulation::new(config);
-    observer.start(sim.world().resource::<Layout>()).map_err(RunError::Output)?;
+    observer
+        .start(sim.world().resource::<Layout>())
+        .map_err(RunError::Output)?;
     for done in 1..=sim.ticks() {
         if stop() {
             return Err(RunError::Interrupted);
@@ -85,7 +87,8 @@ impl Observer for MetricsRecorder {
 
     fn tick(&mut self, report: &TickReport) -> Result<(), String> {
         self.rows.push(report.metrics.clone());
-        self.rent.push(report.agents.iter().filter_map(|a| a.rent_share).collect());
+        self.rent
+            .push(report.agents.iter().filter_map(|a| a.rent_share).collect());
         Ok(())
     }
 }

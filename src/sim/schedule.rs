@@ -44,7 +44,10 @@ fn new_schedule(label: impl ScheduleLabel) -> Schedule {
     let mut schedule = Schedule::new(label);
     // One world per run and parallelism across runs: never start bevy's task pool.
     schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
+    schedule.set_build_settings(ScheduleBuildSettings {
+        ambiguity_detection: LogLevel::Error,
+        ..Default::default()
+    });
     schedule
 }
 
@@ -63,9 +66,15 @@ pub fn tick_schedule() -> Schedule {
             .chain(),
     );
     schedule.add_systems((
-        (apply_due_events, demand::advance_demand).chain().in_set(TickSystems::Events),
-        (labs::update_lab_quality, labs::plan_lab_compute).chain().in_set(TickSystems::Labs),
-        (providers::run_providers, providers::publish_offerings).chain().in_set(TickSystems::Providers),
+        (apply_due_events, demand::advance_demand)
+            .chain()
+            .in_set(TickSystems::Events),
+        (labs::update_lab_quality, labs::plan_lab_compute)
+            .chain()
+            .in_set(TickSystems::Labs),
+        (providers::run_providers, providers::publish_offerings)
+            .chain()
+            .in_set(TickSystems::Providers),
         enterprises::review_sourcing.in_set(TickSystems::Enterprises),
         settlement::settle_market.in_set(TickSystems::Settle),
         measure::measure_markets.in_set(TickSystems::Measure),

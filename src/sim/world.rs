@@ -9,7 +9,8 @@ use crate::econ::population::{categorical, pareto_size};
 use crate::events::{EventLog, EventQueue};
 use crate::sim::components::{EnterpriseTraits, LabIdx, LabState, ProviderIdx, ProviderState, Sourcing};
 use crate::sim::resources::{
-    Clock, ContractState, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Regulation, Settlement, TickReport,
+    Clock, ContractState, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Regulation, Settlement,
+    TickReport,
 };
 use crate::sim::rng::{Purpose, SETUP_TICK, Stream};
 use crate::sim::schedule::{startup_schedule, tick_schedule};
@@ -27,7 +28,11 @@ impl Simulation {
     pub fn new(config: &Config) -> Simulation {
         let mut world = World::new();
         let start = Month::parse(&config.run.start).expect("validated config");
-        let clock = Clock { tick: 0, start, seed: config.run.seed };
+        let clock = Clock {
+            tick: 0,
+            start,
+            seed: config.run.seed,
+        };
         let layout = Layout {
             providers: config.providers.keys().cloned().collect(),
             labs: config.labs.keys().cloned().collect(),
@@ -45,7 +50,11 @@ impl Simulation {
             })
             .collect();
 
-        let operates = |entry: &Option<String>| entry.as_deref().is_none_or(|m| Month::parse(m).is_ok_and(|m| m <= start));
+        let operates = |entry: &Option<String>| {
+            entry
+                .as_deref()
+                .is_none_or(|m| Month::parse(m).is_ok_and(|m| m <= start))
+        };
         let mean_price = config.providers.values().map(|p| p.price).sum::<f64>() / n_p as f64;
         for (i, p) in config.providers.values().enumerate() {
             world.spawn((
@@ -91,7 +100,10 @@ impl Simulation {
         world.insert_resource(layout);
         world.insert_resource(Regulation::default());
         world.insert_resource(Contracts(contracts));
-        world.insert_resource(Demand { ai_kgpu: config.demand.ai_inference_kgpu, cloud_musd: config.demand.cloud_spend_musd });
+        world.insert_resource(Demand {
+            ai_kgpu: config.demand.ai_inference_kgpu,
+            cloud_musd: config.demand.cloud_spend_musd,
+        });
         world.insert_resource(EventQueue::from_config(config, start));
         world.insert_resource(EventLog::default());
         world.insert_resource(Fault::default());
@@ -103,7 +115,12 @@ impl Simulation {
         startup_schedule().run(&mut world);
         let mut schedule = tick_schedule();
         schedule.initialize(&mut world).expect("the tick schedule is valid");
-        Simulation { world, schedule, next_tick: 0, ticks: config.run.ticks }
+        Simulation {
+            world,
+            schedule,
+            next_tick: 0,
+            ticks: config.run.ticks,
+        }
     }
 
     /// Runs the next tick and returns its report, or the fault that invalidated it.
@@ -149,26 +166,40 @@ fn spawn_enterprises(world: &mut World, config: &Config, n_p: usize, n_slots: us
     let tenure_draw = Stream::new(seed, SETUP_TICK, Purpose::InitTenure);
     // home_share is a share of cloud spend; spend = size × price index, so homes are drawn
     // ∝ share / index to make expected spend shares equal the configured ones.
-    let home_shares: Vec<f64> = config.providers.values().map(|p| p.home_share / p.cloud_price_index).collect();
+    let home_shares: Vec<f64> = config
+        .providers
+        .values()
+        .map(|p| p.home_share / p.cloud_price_index)
+        .collect();
     let home_total: f64 = home_shares.iter().sum();
     let home_shares: Vec<f64> = home_shares.iter().map(|s| s / home_total).collect();
     let suite_total: f64 = config.providers.values().map(|p| p.suite_share).sum();
-    let suite_shares: Vec<f64> = std::iter::once((1.0 - suite_total).max(0.0)).chain(config.providers.values().map(|p| p.suite_share)).collect();
+    let suite_shares: Vec<f64> = std::iter::once((1.0 - suite_total).max(0.0))
+        .chain(config.providers.values().map(|p| p.suite_share))
+        .collect();
     let mut home_size = vec![0u64; n_p];
     let mut total_size = 0u64;
     world.spawn_batch((0..config.run.enterprises).map(|id| {
-            let key = u64::from(id);
-            let size = pareto_size(size_draw.unit(key), e.size_pareto_alpha, e.size_max_ratio);
-            let home = categorical(home_draw.unit(key), &home_shares);
-            let suite = categorical(suite_draw.unit(key), &suite_shares);
-            let tenure = (tenure_draw.unit(key) * f64::from(e.lock_in_cap_months + 1)) as u16;
-            home_size[home] += u64::from(size);
-            total_size += u64::from(size);
-            (
-                EnterpriseTraits { id, size, suite: suite as u8 },
-                Sourcing { option: NO_OPTION, tenure, home: home as u8 },
-            )
-        }));
+        let key = u64::from(id);
+        let size = pareto_size(size_draw.unit(key), e.size_pareto_alpha, e.size_max_ratio);
+        let home = categorical(home_draw.unit(key), &home_shares);
+        let suite = categorical(suite_draw.unit(key), &suite_shares);
+        let tenure = (tenure_draw.unit(key) * f64::from(e.lock_in_cap_months + 1)) as u16;
+        home_size[home] += u64::from(size);
+        total_size += u64::from(size);
+        (
+            EnterpriseTraits {
+                id,
+                size,
+                suite: suite as u8,
+            },
+            Sourcing {
+                option: NO_OPTION,
+                tenure,
+                home: home as u8,
+            },
+        )
+    }));
     Holdings {
         option_size: vec![0; n_slots],
         home_size,

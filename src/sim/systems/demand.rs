@@ -1,5 +1,5 @@
 //! Phase 1 (after events) — exogenous growth: enterprise AI demand, general-cloud spend and
-//! lab training budgets compound at their annual rates, one month at a time.
+//! operating labs' training budgets compound at their annual rates, one month at a time.
 
 use bevy_ecs::prelude::*;
 
@@ -12,14 +12,20 @@ pub fn monthly_factor(annual_growth: f64) -> f64 {
 }
 
 /// Advances the demand paths by one month (from tick 1 on; tick 0 is the initial level).
-pub fn advance_demand(params: Res<Params>, clock: Res<Clock>, mut demand: ResMut<Demand>, mut labs: Query<(&LabIdx, &mut LabState)>) {
+pub fn advance_demand(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    mut demand: ResMut<Demand>,
+    mut labs: Query<(&LabIdx, &mut LabState)>,
+) {
     if clock.tick == 0 {
         return;
     }
     let d = &params.0.demand;
     demand.ai_kgpu *= monthly_factor(d.ai_growth_per_year);
     demand.cloud_musd *= monthly_factor(d.cloud_growth_per_year);
-    for (idx, mut lab) in &mut labs {
+    // A dormant lab's budget is its budget at entry: it starts compounding once it operates.
+    for (idx, mut lab) in labs.iter_mut().filter(|(_, l)| l.active) {
         lab.budget *= monthly_factor(params.0.labs[idx.0].budget_growth_per_year);
     }
 }

@@ -36,7 +36,12 @@ impl<'a> ReviewContext<'a> {
 }
 
 /// Reviews a block of enterprises; `traits` and `sourcing` are parallel slices.
-pub fn review_block(traits: &[EnterpriseTraits], sourcing: &mut [Sourcing], ctx: &ReviewContext, holdings: &mut Holdings) {
+pub fn review_block(
+    traits: &[EnterpriseTraits],
+    sourcing: &mut [Sourcing],
+    ctx: &ReviewContext,
+    holdings: &mut Holdings,
+) {
     let view = ctx.view;
     let (ai_threshold, home_threshold) = view.review_thresholds;
     holdings.count += traits.len() as u64;
@@ -44,8 +49,10 @@ pub fn review_block(traits: &[EnterpriseTraits], sourcing: &mut [Sourcing], ctx:
         let id = u64::from(t.id);
         let bits = ctx.review.bits(id);
         let size = u64::from(t.size);
-        if ((bits >> 32) as u64) < home_threshold {
-            let home = view.home.choose(usize::from(t.suite), usize::from(s.home), ctx.home_choice.unit(id));
+        if (bits >> 32) < home_threshold {
+            let home = view
+                .home
+                .choose(usize::from(t.suite), usize::from(s.home), ctx.home_choice.unit(id));
             if home != usize::from(s.home) {
                 holdings.home_size[usize::from(s.home)] -= size;
                 holdings.home_size[home] += size;
@@ -84,7 +91,12 @@ pub fn review_block(traits: &[EnterpriseTraits], sourcing: &mut [Sourcing], ctx:
 }
 
 /// Phase 4 system: every enterprise may migrate its home and review its AI option.
-pub fn review_sourcing(view: Res<MarketView>, clock: Res<Clock>, mut holdings: ResMut<Holdings>, mut enterprises: Query<(&EnterpriseTraits, &mut Sourcing)>) {
+pub fn review_sourcing(
+    view: Res<MarketView>,
+    clock: Res<Clock>,
+    mut holdings: ResMut<Holdings>,
+    mut enterprises: Query<(&EnterpriseTraits, &mut Sourcing)>,
+) {
     let ctx = ReviewContext::new(&view, clock.seed, clock.tick);
     let holdings = &mut *holdings;
     holdings.count = 0;
@@ -92,7 +104,9 @@ pub fn review_sourcing(view: Res<MarketView>, clock: Res<Clock>, mut holdings: R
     holdings.provider_switches = 0;
     holdings.migrations = 0;
     holdings.egress_size.iter_mut().for_each(|x| *x = 0);
-    let blocks = enterprises.contiguous_iter_mut().expect("enterprise components use dense table storage");
+    let blocks = enterprises
+        .contiguous_iter_mut()
+        .expect("enterprise components use dense table storage");
     for (traits, mut sourcing) in blocks {
         review_block(traits, sourcing.bypass_change_detection(), &ctx, holdings);
     }
@@ -100,7 +114,12 @@ pub fn review_sourcing(view: Res<MarketView>, clock: Res<Clock>, mut holdings: R
 
 /// Initialisation: every enterprise without an AI option takes its first one by the logit of
 /// the initial market, without switching costs (the draw uses the set-up tick).
-pub fn choose_initial_options(view: Res<MarketView>, clock: Res<Clock>, mut holdings: ResMut<Holdings>, mut enterprises: Query<(&EnterpriseTraits, &mut Sourcing)>) {
+pub fn choose_initial_options(
+    view: Res<MarketView>,
+    clock: Res<Clock>,
+    mut holdings: ResMut<Holdings>,
+    mut enterprises: Query<(&EnterpriseTraits, &mut Sourcing)>,
+) {
     let draw = Stream::new(clock.seed, crate::sim::rng::SETUP_TICK, Purpose::AiChoice);
     for (t, mut s) in &mut enterprises {
         if s.option != NO_OPTION {

@@ -53,7 +53,11 @@ pub fn plan_lab_compute(
             0.0
         };
         let available: Vec<bool> = market.provider_active.clone();
-        let previous = if lab.hosts.iter().sum::<f64>() > 0.0 { lab.hosts.clone() } else { vec![0.0; n_providers] };
+        let previous = if lab.hosts.iter().sum::<f64>() > 0.0 {
+            lab.hosts.clone()
+        } else {
+            vec![0.0; n_providers]
+        };
         let avg_price = weighted_price(&previous, &market.price, &available);
         let budget = lab.budget + behaviour.reinvest_share * lab.revenue;
         let bought = budget / (pricing::MUSD_PER_KGPU_MONTH_PER_DOLLAR_HOUR * avg_price);
@@ -80,7 +84,11 @@ pub fn plan_lab_compute(
         let target = allocation::target_shares(&hosts, &weights);
         let initial = &cfg.labs[l].initial_hosts;
         let adjusted = if previous.iter().sum::<f64>() <= 0.0 && !initial.is_empty() {
-            layout.providers.iter().map(|p| initial.get(p).copied().unwrap_or(0.0)).collect()
+            layout
+                .providers
+                .iter()
+                .map(|p| initial.get(p).copied().unwrap_or(0.0))
+                .collect()
         } else {
             allocation::adjust(&previous, &target, behaviour.allocation_speed, &available)
         };
@@ -99,7 +107,11 @@ pub fn plan_lab_compute(
             floors[owner] = floors[owner].max(behaviour.owner_min_share);
         }
         let next = allocation::apply_floors(&adjusted, &floors);
-        let moved = if previous.iter().sum::<f64>() > 0.0 { allocation::moved_share(&previous, &next) } else { 0.0 };
+        let moved = if previous.iter().sum::<f64>() > 0.0 {
+            allocation::moved_share(&previous, &next)
+        } else {
+            0.0
+        };
         lab.efficiency = quality::training_efficiency(moved, behaviour.move_penalty);
         let total = lab.training_kgpu + lab.inference_kgpu;
         let own_used = lab.own_capacity.min(total);
@@ -117,7 +129,14 @@ pub fn plan_lab_compute(
 fn weighted_price(shares: &[f64], prices: &[f64], available: &[bool]) -> f64 {
     let total: f64 = shares.iter().zip(available).filter(|(_, a)| **a).map(|(s, _)| s).sum();
     if total > 0.0 {
-        shares.iter().zip(prices).zip(available).filter(|(_, a)| **a).map(|((s, p), _)| s * p).sum::<f64>() / total
+        shares
+            .iter()
+            .zip(prices)
+            .zip(available)
+            .filter(|(_, a)| **a)
+            .map(|((s, p), _)| s * p)
+            .sum::<f64>()
+            / total
     } else {
         prices
             .iter()

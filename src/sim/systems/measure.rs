@@ -5,7 +5,9 @@ use bevy_ecs::prelude::*;
 use crate::econ::concentration::{concentration_ratio_named, hhi_named, shares};
 use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
 use crate::sim::metrics::{MARKETS, RUN_SERIES};
-use crate::sim::resources::{AgentRow, Clock, Demand, Fault, Holdings, Layout, MarketView, Params, Settlement, ShareRow, TickReport};
+use crate::sim::resources::{
+    AgentRow, Clock, Demand, Fault, Holdings, Layout, MarketView, Params, Settlement, ShareRow, TickReport,
+};
 
 /// Prefix of a lab's own data centres as an agent of the compute market (`self:meta`).
 pub const SELF_HOSTED_PREFIX: &str = "self:";
@@ -38,9 +40,20 @@ pub fn measure_markets(
     let (n_p, n_l) = (layout.n_providers(), layout.n_labs());
 
     // Market amounts, agents in layout order.
-    let cloud_weight: Vec<f64> = (0..n_p).map(|p| holdings.home_size[p] as f64 * cfg.providers[p].cloud_price_index).collect();
+    let cloud_weight: Vec<f64> = (0..n_p)
+        .map(|p| holdings.home_size[p] as f64 * cfg.providers[p].cloud_price_index)
+        .collect();
     let cloud_total: f64 = cloud_weight.iter().sum();
-    let cloud: Vec<f64> = cloud_weight.iter().map(|w| if cloud_total > 0.0 { demand.cloud_musd * w / cloud_total } else { 0.0 }).collect();
+    let cloud: Vec<f64> = cloud_weight
+        .iter()
+        .map(|w| {
+            if cloud_total > 0.0 {
+                demand.cloud_musd * w / cloud_total
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let mut channel = vec![0.0; n_p + n_l];
     let mut model = vec![0.0; n_l];
     for (slot, &spend) in settlement.slot_spend.iter().enumerate() {
@@ -59,7 +72,12 @@ pub fn measure_markets(
     let self_names: Vec<String> = layout.labs.iter().map(|l| format!("{SELF_HOSTED_PREFIX}{l}")).collect();
     let agent_names: [Vec<&str>; 4] = [
         layout.providers.iter().map(String::as_str).collect(),
-        layout.providers.iter().chain(&layout.labs).map(String::as_str).collect(),
+        layout
+            .providers
+            .iter()
+            .chain(&layout.labs)
+            .map(String::as_str)
+            .collect(),
         layout.labs.iter().map(String::as_str).collect(),
         layout.providers.iter().chain(&self_names).map(String::as_str).collect(),
     ];
@@ -78,9 +96,18 @@ pub fn measure_markets(
     for (m, amount) in amounts.iter().enumerate() {
         let s = shares(amount);
         let f = &fringe[m];
-        metrics.extend([hhi_named(&s, f), concentration_ratio_named(&s, f, 1), concentration_ratio_named(&s, f, 3)]);
+        metrics.extend([
+            hhi_named(&s, f),
+            concentration_ratio_named(&s, f, 1),
+            concentration_ratio_named(&s, f, 3),
+        ]);
         for (i, name) in agent_names[m].iter().enumerate() {
-            share_rows.push(ShareRow { market: m, agent: (*name).to_string(), share: s[i], amount: amount[i] });
+            share_rows.push(ShareRow {
+                market: m,
+                agent: (*name).to_string(),
+                share: s[i],
+                amount: amount[i],
+            });
         }
     }
 
@@ -98,18 +125,25 @@ pub fn measure_markets(
             capacity_total += p.capacity;
             price_weighted += p.capacity * p.price;
         }
-        provider_rows.push((i, AgentRow {
-            kind: "provider",
-            agent: layout.providers[i].clone(),
-            price: p.price,
-            capacity_kgpu: p.capacity,
-            utilisation: p.utilisation,
-            revenue_musd: settlement.provider_revenue[i],
-            rent_share: Some(if ai_spend > 0.0 { settlement.provider_rent[i] / ai_spend } else { 0.0 }),
-            quality: None,
-            dependency: None,
-            compute_kgpu: settlement.provider_served[i],
-        }));
+        provider_rows.push((
+            i,
+            AgentRow {
+                kind: "provider",
+                agent: layout.providers[i].clone(),
+                price: p.price,
+                capacity_kgpu: p.capacity,
+                utilisation: p.utilisation,
+                revenue_musd: settlement.provider_revenue[i],
+                rent_share: Some(if ai_spend > 0.0 {
+                    settlement.provider_rent[i] / ai_spend
+                } else {
+                    0.0
+                }),
+                quality: None,
+                dependency: None,
+                compute_kgpu: settlement.provider_served[i],
+            },
+        ));
     }
     provider_rows.sort_by_key(|(i, _)| *i);
     let served_total: f64 = settlement.provider_served.iter().sum();
@@ -123,18 +157,21 @@ pub fn measure_markets(
             frontier = frontier.max(lab.quality);
             dependencies.push(dep);
         }
-        lab_rows.push((l, AgentRow {
-            kind: "lab",
-            agent: layout.labs[l].clone(),
-            price: view.slot_price[layout.slot(n_p + l, l)],
-            capacity_kgpu: lab.own_capacity,
-            utilisation: settlement.lab_served_fraction[l],
-            revenue_musd: settlement.lab_revenue[l],
-            rent_share: None,
-            quality: Some(lab.quality),
-            dependency: Some(dep),
-            compute_kgpu: settlement.lab_compute[l].iter().sum(),
-        }));
+        lab_rows.push((
+            l,
+            AgentRow {
+                kind: "lab",
+                agent: layout.labs[l].clone(),
+                price: view.slot_price[layout.slot(n_p + l, l)],
+                capacity_kgpu: lab.own_capacity,
+                utilisation: settlement.lab_served_fraction[l],
+                revenue_musd: settlement.lab_revenue[l],
+                rent_share: None,
+                quality: Some(lab.quality),
+                dependency: Some(dep),
+                compute_kgpu: settlement.lab_compute[l].iter().sum(),
+            },
+        ));
     }
     lab_rows.sort_by_key(|(i, _)| *i);
     agent_rows.extend(provider_rows.into_iter().map(|(_, r)| r));

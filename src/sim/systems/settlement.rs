@@ -24,7 +24,11 @@ pub fn settle_market(
 ) {
     let cfg = &params.0;
     let (n_p, n_l) = (layout.n_providers(), layout.n_labs());
-    let per_size = if holdings.total_size > 0 { demand.ai_kgpu / holdings.total_size as f64 } else { 0.0 };
+    let per_size = if holdings.total_size > 0 {
+        demand.ai_kgpu / holdings.total_size as f64
+    } else {
+        0.0
+    };
     let slot_demand: Vec<f64> = holdings.option_size.iter().map(|&s| s as f64 * per_size).collect();
 
     // Lab compute needs this month (direct inference from current holdings).
@@ -53,14 +57,20 @@ pub fn settle_market(
     }
     let mut provider_demand = vec![0.0; n_p];
     for p in 0..n_p {
-        provider_demand[p] = (0..n_l).map(|l| slot_demand[layout.slot(p, l)] + lab_hosts[l][p] * lab_rented[l]).sum();
+        provider_demand[p] = (0..n_l)
+            .map(|l| slot_demand[layout.slot(p, l)] + lab_hosts[l][p] * lab_rented[l])
+            .sum();
     }
-    let served_frac: Vec<f64> = (0..n_p).map(|p| capacity::served_fraction(provider_demand[p], capacity_of[p])).collect();
+    let served_frac: Vec<f64> = (0..n_p)
+        .map(|p| capacity::served_fraction(provider_demand[p], capacity_of[p]))
+        .collect();
 
     let mut lab_compute = vec![vec![0.0; n_p + 1]; n_l];
     let mut lab_served = vec![1.0; n_l];
     for l in 0..n_l {
-        let on_hosts: Vec<f64> = (0..n_p).map(|p| lab_hosts[l][p] * lab_rented[l] * served_frac[p]).collect();
+        let on_hosts: Vec<f64> = (0..n_p)
+            .map(|p| lab_hosts[l][p] * lab_rented[l] * served_frac[p])
+            .collect();
         let served = lab_own[l] + on_hosts.iter().sum::<f64>();
         if lab_total[l] > 0.0 {
             lab_served[l] = served / lab_total[l];
@@ -85,7 +95,8 @@ pub fn settle_market(
             Some(p) => {
                 let served = slot_demand[slot] * served_frac[p];
                 *spend = pricing::spend_musd(served, view.slot_price[slot]);
-                let to_provider = pricing::spend_musd(served, view.price[p] * (1.0 + cfg.providers[p].marketplace_margin));
+                let to_provider =
+                    pricing::spend_musd(served, view.price[p] * (1.0 + cfg.providers[p].marketplace_margin));
                 provider_rent[p] += to_provider;
                 lab_revenue[l] += *spend - to_provider;
             }
@@ -109,7 +120,11 @@ pub fn settle_market(
             provider_revenue[p] += bill * (1.0 - inference_part);
             provider_rent[p] += bill * inference_part;
             let mut unpaid = bill;
-            for c in contracts.0.iter_mut().filter(|c| c.lab == l && c.provider == p && c.active(clock.tick)) {
+            for c in contracts
+                .0
+                .iter_mut()
+                .filter(|c| c.lab == l && c.provider == p && c.active(clock.tick))
+            {
                 let used = c.credits.min(unpaid);
                 c.credits -= used;
                 unpaid -= used;
@@ -118,7 +133,11 @@ pub fn settle_market(
     }
     // Revenue shares out of the labs' enterprise-derived revenue.
     let mut lab_net = lab_revenue.clone();
-    for c in contracts.0.iter_mut().filter(|c| c.active(clock.tick) && c.revenue_share > 0.0) {
+    for c in contracts
+        .0
+        .iter_mut()
+        .filter(|c| c.active(clock.tick) && c.revenue_share > 0.0)
+    {
         let mut pay = c.revenue_share * lab_revenue[c.lab];
         if c.revenue_share_cap > 0.0 {
             pay = pay.min((c.revenue_share_cap - c.paid).max(0.0));
