@@ -1,8 +1,560 @@
 //! Comparing scenarios against a base with common random numbers.
+//!
+//! `aimarket compare BASE SCENARIO...` runs the base and every scenario `--replicates` times.
+//! Replicate r of every config uses the same seed, `derive_seed(master, 0, r)`, so the same
+//! enterprises make the same draws and the paired difference scenario − base isolates the
+//! scenario's effect. For each scenario and quantity (HHI of the four markets, switching rates,
+//! infrastructure rent in total and per provider, lab dependency) it reports the mean paired
+//! difference of the final value and of the time average, with a 95 % Student-t confidence
+//! interval, prints a table and writes `comparison.csv` and `manifest.json` atomically.
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::batch::{self, Job};
 use crate::cli::{CompareArgs, Failure};
+use crate::config::{self, Config};
+use crate::output::atomic::write_atomic;
+use crate::output::format_number;
+use crate::sim::MetricsRecorder;
+use crate::sim::metrics::{MARKETS, metric_index};
+use crate::sim::rng::derive_seed;
+
+/// Run-level series compared besides the four HHIs (time series of `metrics.csv`).
+pub const COMPARED_SERIES: [&str; 7] = [
+    "switching_rate",
+    "provider_switching_rate",
+    "migration_rate",
+    "direct_api_share",
+    "mean_compute_price",
+    "infrastructure_rent",
+    "mean_lab_dependency",
+];
+
+/// A compared quantity: a `metrics.csv` column or one provider's rent share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quantity {
+    /// A run-level metric by name.
+    Metric(String),
+    /// A provider's share of enterprise AI spend ending as its revenue (`rent.<provider>`).
+    Rent(String),
+}
+
+impl Quantity {
+    /// Name as written in tables and `comparison.csv`.
+    pub fn label(&self) -> String {
+        match self {
+            Quantity::Metric(m) => m.clone(),
+            Quantity::Rent(p) => format!("rent.{p}"),
+        }
+    }
+
+    /// The per-tick series of this quantity in a recorded run (a provider absent from the run
+    /// has a rent of 0).
+    pub fn series(&self, rec: &MetricsRecorder) -> Vec<f64> {
+        match self {
+            Quantity::Metric(m) => match metric_index(m) {
+                Some(i) => rec.rows.iter().map(|r| r.get(i).copied().unwrap_or(f64::NAN)).collect(),
+                None => vec![f64::NAN; rec.rows.len()],
+            },
+            Quantity::Rent(p) => match rec.providers.iter().position(|x| x == p) {
+                Some(i) => rec.rent.iter().map(|r| r.get(i).copied().unwrap_or(0.0)).collect(),
+                None => vec![0.0; rec.rent.len()],
+            },
+        }
+    }
+}
+
+/// Which summary of a run's series is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The value at the last tick.
+    Final,
+    /// The mean over all ticks.
+    Average,
+}
+
+impl Window {
+    /// Name as written in `comparison.csv`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Window::Final => "final",
+            Window::Average => "average",
+        }
+    }
+}
+
+/// A run's summary of one quantity.
+pub fn summarise(rec: &MetricsRecorder, q: &Quantity, w: Window) -> f64 {
+    let s = q.series(rec);
+    match w {
+        Window::Final => s.last().copied().unwrap_or(f64::NAN),
+        Window::Average if s.is_empty() => f64::NAN,
+        Window::Average => s.iter().sum::<f64>() / s.len() as f64,
+    }
+}
+
+/// Mean paired difference with a 95 % Student-t interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Paired {
+    /// Number of pairs.
+    pub n: usize,
+    /// Mean of the base values.
+    pub base_mean: f64,
+    /// Mean of the scenario values.
+    pub scenario_mean: f64,
+    /// Mean of scenario − base.
+    pub delta: f64,
+    /// Lower end of the 95 % interval (NaN with fewer than two pairs).
+    pub ci_low: f64,
+    /// Upper end of the 95 % interval (NaN with fewer than two pairs).
+    pub ci_high: f64,
+}
+
+impl Paired {
+    /// Whether the interval excludes zero.
+    pub fn significant(&self) -> bool {
+        self.ci_low > 0.0 || self.ci_high < 0.0
+    }
+}
+
+/// The paired comparison of `scenario[r]` against `base[r]` (equal lengths).
+pub fn paired(base: &[f64], scenario: &[f64]) -> Paired {
+    let n = base.len().min(scenario.len());
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
+    let d: Vec<f64> = base.iter().zip(scenario).map(|(b, s)| s - b).collect();
+    let delta = mean(&d);
+    let (ci_low, ci_high) = if n >= 2 {
+        let var = d.iter().map(|x| (x - delta).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).map_or(f64::NAN, |t| t.inverse_cdf(0.975));
+        let half = t * (var / n as f64).sqrt();
+        (delta - half, delta + half)
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    Paired {
+        n,
+        base_mean: mean(&base[..n]),
+        scenario_mean: mean(&scenario[..n]),
+        delta,
+        ci_low,
+        ci_high,
+    }
+}
+
+/// One line of the comparison.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Scenario label (file stem).
+    pub scenario: String,
+    /// Quantity compared.
+    pub quantity: Quantity,
+    /// Final value or time average.
+    pub window: Window,
+    /// The paired statistics.
+    pub stats: Paired,
+}
+
+/// The quantities compared for runs whose providers are `providers`.
+pub fn quantities(providers: &[String]) -> Vec<Quantity> {
+    let mut q: Vec<Quantity> = MARKETS.iter().map(|m| Quantity::Metric(format!("hhi_{m}"))).collect();
+    q.extend(COMPARED_SERIES.iter().map(|s| Quantity::Metric(s.to_string())));
+    q.extend(providers.iter().map(|p| Quantity::Rent(p.clone())));
+    q
+}
+
+/// Compares paired runs (`base[r]` with `scenario[r]`) on every quantity and window.
+pub fn compare_runs(
+    label: &str,
+    base: &[&MetricsRecorder],
+    scenario: &[&MetricsRecorder],
+    quantities: &[Quantity],
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for q in quantities {
+        for w in [Window::Final, Window::Average] {
+            let b: Vec<f64> = base.iter().map(|r| summarise(r, q, w)).collect();
+            let s: Vec<f64> = scenario.iter().map(|r| summarise(r, q, w)).collect();
+            rows.push(Row {
+                scenario: label.to_string(),
+                quantity: q.clone(),
+                window: w,
+                stats: paired(&b, &s),
+            });
+        }
+    }
+    rows
+}
+
+/// A run that did not finish.
+#[derive(Debug, Clone, Serialize)]
+struct FailedRun {
+    config: String,
+    replicate: u32,
+    seed: u64,
+    error: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ConfigEntry {
+    label: String,
+    path: String,
+    hash: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Manifest {
+    command: &'static str,
+    aimarket_version: &'static str,
+    base: ConfigEntry,
+    scenarios: Vec<ConfigEntry>,
+    master_seed: u64,
+    seeds: Vec<u64>,
+    replicates: u32,
+    enterprises: u32,
+    ticks: u32,
+    start: String,
+    runs: usize,
+    failed: Vec<FailedRun>,
+    files: Vec<&'static str>,
+    wall_seconds: f64,
+}
+
+fn label_of(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into_owned())
+}
 
 /// Runs `aimarket compare`.
 pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
-    Err(Failure::input(format!("{}: compare is not implemented yet", args.base.display())))
+    let started = Instant::now();
+    if args.replicates == 0 {
+        return Err(Failure::input("--replicates must be at least 1, got 0"));
+    }
+    let overrides: Vec<String> = args
+        .enterprises
+        .map(|n| format!("run.enterprises={n}"))
+        .into_iter()
+        .collect();
+    let base = config::load(&args.base, &overrides).map_err(Failure::input)?;
+    let mut configs: Vec<(PathBuf, String, Config)> = vec![(args.base.clone(), label_of(&args.base), base.clone())];
+    for path in &args.scenarios {
+        let c = config::load(path, &overrides).map_err(Failure::input)?;
+        if c.run.start != base.run.start || c.run.ticks != base.run.ticks {
+            return Err(Failure::input(format!(
+                "{}: run.start/run.ticks are {}/{}, expected the base's {}/{}: compared runs must cover the same months",
+                path.display(),
+                c.run.start,
+                c.run.ticks,
+                base.run.start,
+                base.run.ticks
+            )));
+        }
+        let mut label = label_of(path);
+        if configs.iter().any(|(_, l, _)| *l == label) {
+            label = path.display().to_string();
+        }
+        configs.push((path.clone(), label, c));
+    }
+    let pool = batch::pool(args.threads).map_err(Failure::input)?;
+    let master = args.seed.unwrap_or(base.run.seed);
+    let seeds: Vec<u64> = (0..args.replicates)
+        .map(|r| derive_seed(master, 0, u64::from(r)))
+        .collect();
+    let jobs: Vec<Job> = configs
+        .iter()
+        .flat_map(|(_, _, c)| {
+            seeds.iter().map(move |&seed| {
+                let mut config = c.clone();
+                config.run.seed = seed;
+                Job { config }
+            })
+        })
+        .collect();
+
+    let bar = crate::cli::show_progress(args.quiet).then(|| {
+        let bar = indicatif::ProgressBar::new(jobs.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} runs (eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let stop = crate::cli::interrupt_flag();
+    let stop_ref: &AtomicBool = &stop;
+    let results = batch::run_all(&pool, &jobs, stop_ref, &|| {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Err(Failure {
+            message: "interrupted; nothing was written".into(),
+            code: 130,
+        });
+    }
+
+    let n = args.replicates as usize;
+    let mut failed = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        if let Err(e) = result {
+            let (c, r) = (i / n, i % n);
+            let f = FailedRun {
+                config: configs[c].0.display().to_string(),
+                replicate: r as u32,
+                seed: seeds[r],
+                error: e.clone(),
+            };
+            eprintln!(
+                "error: run failed: {} replicate {} (seed {}): {}",
+                f.config, f.replicate, f.seed, f.error
+            );
+            failed.push(f);
+        }
+    }
+
+    let mut rows = Vec::new();
+    for (s, (_, label, c)) in configs.iter().enumerate().skip(1) {
+        // Rents of the base's providers and of any provider the scenario adds.
+        let mut providers: Vec<String> = base.providers.keys().cloned().collect();
+        providers.extend(c.providers.keys().filter(|p| !base.providers.contains_key(*p)).cloned());
+        let quantities = quantities(&providers);
+        let mut b = Vec::new();
+        let mut sc = Vec::new();
+        for r in 0..n {
+            if let (Ok(x), Ok(y)) = (&results[r], &results[s * n + r]) {
+                b.push(&x.recorded);
+                sc.push(&y.recorded);
+            }
+        }
+        if b.is_empty() {
+            eprintln!("error: {label}: no replicate finished for both base and scenario; it is left out of the table");
+            continue;
+        }
+        rows.extend(compare_runs(label, &b, &sc, &quantities));
+    }
+
+    let table = format!(
+        "compare: {} scenario(s) against {} — {} replicates × {} enterprises × {} months from {}, master seed {master}\n{}",
+        configs.len() - 1,
+        args.base.display(),
+        args.replicates,
+        base.run.enterprises,
+        base.run.ticks,
+        base.run.start,
+        render_table(&rows)
+    );
+    // A closed pipe (`| head`) must not stop the files from being written.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes());
+
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure::run(format!("{}: cannot be created: {e}", args.out.display())))?;
+    let csv = comparison_csv(&rows).map_err(|e| Failure::run(format!("comparison.csv: {e}")))?;
+    let csv_path = write_atomic(&args.out, "comparison.csv", &csv)
+        .map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
+    let entry = |(path, label, c): &(PathBuf, String, Config)| ConfigEntry {
+        label: label.clone(),
+        path: path.display().to_string(),
+        hash: config::hash(c),
+    };
+    let manifest = Manifest {
+        command: "compare",
+        aimarket_version: env!("CARGO_PKG_VERSION"),
+        base: entry(&configs[0]),
+        scenarios: configs[1..].iter().map(entry).collect(),
+        master_seed: master,
+        seeds: seeds.clone(),
+        replicates: args.replicates,
+        enterprises: base.run.enterprises,
+        ticks: base.run.ticks,
+        start: base.run.start.clone(),
+        runs: jobs.len(),
+        failed: failed.clone(),
+        files: vec!["comparison.csv"],
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Failure::run(format!("manifest.json: {e}")))?;
+    write_atomic(&args.out, "manifest.json", &json)
+        .map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
+    if !args.quiet {
+        eprintln!(
+            "{} runs in {:.1} s; wrote {} and manifest.json",
+            jobs.len(),
+            started.elapsed().as_secs_f64(),
+            csv_path.display()
+        );
+    }
+    if !failed.is_empty() {
+        return Err(Failure::run(format!(
+            "{} of {} runs failed (listed above); the table uses only replicates where base and scenario both finished",
+            failed.len(),
+            jobs.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A number for the printed table with `decimals` places (`n/a` if not finite).
+fn short(v: f64, decimals: usize, sign: bool) -> String {
+    match (v.is_finite(), sign) {
+        (false, _) => "n/a".into(),
+        (true, true) => format!("{v:+.decimals$}"),
+        (true, false) => format!("{v:.decimals$}"),
+    }
+}
+
+/// Decimal places per quantity: HHI points to 0.1, prices to 0.001 $/GPU-h, shares and rates to
+/// 0.00001 (a thousandth of a percentage point).
+fn decimals(q: &Quantity) -> usize {
+    match q {
+        Quantity::Metric(m) if m.starts_with("hhi_") => 1,
+        Quantity::Metric(m) if m == "mean_compute_price" => 3,
+        _ => 5,
+    }
+}
+
+fn delta_cell(p: &Paired, d: usize) -> String {
+    let ci = if p.ci_low.is_finite() {
+        format!(" [{}, {}]", short(p.ci_low, d, false), short(p.ci_high, d, false))
+    } else {
+        String::new()
+    };
+    format!(
+        "{}{ci}{}",
+        short(p.delta, d, true),
+        if p.significant() { " *" } else { "" }
+    )
+}
+
+/// The printed table: per scenario and quantity, the base's time average and the paired
+/// change of the time average and of the final value (`*`: the 95 % CI excludes 0).
+pub fn render_table(rows: &[Row]) -> String {
+    let mut lines: Vec<[String; 5]> = vec![[
+        "scenario".into(),
+        "quantity".into(),
+        "base (avg)".into(),
+        "Δ average [95% CI]".into(),
+        "Δ final [95% CI]".into(),
+    ]];
+    for pair in rows.chunks(2) {
+        let [fin, avg] = pair else { continue };
+        let d = decimals(&fin.quantity);
+        lines.push([
+            fin.scenario.clone(),
+            fin.quantity.label(),
+            short(avg.stats.base_mean, d, false),
+            delta_cell(&avg.stats, d),
+            delta_cell(&fin.stats, d),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for l in &lines {
+        for (w, c) in widths.iter_mut().zip(l) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut last = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 && l[0] != last {
+            out.push('\n');
+        }
+        last = l[0].clone();
+        let mut line = String::new();
+        for (j, (c, w)) in l.iter().zip(widths).enumerate() {
+            let pad = w.saturating_sub(c.chars().count());
+            if j == 2 {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                line.push_str(&" ".repeat(pad));
+            }
+            line.push_str("  ");
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str("\n* the 95% confidence interval of the paired difference (scenario − base) excludes 0\n");
+    out
+}
+
+/// `comparison.csv`: one row per scenario, quantity and window.
+pub fn comparison_csv(rows: &[Row]) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "scenario",
+        "quantity",
+        "window",
+        "replicates",
+        "base_mean",
+        "scenario_mean",
+        "delta",
+        "ci_low",
+        "ci_high",
+        "significant",
+    ])
+    .map_err(|e| e.to_string())?;
+    let num = |v: f64| if v.is_finite() { format_number(v) } else { String::new() };
+    for r in rows {
+        let p = &r.stats;
+        w.write_record([
+            r.scenario.clone(),
+            r.quantity.label(),
+            r.window.label().to_string(),
+            p.n.to_string(),
+            num(p.base_mean),
+            num(p.scenario_mean),
+            num(p.delta),
+            num(p.ci_low),
+            num(p.ci_high),
+            p.significant().to_string(),
+        ])
+        .map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paired_interval_matches_a_hand_computed_t_interval() {
+        // d = [1, 2, 3]: mean 2, sd 1, t(2, 0.975) = 4.3027 → half-width 4.3027/√3 = 2.4841.
+        let p = paired(&[0.0, 0.0, 0.0], &[1.0, 2.0, 3.0]);
+        assert!((p.delta - 2.0).abs() < 1e-12);
+        assert!((p.ci_high - 2.0 - 2.4841).abs() < 1e-3, "{p:?}");
+        assert!(!p.significant());
+        let q = paired(&[1.0, 2.0, 3.0, 4.0], &[1.5, 2.4, 3.6, 4.5]);
+        assert!(q.significant() && q.delta > 0.0);
+        assert!(paired(&[1.0], &[2.0]).ci_low.is_nan());
+    }
+
+    #[test]
+    fn absent_providers_have_zero_rent() {
+        let rec = MetricsRecorder {
+            rows: vec![vec![0.0; 30]; 2],
+            rent: vec![vec![0.1], vec![0.3]],
+            providers: vec!["aws".into()],
+        };
+        assert!((summarise(&rec, &Quantity::Rent("aws".into()), Window::Average) - 0.2).abs() < 1e-12);
+        assert_eq!(summarise(&rec, &Quantity::Rent("stargate".into()), Window::Final), 0.0);
+    }
 }

@@ -27,3 +27,27 @@ pub fn small_baseline(enterprises: u32, ticks: u32, overrides: &[&str]) -> Confi
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_aimarket"))
 }
+
+/// Runs the `aimarket` binary from the repository root with `args` and extra environment
+/// variables; stdin is closed and stdout/stderr are captured (so neither is a terminal).
+pub fn aimarket(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(repo("."))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the aimarket binary runs")
+}
+
+/// Names of the entries of a directory (hidden ones included), sorted; empty if it is missing.
+pub fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.expect("readable entry").file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}

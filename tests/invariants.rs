@@ -1,1 +1,339 @@
-//! Integration tests: invariants.
+//! Invariants that must hold at every tick of a full run: shares per market sum to one, HHI is
+//! 10,000 · Σ share² over non-fringe agents, CR-n are the sums of the largest named shares, the
+//! enterprise population is conserved, incremental holdings equal a from-scratch recount,
+//! capacities are non-negative and no reported number is NaN or infinite.
+
+use aimarket::config::Config;
+use aimarket::sim::Simulation;
+use aimarket::sim::components::{EnterpriseTraits, Sourcing};
+use aimarket::sim::metrics::{MARKETS, metric_names};
+use aimarket::sim::resources::{Holdings, Layout, TickReport};
+
+use crate::common::*;
+
+/// Fringe flags of the agents of market `m`, in the report's agent order.
+fn fringe_of_market(config: &Config, m: usize) -> Vec<bool> {
+    let providers: Vec<bool> = config.providers.values().map(|p| p.fringe).collect();
+    let labs: Vec<bool> = config.labs.values().map(|l| l.fringe).collect();
+    match MARKETS[m] {
+        "cloud" => providers,
+        "ai_channel" | "compute" => providers.iter().chain(&labs).copied().collect(),
+        "model" => labs,
+        other => panic!("unknown market {other}"),
+    }
+}
+
+/// Checks one tick's report against the accounting identities of shares and concentration.
+fn check_report(config: &Config, report: &TickReport) {
+    let tick = report.tick;
+    let names = metric_names();
+    assert_eq!(report.metrics.len(), names.len(), "tick {tick}: one value per metric");
+    for (name, v) in names.iter().zip(&report.metrics) {
+        assert!(v.is_finite(), "tick {tick}: metric {name} = {v}");
+    }
+    for (m, market) in MARKETS.iter().enumerate() {
+        let rows: Vec<_> = report.shares.iter().filter(|r| r.market == m).collect();
+        assert!(!rows.is_empty(), "tick {tick}: market {} has agents", market);
+        let fringe = fringe_of_market(config, m);
+        assert_eq!(
+            rows.len(),
+            fringe.len(),
+            "tick {tick}: market {} lists every agent once",
+            market
+        );
+        let total_amount: f64 = rows.iter().map(|r| r.amount).sum();
+        let total_share: f64 = rows.iter().map(|r| r.share).sum();
+        for r in &rows {
+            assert!(
+                r.share.is_finite() && r.amount.is_finite(),
+                "tick {tick}: {} {} share {} amount {}",
+                market,
+                r.agent,
+                r.share,
+                r.amount
+            );
+            assert!(
+                (0.0..=1.0).contains(&r.share),
+                "tick {tick}: {} {} share {}",
+                market,
+                r.agent,
+                r.share
+            );
+            assert!(
+                r.amount >= 0.0,
+                "tick {tick}: {} {} amount {}",
+                market,
+                r.agent,
+                r.amount
+            );
+        }
+        if total_amount > 0.0 {
+            assert!(
+                (total_share - 1.0).abs() <= 1e-9,
+                "tick {tick}: shares of {} sum to {total_share}",
+                market
+            );
+            for r in &rows {
+                assert!(
+                    (r.share - r.amount / total_amount).abs() <= 1e-12,
+                    "tick {tick}: {} {} share is not amount/total",
+                    market,
+                    r.agent
+                );
+            }
+        } else {
+            assert_eq!(
+                total_share, 0.0,
+                "tick {tick}: an empty market {} has zero shares",
+                market
+            );
+        }
+        // Concentration recomputed from the share rows.
+        let named: Vec<f64> = rows
+            .iter()
+            .zip(&fringe)
+            .filter(|(_, f)| !**f)
+            .map(|(r, _)| r.share)
+            .collect();
+        let hhi: f64 = named.iter().map(|s| 10_000.0 * s * s).sum();
+        let mut sorted = named.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let cr1: f64 = sorted.iter().take(1).sum();
+        let cr3: f64 = sorted.iter().take(3).sum();
+        let [got_hhi, got_cr1, got_cr3] = [0, 1, 2].map(|k| report.metrics[3 * m + k]);
+        assert!(
+            (got_hhi - hhi).abs() <= 1e-9 * 10_000.0,
+            "tick {tick}: hhi_{} = {got_hhi}, expected {hhi}",
+            market
+        );
+        assert!(
+            (0.0..=10_000.0 + 1e-6).contains(&got_hhi),
+            "tick {tick}: hhi_{} out of range",
+            market
+        );
+        assert!(
+            (got_cr1 - cr1).abs() <= 1e-12,
+            "tick {tick}: cr1_{} = {got_cr1}, expected {cr1}",
+            market
+        );
+        assert!(
+            (got_cr3 - cr3).abs() <= 1e-12,
+            "tick {tick}: cr3_{} = {got_cr3}, expected {cr3}",
+            market
+        );
+    }
+    let n_agents = config.providers.len() + config.labs.len();
+    assert_eq!(
+        report.agents.len(),
+        n_agents,
+        "tick {tick}: one row per provider and lab"
+    );
+    for a in &report.agents {
+        let values = [
+            Some(a.price),
+            Some(a.capacity_kgpu),
+            Some(a.utilisation),
+            Some(a.revenue_musd),
+            a.rent_share,
+            a.quality,
+            a.dependency,
+            Some(a.compute_kgpu),
+        ];
+        assert!(
+            values.iter().flatten().all(|v| v.is_finite()),
+            "tick {tick}: non-finite value in agent row {a:?}"
+        );
+        assert!(
+            a.capacity_kgpu >= 0.0,
+            "tick {tick}: {} {} has capacity {}",
+            a.kind,
+            a.agent,
+            a.capacity_kgpu
+        );
+        assert!(
+            a.compute_kgpu >= 0.0,
+            "tick {tick}: {} {} uses compute {}",
+            a.kind,
+            a.agent,
+            a.compute_kgpu
+        );
+        assert!(
+            a.utilisation >= 0.0 && a.utilisation <= 1.0 + 1e-9,
+            "tick {tick}: {} {} utilisation {}",
+            a.kind,
+            a.agent,
+            a.utilisation
+        );
+        if let Some(d) = a.dependency {
+            assert!(
+                (0.0..=1.0 + 1e-12).contains(&d),
+                "tick {tick}: {} dependency {d}",
+                a.agent
+            );
+        }
+    }
+    for (name, v) in names.iter().zip(&report.metrics) {
+        if name.ends_with("_rate") {
+            assert!((0.0..=1.0).contains(v), "tick {tick}: {name} = {v} is not a rate");
+        }
+    }
+}
+
+/// Recounts holdings from the enterprise components and compares them with the incremental ones.
+fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
+    let (n_slots, n_providers) = {
+        let layout = sim.world().resource::<Layout>();
+        (layout.n_slots(), layout.n_providers())
+    };
+    let mut option_size = vec![0u64; n_slots];
+    let mut home_size = vec![0u64; n_providers];
+    let mut ids = Vec::with_capacity(enterprises as usize);
+    let mut size_sum = 0u64;
+    let world = sim.world_mut();
+    let mut query = world.query::<(&EnterpriseTraits, &Sourcing)>();
+    for (t, s) in query.iter(world) {
+        assert!(
+            usize::from(s.option) < n_slots,
+            "enterprise {} has no valid AI option ({})",
+            t.id,
+            s.option
+        );
+        option_size[usize::from(s.option)] += u64::from(t.size);
+        home_size[usize::from(s.home)] += u64::from(t.size);
+        size_sum += u64::from(t.size);
+        ids.push(t.id);
+    }
+    assert_eq!(ids.len(), enterprises as usize, "the enterprise count is conserved");
+    ids.sort_unstable();
+    assert!(
+        ids.iter().enumerate().all(|(i, &id)| id == i as u32),
+        "enterprise ids stay 0..n, each once"
+    );
+    assert_eq!(size_sum, total_size, "total enterprise size is conserved");
+    let holdings = world.resource::<Holdings>();
+    assert_eq!(
+        holdings.option_size, option_size,
+        "incremental option holdings equal a recount"
+    );
+    assert_eq!(
+        holdings.home_size, home_size,
+        "incremental home holdings equal a recount"
+    );
+    assert_eq!(holdings.total_size, total_size);
+    assert_eq!(
+        holdings.count,
+        u64::from(enterprises),
+        "every enterprise is visited each tick"
+    );
+    assert!(
+        holdings.switches <= holdings.count
+            && holdings.provider_switches <= holdings.switches
+            && holdings.migrations <= holdings.count
+    );
+}
+
+/// Steps a whole run, checking the report and the holdings after every tick.
+fn check_full_run(config: &Config) {
+    let enterprises = config.run.enterprises;
+    let mut sim = Simulation::new(config);
+    let total_size = sim.world().resource::<Holdings>().total_size;
+    check_holdings(&mut sim, enterprises, total_size);
+    let mut ticks = 0;
+    for t in 0..config.run.ticks {
+        let report = sim.step().unwrap_or_else(|e| panic!("tick {t} failed: {e}")).clone();
+        assert_eq!(report.tick, t);
+        check_report(config, &report);
+        check_holdings(&mut sim, enterprises, total_size);
+        ticks += 1;
+    }
+    assert_eq!(ticks, config.run.ticks);
+}
+
+#[test]
+fn baseline_run_keeps_every_accounting_invariant_at_every_tick() {
+    // The shipped baseline as is: 100,000 enterprises over 120 months.
+    check_full_run(&baseline(&[]));
+}
+
+#[test]
+fn invariants_hold_with_frequent_reviews_and_migrations() {
+    // Many switches and home moves stress the incremental holdings.
+    check_full_run(&small_baseline(
+        5_000,
+        60,
+        &[
+            "run.seed=7",
+            "enterprise.review_probability=0.9",
+            "enterprise.home_review_probability=0.5",
+            "enterprise.migration_cost=0.5",
+            "enterprise.switch_cost_base=0.5",
+        ],
+    ));
+}
+
+#[test]
+fn invariants_hold_when_capacity_is_scarce_and_prices_move() {
+    // Demand far above capacity: rationing, price caps and investment responses all bind.
+    check_full_run(&small_baseline(
+        5_000,
+        60,
+        &[
+            "run.seed=11",
+            "demand.ai_inference_kgpu=20000",
+            "providers.*.price_response=0.5",
+            "providers.*.invest_rate=0",
+        ],
+    ));
+}
+
+#[test]
+fn invariants_hold_in_every_shipped_scenario_with_its_events() {
+    let dir = repo("configs/scenarios");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.expect("dir entry").path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    for path in paths {
+        let overrides = ["run.enterprises=3000".to_string()];
+        let config = aimarket::config::load(&path, &overrides).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("scenario {}", path.display());
+        check_full_run(&config);
+    }
+}
+
+#[test]
+fn resources_are_created_before_the_enterprises_and_ticks_create_none() {
+    // bevy 0.20 stores resources as entities in sparse sets indexed by entity index: a resource
+    // entity placed after N enterprises costs 4 bytes per enterprise (the memory target is
+    // ≤ 100 bytes per enterprise). Every resource entity must come before every enterprise.
+    use bevy_ecs::entity::Entity;
+    use bevy_ecs::query::With;
+    use bevy_ecs::resource::IsResource;
+    let mut sim = Simulation::new(&small_baseline(5_000, 12, &[]));
+    let last_resource = |sim: &mut Simulation| {
+        let world = sim.world_mut();
+        let mut q = world.query_filtered::<Entity, With<IsResource>>();
+        q.iter(world).map(|e| e.index_u32()).max().expect("resources exist")
+    };
+    let first_enterprise = {
+        let world = sim.world_mut();
+        let mut q = world.query_filtered::<Entity, With<EnterpriseTraits>>();
+        q.iter(world).map(|e| e.index_u32()).min().expect("enterprises exist")
+    };
+    assert!(
+        last_resource(&mut sim) < first_enterprise,
+        "a resource entity sits after the enterprises"
+    );
+    for _ in 0..12 {
+        sim.step().expect("tick");
+    }
+    assert!(
+        last_resource(&mut sim) < first_enterprise,
+        "a tick created a resource after the enterprises"
+    );
+}

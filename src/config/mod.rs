@@ -208,9 +208,9 @@ pub fn to_table(config: &Config) -> toml::Table {
     }
 }
 
-/// Stable SHA-256 of a config's resolved form, hex encoded.
+/// Stable SHA-256 of a config's resolved form (its JSON serialisation), hex encoded.
 pub fn hash(config: &Config) -> String {
-    hash_bytes(toml::to_string(config).unwrap_or_default().as_bytes())
+    hash_bytes(&serde_json::to_vec(config).expect("a Config always serialises to JSON"))
 }
 
 /// Hex SHA-256 of bytes.

@@ -97,4 +97,17 @@ mod tests {
         assert_eq!(served_fraction(0.0, 0.0), 1.0);
         assert_eq!(served_fraction(10.0, 0.0), 0.0);
     }
+
+    #[test]
+    fn a_steady_pipeline_delivers_the_monthly_order_and_holds_lag_months_of_it() {
+        let mut p = Pipeline::steady(4, 2.5);
+        assert_eq!(p.in_flight(), 10.0);
+        for _ in 0..4 {
+            assert_eq!(p.advance(2.5), 2.5);
+        }
+        assert_eq!(p.in_flight(), 10.0);
+        // A ramp beyond the lag is appended rather than lost.
+        p.schedule(9, 1.0);
+        assert_eq!(p.in_flight(), 11.0);
+    }
 }

@@ -64,4 +64,13 @@ mod tests {
         assert_eq!(regulated_egress_fee(0.06, None), 0.06);
         assert!((egress_cost(0.06, 10.0) - 0.6).abs() < 1e-12);
     }
+
+    #[test]
+    fn switching_cost_is_base_plus_capped_lock_in() {
+        assert_eq!(switching_cost(2.0, 0, 0.1, 12), 2.0);
+        assert!((switching_cost(2.0, 5, 0.1, 12) - 2.5).abs() < 1e-12);
+        assert!((switching_cost(2.0, 40, 0.1, 12) - 3.2).abs() < 1e-12);
+        // Without any cost, staying and leaving weigh the same.
+        assert!(stay_factor_table(0.0, 0.0, 3).iter().all(|&f| f == 1.0));
+    }
 }

@@ -48,10 +48,15 @@ fn with_provider<R>(world: &mut World, p: usize, f: impl FnOnce(&mut ProviderSta
 pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String> {
     match action {
         Action::Set { key, value } => {
-            let mut table = config::to_table(&world.resource::<Params>().0);
+            // Runs of sweeps and comparisons use 64-bit derived seeds, which a TOML integer
+            // (i64) cannot hold: the seed leaves the table and returns after the round trip.
+            let mut live = world.resource::<Params>().0.clone();
+            let seed = std::mem::take(&mut live.run.seed);
+            let mut table = config::to_table(&live);
             config::set_key(&mut table, key, value.clone())?;
-            let updated: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            let mut updated: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
                 .map_err(|e| format!("{key}: {}", e.inner().message()))?;
+            updated.run.seed = seed;
             world.resource_mut::<Params>().0 = updated;
             Ok(format!("{key} = {value}"))
         }
@@ -121,13 +126,22 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
             if let Some(m) = end {
                 c.end = Some(clock.tick_of(m));
             }
-            Ok(if created { format!("contract {id} created") } else { format!("contract {id} changed") })
+            Ok(if created {
+                format!("contract {id} created")
+            } else {
+                format!("contract {id} changed")
+            })
         }
         Action::AgiDeclaration { lab } => {
             let l = lab_index(world, lab)?;
             let quality = with_lab(world, l, |s| s.quality).unwrap_or(0.0);
             let mut frozen = 0;
-            for c in world.resource_mut::<Contracts>().0.iter_mut().filter(|c| c.lab == l && c.licence) {
+            for c in world
+                .resource_mut::<Contracts>()
+                .0
+                .iter_mut()
+                .filter(|c| c.lab == l && c.licence)
+            {
                 c.frozen_quality.get_or_insert(quality);
                 c.licence_exclusive = false;
                 frozen += 1;
@@ -145,20 +159,32 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
             with_lab(world, l, |s| s.active = true);
             Ok("entered".into())
         }
-        Action::ProviderEntry { provider, ramp_kgpu_per_month, ramp_months } => {
+        Action::ProviderEntry {
+            provider,
+            ramp_kgpu_per_month,
+            ramp_months,
+        } => {
             let p = provider_index(world, provider)?;
             with_provider(world, p, |s| {
                 s.active = true;
-                s.ramp.extend(std::iter::repeat_n(*ramp_kgpu_per_month, *ramp_months as usize));
+                s.ramp
+                    .extend(std::iter::repeat_n(*ramp_kgpu_per_month, *ramp_months as usize));
             });
-            Ok(format!("entered with a ramp of {ramp_kgpu_per_month} kGPU/month for {ramp_months} months"))
+            Ok(format!(
+                "entered with a ramp of {ramp_kgpu_per_month} kGPU/month for {ramp_months} months"
+            ))
         }
         Action::CapacityShock { provider, factor } => {
             let p = provider_index(world, provider)?;
             with_provider(world, p, |s| s.capacity *= factor);
             Ok(format!("capacity × {factor}"))
         }
-        Action::Acquisition { provider, lab, blocked, merger_review } => {
+        Action::Acquisition {
+            provider,
+            lab,
+            blocked,
+            merger_review,
+        } => {
             let p = provider_index(world, provider)?;
             let l = lab_index(world, lab)?;
             if *blocked {
@@ -177,14 +203,21 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
                 let hhi = report.metrics.get(hhi_idx).copied().unwrap_or(0.0);
                 let (no, note) = merger_blocked(share(provider), share(lab), hhi);
                 if no {
-                    return Ok(format!("blocked under the 2023 Merger Guidelines: {note}; nothing changes"));
+                    return Ok(format!(
+                        "blocked under the 2023 Merger Guidelines: {note}; nothing changes"
+                    ));
                 }
             }
             with_lab(world, l, |s| {
                 s.owner = Some(p);
                 s.marketplace_listing = false;
             });
-            for c in world.resource_mut::<Contracts>().0.iter_mut().filter(|c| c.lab == l && c.provider != p) {
+            for c in world
+                .resource_mut::<Contracts>()
+                .0
+                .iter_mut()
+                .filter(|c| c.lab == l && c.provider != p)
+            {
                 c.licence = false;
                 c.licence_exclusive = false;
             }
@@ -219,7 +252,10 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
             world.resource_mut::<Demand>().ai_kgpu *= factor;
             Ok(format!("enterprise AI demand × {factor}"))
         }
-        Action::GpuPriceCycle { amplitude, period_months } => {
+        Action::GpuPriceCycle {
+            amplitude,
+            period_months,
+        } => {
             let tick = world.resource::<Clock>().tick;
             world.resource_mut::<Regulation>().price_cycle = Some((tick, *amplitude, *period_months));
             Ok(format!("GPU price cycle ±{amplitude} over {period_months} months"))
@@ -235,6 +271,9 @@ mod tests {
     fn merger_guidelines_block_large_concentrating_deals_only() {
         assert!(merger_blocked(0.30, 0.10, 1700.0).0, "ΔHHI 600 into HHI 2,300");
         assert!(!merger_blocked(0.05, 0.05, 900.0).0, "ΔHHI 50 is below 100");
-        assert!(!merger_blocked(0.10, 0.10, 1000.0).0, "post-merger HHI 1,200 is below 1,800");
+        assert!(
+            !merger_blocked(0.10, 0.10, 1000.0).0,
+            "post-merger HHI 1,200 is below 1,800"
+        );
     }
 }

@@ -30,7 +30,11 @@ pub struct EventLog(pub Vec<FiredEvent>);
 #[derive(Debug, Clone)]
 enum Trigger {
     At(i64),
-    Watch { condition: Condition, from: i64, delay: u32 },
+    Watch {
+        condition: Condition,
+        from: i64,
+        delay: u32,
+    },
     Done,
 }
 
@@ -59,7 +63,11 @@ impl EventQueue {
             {
                 pending.push(Pending {
                     label: format!("{id} enters"),
-                    actions: vec![Action::ProviderEntry { provider: id.clone(), ramp_kgpu_per_month: 0.0, ramp_months: 0 }],
+                    actions: vec![Action::ProviderEntry {
+                        provider: id.clone(),
+                        ramp_kgpu_per_month: 0.0,
+                        ramp_months: 0,
+                    }],
                     trigger: Trigger::At(tick_of(m)),
                 });
             }
@@ -89,24 +97,42 @@ impl EventQueue {
             .map(tick_of)
             .or(spec.tick.map(i64::from))
             .unwrap_or(0);
-        if let Action::Investigation { market, threshold, remedy_delay_months, .. } = &spec.action {
+        if let Action::Investigation {
+            market,
+            threshold,
+            remedy_delay_months,
+            ..
+        } = &spec.action
+        {
             // The investigation watches its market; the action stays an investigation so
             // that opening it is logged, and its remedy is queued when it opens.
             return Pending {
                 label,
                 actions: vec![spec.action.clone()],
                 trigger: Trigger::Watch {
-                    condition: Condition { metric: format!("hhi_{market}"), above: Some(*threshold), below: None },
+                    condition: Condition {
+                        metric: format!("hhi_{market}"),
+                        above: Some(*threshold),
+                        below: None,
+                    },
                     from,
                     delay: spec.delay_months + remedy_delay_months,
                 },
             };
         }
         let trigger = match &spec.when {
-            Some(c) => Trigger::Watch { condition: c.clone(), from, delay: spec.delay_months },
+            Some(c) => Trigger::Watch {
+                condition: c.clone(),
+                from,
+                delay: spec.delay_months,
+            },
             None => Trigger::At(from + i64::from(spec.delay_months)),
         };
-        Pending { label, actions: vec![spec.action.clone()], trigger }
+        Pending {
+            label,
+            actions: vec![spec.action.clone()],
+            trigger,
+        }
     }
 }
 
@@ -154,7 +180,11 @@ pub fn apply_due_events(world: &mut World) {
                         log.push(FiredEvent {
                             tick: clock.tick,
                             date: clock.month().to_string(),
-                            kind: if opened { "investigation".into() } else { "trigger".into() },
+                            kind: if opened {
+                                "investigation".into()
+                            } else {
+                                "trigger".into()
+                            },
                             label: p.label.clone(),
                             note: format!("{} crossed its threshold; effect in {delay} months", condition.metric),
                         });

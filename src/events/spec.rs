@@ -204,9 +204,7 @@ impl TryFrom<toml::Table> for EventSpec {
             None => 0,
             Some(toml::Value::Integer(i)) if i >= 0 => i as u32,
             Some(v) => {
-                return Err(format!(
-                    "delay_months must be a non-negative integer, got {v}"
-                ));
+                return Err(format!("delay_months must be a non-negative integer, got {v}"));
             }
         };
         let label = match take(&mut table, "label") {

@@ -17,10 +17,14 @@ pub struct StagedFile {
 impl StagedFile {
     /// Starts `dir/name` (the directory must exist).
     pub fn new(dir: &Path, name: &str) -> std::io::Result<StagedFile> {
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            .tempfile_in(dir)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".partial");
+        // Temporary files are created owner-only (0600); results are ordinary files, so ask for
+        // 0666 and let the umask decide, as `File::create` would.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(dir)?;
         Ok(StagedFile {
             temp,
             target: dir.join(name),

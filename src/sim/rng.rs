@@ -73,9 +73,11 @@ pub fn threshold32(p: f64) -> u64 {
     (p.clamp(0.0, 1.0) * 4_294_967_296.0).round() as u64
 }
 
-/// Seed of one run derived from a master seed and a (point, replicate) pair.
+/// Seed of one run derived from a master seed and a (point, replicate) pair. Seeds are kept
+/// below 2^63 so that every resolved config (and `--set run.seed=…`) can hold them: TOML
+/// integers are signed 64-bit.
 pub fn derive_seed(master: u64, point: u64, replicate: u64) -> u64 {
-    Stream::new(master, point as u32, Purpose::RunSeed).bits(replicate ^ (point >> 32) << 32)
+    Stream::new(master, point as u32, Purpose::RunSeed).bits(replicate ^ (point >> 32) << 32) >> 1
 }
 
 #[cfg(test)]
@@ -128,5 +130,6 @@ mod tests {
         assert_ne!(s, derive_seed(1, 0, 1));
         assert_ne!(s, derive_seed(1, 1, 0));
         assert_ne!(s, derive_seed(2, 0, 0));
+        assert!((0..1000).all(|r| derive_seed(u64::MAX, 7, r) <= i64::MAX as u64));
     }
 }
