@@ -669,16 +669,19 @@ fn bad_events_are_rejected_before_anything_runs() {
 }
 
 #[test]
-fn set_events_work_with_full_64_bit_seeds() {
-    // Compare and sweep runs use derived seeds above i64::MAX, which TOML cannot hold.
+fn set_events_work_with_the_largest_seed_and_larger_seeds_are_rejected() {
+    // Derived seeds of sweeps and comparisons stay below 2^63, so configs round-trip through TOML.
     let mut config = with_extra(
         500,
         3,
         "[[events]]\ntick = 1\nkind = \"set\"\nkey = \"enterprise.review_probability\"\nvalue = 0.5\n",
     );
-    config.run.seed = u64::MAX - 7;
+    config.run.seed = i64::MAX as u64;
     let mut sim = Simulation::new(&config);
     run_to(&mut sim, 3);
     assert_eq!(sim.world().resource::<Params>().0.enterprise.review_probability, 0.5);
-    assert_eq!(sim.world().resource::<Params>().0.run.seed, u64::MAX - 7);
+    assert_eq!(sim.world().resource::<Params>().0.run.seed, i64::MAX as u64);
+    config.run.seed = u64::MAX - 7;
+    let err = aimarket::config::validate(&config, "x.toml").unwrap_err().to_string();
+    assert!(err.contains("run.seed") && err.contains("2^63"), "{err}");
 }

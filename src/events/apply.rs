@@ -48,15 +48,11 @@ fn with_provider<R>(world: &mut World, p: usize, f: impl FnOnce(&mut ProviderSta
 pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String> {
     match action {
         Action::Set { key, value } => {
-            // Runs of sweeps and comparisons use 64-bit derived seeds, which a TOML integer
-            // (i64) cannot hold: the seed leaves the table and returns after the round trip.
-            let mut live = world.resource::<Params>().0.clone();
-            let seed = std::mem::take(&mut live.run.seed);
-            let mut table = config::to_table(&live);
+            // Seeds are below 2^63 (validated), so the config round-trips through TOML.
+            let mut table = config::to_table(&world.resource::<Params>().0);
             config::set_key(&mut table, key, value.clone())?;
-            let mut updated: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            let updated: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
                 .map_err(|e| format!("{key}: {}", e.inner().message()))?;
-            updated.run.seed = seed;
             world.resource_mut::<Params>().0 = updated;
             Ok(format!("{key} = {value}"))
         }
