@@ -48,8 +48,8 @@ pub enum Command {
 pub struct RunArgs {
     /// Config file (TOML), e.g. configs/baseline.toml.
     pub config: PathBuf,
-    /// Seed (overrides run.seed).
-    #[arg(long)]
+    /// Seed (overrides run.seed), 0 to 2^63 − 1.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Number of monthly ticks (overrides run.ticks).
     #[arg(long)]
@@ -124,7 +124,7 @@ pub struct CompareArgs {
     #[arg(long)]
     pub enterprises: Option<u32>,
     /// Master seed from which replicate seeds are derived (default: the base's run.seed).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Output directory for comparison.csv and manifest.json.
     #[arg(long, default_value = "outputs/compare")]

@@ -107,7 +107,10 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     let ck = Checker { file };
     let start = ck.month("run.start", &c.run.start)?;
     if c.run.seed > i64::MAX as u64 {
-        return Err(ck.fail("run.seed", format!("must be below 2^63 (a TOML integer), got {}", c.run.seed)));
+        return Err(ck.fail(
+            "run.seed",
+            format!("must be below 2^63 (a TOML integer), got {}", c.run.seed),
+        ));
     }
     if c.run.ticks == 0 {
         return Err(ck.fail("run.ticks", "must be ≥ 1, got 0"));

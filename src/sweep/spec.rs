@@ -1,0 +1,802 @@
+//! The sweep file: parsing, validation and resolution into a plan of points.
+//!
+//! Everything a sweep file can get wrong is found here, before any run starts: unknown keys in
+//! the sweep file, malformed axes, a design without points, and axis keys that do not exist in
+//! the base config (or in a scenario). Each message names the file, the key and the bad value.
+//! What is *not* checked here is whether the model accepts a point's values: a point the model
+//! rejects (say `review_probability = 1.5`) becomes failed runs with the validator's message,
+//! so one bad corner of a design does not cost the rest of the sweep.
+
+use std::path::{Path, PathBuf};
+
+use super::design::{self, Coord, Dim, Kind};
+use crate::cli::relative_to;
+use crate::config::{self, ConfigError};
+use crate::output::format_number;
+
+/// Keys a sweep file may contain at the top level.
+const TOP_KEYS: [&str; 8] = [
+    "base",
+    "scenarios",
+    "design",
+    "points",
+    "replicates",
+    "seed",
+    "set",
+    "axes",
+];
+
+/// Upper bound on the number of points, so that a typo (a 10-axis grid of 100 levels) fails
+/// with a message instead of exhausting memory while the point list is built.
+const MAX_POINTS: usize = 10_000_000;
+
+/// One config a point can start from: the base, or one scenario file.
+#[derive(Debug, Clone)]
+pub struct Start {
+    /// The path as written in the sweep file (what points.csv shows).
+    pub label: String,
+    /// The path resolved against the sweep file's directory.
+    pub path: PathBuf,
+    /// The file's table with the sweep's `set` overrides applied.
+    pub table: toml::Table,
+    /// Hash of the resolved config (file plus `set`), for resume checks and the manifest.
+    pub hash: String,
+    /// The resolved config (file plus `set`).
+    pub config: config::Config,
+}
+
+/// How an axis's values are given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AxisValues {
+    /// Explicit values, used as given.
+    List(Vec<toml::Value>),
+    /// A numeric range: `levels` evenly spaced values on a grid, continuous draws otherwise.
+    Range {
+        /// Lower end (inclusive).
+        min: f64,
+        /// Upper end (inclusive on a grid).
+        max: f64,
+        /// Number of grid levels (required for a grid design).
+        levels: Option<usize>,
+    },
+}
+
+/// A swept parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// Dotted config key, as with `run --set` (may contain `*`).
+    pub key: String,
+    /// Values or range.
+    pub values: AxisValues,
+    /// Whether the key holds an integer in the base config (range values are then rounded).
+    pub integer: bool,
+}
+
+impl Axis {
+    fn value_at(&self, coord: Coord) -> toml::Value {
+        let number = |x: f64| {
+            if self.integer {
+                toml::Value::Integer(x.round() as i64)
+            } else {
+                toml::Value::Float(x)
+            }
+        };
+        match (&self.values, coord) {
+            (AxisValues::List(values), Coord::Index(i)) => values[i].clone(),
+            (AxisValues::Range { min, max, levels }, Coord::Index(i)) => {
+                let steps = levels.unwrap_or(2).saturating_sub(1).max(1) as f64;
+                // Hit both ends exactly rather than accumulating rounding error.
+                let x = if i == 0 {
+                    *min
+                } else if i as f64 == steps {
+                    *max
+                } else {
+                    min + (max - min) * (i as f64 / steps)
+                };
+                number(x)
+            }
+            (AxisValues::Range { min, max, .. }, Coord::Unit(u)) => number(min + (max - min) * u),
+            (AxisValues::List(values), Coord::Unit(u)) => {
+                values[((u * values.len() as f64) as usize).min(values.len() - 1)].clone()
+            }
+        }
+    }
+}
+
+/// One design point: where it starts and the value of every axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Index into [`Plan::starts`] (0 = the base when there is no scenario axis).
+    pub start: usize,
+    /// One value per axis, in axis order.
+    pub values: Vec<toml::Value>,
+}
+
+/// A validated sweep: what to run and how to label it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The sweep file as given on the command line.
+    pub file: PathBuf,
+    /// SHA-256 of the sweep file's bytes.
+    pub file_hash: String,
+    /// The base config (with `set` applied).
+    pub base: Start,
+    /// The scenario configs (with `set` applied); empty when there is no scenario axis.
+    pub scenarios: Vec<Start>,
+    /// Fixed overrides applied to every point before the axes.
+    pub set: Vec<(String, toml::Value)>,
+    /// The swept parameters.
+    pub axes: Vec<Axis>,
+    /// The design.
+    pub design: Kind,
+    /// Replicates per point.
+    pub replicates: u64,
+    /// Master seed from which every run seed is derived.
+    pub seed: u64,
+    /// The design points, in point-id order.
+    pub points: Vec<Point>,
+}
+
+impl Plan {
+    /// Total number of runs.
+    pub fn runs(&self) -> u64 {
+        self.points.len() as u64 * self.replicates
+    }
+
+    /// Whether the scenario files form an axis.
+    pub fn has_scenarios(&self) -> bool {
+        !self.scenarios.is_empty()
+    }
+
+    /// The config tables a point may start from.
+    pub fn starts(&self) -> &[Start] {
+        if self.has_scenarios() {
+            &self.scenarios
+        } else {
+            std::slice::from_ref(&self.base)
+        }
+    }
+
+    /// The resolved table of a point (start config, `set`, then axis values); `run.seed` is
+    /// left to the caller.
+    pub fn point_table(&self, point: usize) -> Result<toml::Table, String> {
+        let p = &self.points[point];
+        let mut table = self.starts()[p.start].table.clone();
+        for (axis, value) in self.axes.iter().zip(&p.values) {
+            config::set_key(&mut table, &axis.key, value.clone()).map_err(|e| format!("{} {e}", axis.key))?;
+        }
+        Ok(table)
+    }
+
+    /// The resolved, validated config of one run: its point's table with `run.seed` = `seed`.
+    /// An error is the validator's message naming the point.
+    pub fn run_config(&self, point: usize, seed: u64) -> Result<config::Config, String> {
+        let table = self.point_table(point)?;
+        let label = format!("{} point {point}", self.file.display());
+        let mut config = config::from_table(table, &label).map_err(|e| e.to_string())?;
+        config.run.seed = seed;
+        Ok(config)
+    }
+
+    /// Header of points.csv: `point`, `scenario` (with a scenario axis), then every axis key.
+    pub fn points_header(&self) -> Vec<String> {
+        let mut h = vec!["point".to_string()];
+        if self.has_scenarios() {
+            h.push("scenario".to_string());
+        }
+        h.extend(self.axes.iter().map(|a| a.key.clone()));
+        h
+    }
+
+    /// Row of points.csv for point `id`.
+    pub fn points_row(&self, id: usize) -> Vec<String> {
+        let p = &self.points[id];
+        let mut row = vec![id.to_string()];
+        if self.has_scenarios() {
+            row.push(self.scenarios[p.start].label.clone());
+        }
+        row.extend(p.values.iter().map(value_text));
+        row
+    }
+}
+
+/// A scalar TOML value as written to CSV (and as `run --set` reads it back).
+pub fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Float(f) => format_number(*f),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn type_name(v: &toml::Value) -> &'static str {
+    match v {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a datetime",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+/// A value quoted for an error message.
+fn shown(v: &toml::Value) -> String {
+    let text = v.to_string();
+    if text.len() > 60 {
+        format!(
+            "{}…",
+            &text[..text.char_indices().nth(57).map_or(text.len(), |(i, _)| i)]
+        )
+    } else {
+        text
+    }
+}
+
+struct Reader<'a> {
+    file: &'a str,
+}
+
+impl Reader<'_> {
+    fn err(&self, key: &str, problem: impl Into<String>) -> ConfigError {
+        ConfigError::new(self.file, key, problem)
+    }
+
+    fn non_negative_int(&self, key: &str, v: &toml::Value) -> Result<u64, ConfigError> {
+        match v {
+            toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
+            toml::Value::Integer(i) => Err(self.err(key, format!("must be a non-negative integer, got {i}"))),
+            other => Err(self.err(
+                key,
+                format!(
+                    "must be a non-negative integer, got {} {}",
+                    type_name(other),
+                    shown(other)
+                ),
+            )),
+        }
+    }
+
+    fn positive_int(&self, key: &str, v: &toml::Value) -> Result<u64, ConfigError> {
+        let n = self.non_negative_int(key, v)?;
+        if n == 0 {
+            return Err(self.err(key, "must be at least 1, got 0"));
+        }
+        Ok(n)
+    }
+
+    fn number(&self, key: &str, v: &toml::Value) -> Result<f64, ConfigError> {
+        match v {
+            toml::Value::Float(f) if f.is_finite() => Ok(*f),
+            toml::Value::Integer(i) => Ok(*i as f64),
+            other => Err(self.err(key, format!("must be a finite number, got {}", shown(other)))),
+        }
+    }
+
+    fn string<'v>(&self, key: &str, v: &'v toml::Value) -> Result<&'v str, ConfigError> {
+        v.as_str()
+            .ok_or_else(|| self.err(key, format!("must be a string, got {} {}", type_name(v), shown(v))))
+    }
+
+    fn table<'v>(&self, key: &str, v: &'v toml::Value) -> Result<&'v toml::Table, ConfigError> {
+        v.as_table()
+            .ok_or_else(|| self.err(key, format!("must be a table, got {} {}", type_name(v), shown(v))))
+    }
+
+    fn only_keys(&self, prefix: &str, table: &toml::Table, allowed: &[&str]) -> Result<(), ConfigError> {
+        for k in table.keys() {
+            if !allowed.contains(&k.as_str()) {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                return Err(self.err(
+                    &key,
+                    format!("is not a sweep-file key; expected one of: {}", allowed.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads and validates a sweep file. Nothing runs if this fails.
+pub fn load(path: &Path) -> Result<Plan, ConfigError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
+    let text = String::from_utf8(bytes.clone()).map_err(|_| ConfigError::new(&file, "", "is not UTF-8 text"))?;
+    let table = config::parse_table(&text, &file)?;
+    let r = Reader { file: &file };
+    r.only_keys("", &table, &TOP_KEYS)?;
+
+    // Fixed overrides, applied to every start config before the axes.
+    let mut set = Vec::new();
+    if let Some(v) = table.get("set") {
+        for (key, value) in r.table("set", v)? {
+            if key == "run.seed" {
+                return Err(r.err(
+                    &format!("set.\"{key}\""),
+                    "cannot be set: run seeds are derived from the sweep's `seed`",
+                ));
+            }
+            set.push((key.clone(), value.clone()));
+        }
+    }
+
+    let base_label = match table.get("base") {
+        Some(v) => r.string("base", v)?.to_string(),
+        None => {
+            return Err(r.err(
+                "base",
+                "is missing: name the config the sweep starts from, e.g. base = \"../baseline.toml\"",
+            ));
+        }
+    };
+    let base = load_start(&r, path, "base", &base_label, &set)?;
+
+    let mut scenarios = Vec::new();
+    if let Some(v) = table.get("scenarios") {
+        let list = v.as_array().ok_or_else(|| {
+            r.err(
+                "scenarios",
+                format!("must be an array of config paths, got {}", shown(v)),
+            )
+        })?;
+        if list.is_empty() {
+            return Err(r.err(
+                "scenarios",
+                "must list at least one config file (or be left out), got []",
+            ));
+        }
+        for (i, item) in list.iter().enumerate() {
+            let key = format!("scenarios[{i}]");
+            let label = r.string(&key, item)?.to_string();
+            if scenarios.iter().any(|s: &Start| s.label == label) {
+                return Err(r.err(&key, format!("lists \"{label}\" twice")));
+            }
+            scenarios.push(load_start(&r, path, &key, &label, &set)?);
+        }
+    }
+
+    let design = match table.get("design") {
+        None => Kind::Grid,
+        Some(v) => match r.string("design", v)? {
+            "grid" => Kind::Grid,
+            "random" => Kind::Random,
+            "lhs" => Kind::Lhs,
+            other => {
+                return Err(r.err(
+                    "design",
+                    format!("must be \"grid\", \"random\" or \"lhs\", got \"{other}\""),
+                ));
+            }
+        },
+    };
+    let replicates = match table.get("replicates") {
+        Some(v) => r.positive_int("replicates", v)?,
+        None => 1,
+    };
+    let seed = match table.get("seed") {
+        Some(v) => r.non_negative_int("seed", v)?,
+        None => base.config.run.seed,
+    };
+
+    let axes_value = table.get("axes");
+    let axes_list = match axes_value {
+        None => Vec::new(),
+        Some(toml::Value::Array(a)) => a.clone(),
+        Some(other) => {
+            return Err(r.err(
+                "axes",
+                format!("must be an array of tables ([[axes]]), got {}", shown(other)),
+            ));
+        }
+    };
+    let starts: Vec<&Start> = if scenarios.is_empty() {
+        vec![&base]
+    } else {
+        scenarios.iter().collect()
+    };
+    let mut axes: Vec<Axis> = Vec::new();
+    for (i, item) in axes_list.iter().enumerate() {
+        let axis = read_axis(&r, i, item, design, &starts)?;
+        if let Some(j) = axes.iter().position(|a| a.key == axis.key) {
+            return Err(r.err(
+                &format!("axes[{i}].key"),
+                format!("\"{}\" is already swept by axes[{j}]", axis.key),
+            ));
+        }
+        axes.push(axis);
+    }
+
+    // Dimensions: the scenario axis first (so scenarios vary slowest on a grid), then the axes.
+    let mut dims = Vec::new();
+    if !scenarios.is_empty() {
+        dims.push(Dim::Discrete(scenarios.len()));
+    }
+    for a in &axes {
+        dims.push(match (&a.values, design) {
+            (AxisValues::List(v), _) => Dim::Discrete(v.len()),
+            (AxisValues::Range { levels, .. }, Kind::Grid) => Dim::Discrete(levels.unwrap_or(2)),
+            (AxisValues::Range { .. }, _) => Dim::Continuous,
+        });
+    }
+    let coords = match design {
+        Kind::Grid => {
+            if let Some(v) = table.get("points") {
+                let n = r.positive_int("points", v)?;
+                return Err(r.err(
+                    "points",
+                    format!(
+                        "is only for random and lhs designs (a grid has one point per combination of levels), got {n}"
+                    ),
+                ));
+            }
+            let levels: Vec<usize> = dims
+                .iter()
+                .map(|d| if let Dim::Discrete(k) = d { *k } else { 1 })
+                .collect();
+            match design::grid_size(&levels) {
+                Some(n) if n <= MAX_POINTS => design::grid(&levels),
+                _ => {
+                    return Err(r.err("axes", format!("make a grid of more than {MAX_POINTS} points (levels {levels:?}); use fewer levels or a random/lhs design")));
+                }
+            }
+        }
+        Kind::Random | Kind::Lhs => {
+            let n = match table.get("points") {
+                Some(v) => r.positive_int("points", v)?,
+                None => {
+                    return Err(r.err(
+                        "points",
+                        format!(
+                            "is missing: design = \"{}\" needs a number of points, e.g. points = 20",
+                            design.name()
+                        ),
+                    ));
+                }
+            };
+            if n as usize > MAX_POINTS {
+                return Err(r.err("points", format!("must be at most {MAX_POINTS}, got {n}")));
+            }
+            if design == Kind::Random {
+                design::random(&dims, n as usize, seed)
+            } else {
+                design::lhs(&dims, n as usize, seed)
+            }
+        }
+    };
+    if (coords.len() as u64)
+        .checked_mul(replicates)
+        .is_none_or(|runs| runs > u64::from(u32::MAX))
+    {
+        return Err(r.err(
+            "replicates",
+            format!("make too many runs ({} points × {replicates})", coords.len()),
+        ));
+    }
+    let points = coords
+        .into_iter()
+        .map(|c| {
+            let (start, rest) = if scenarios.is_empty() {
+                (0, &c[..])
+            } else {
+                match c[0] {
+                    Coord::Index(i) => (i, &c[1..]),
+                    Coord::Unit(_) => unreachable!("the scenario dimension is discrete"),
+                }
+            };
+            Point {
+                start,
+                values: axes.iter().zip(rest).map(|(a, &coord)| a.value_at(coord)).collect(),
+            }
+        })
+        .collect();
+
+    Ok(Plan {
+        file: path.to_path_buf(),
+        file_hash: config::hash_bytes(text.as_bytes()),
+        base,
+        scenarios,
+        set,
+        axes,
+        design,
+        replicates,
+        seed,
+        points,
+    })
+}
+
+/// Loads a start config (the base or a scenario), applies `set`, and checks it is valid.
+fn load_start(
+    r: &Reader,
+    sweep: &Path,
+    key: &str,
+    label: &str,
+    set: &[(String, toml::Value)],
+) -> Result<Start, ConfigError> {
+    let path = relative_to(sweep, Path::new(label));
+    if !path.is_file() {
+        return Err(r.err(
+            key,
+            format!("\"{label}\" does not exist (looked for {})", path.display()),
+        ));
+    }
+    let mut table = config::read_table(&path)?;
+    for (k, v) in set {
+        check_key(&table, k).map_err(|p| {
+            r.err(
+                &format!("set.\"{k}\""),
+                format!("does not exist in {}: {p}", path.display()),
+            )
+        })?;
+        config::set_key(&mut table, k, v.clone()).map_err(|p| {
+            r.err(
+                &format!("set.\"{k}\""),
+                format!("cannot be set in {}: {p}", path.display()),
+            )
+        })?;
+    }
+    // The base (with `set`) must itself be a valid config: a typo in it should stop the sweep,
+    // not fail every run.
+    let config = config::from_table(table.clone(), &format!("{} (with the sweep's `set`)", path.display()))?;
+    Ok(Start {
+        label: label.to_string(),
+        path,
+        hash: config::hash(&config),
+        config,
+        table,
+    })
+}
+
+/// Checks that a dotted key (with `*` wildcards) names existing values in a table, returning
+/// them; the message says which part is missing.
+fn check_key<'a>(table: &'a toml::Table, key: &str) -> Result<Vec<&'a toml::Value>, String> {
+    fn walk<'a>(
+        table: &'a toml::Table,
+        parts: &[&str],
+        path: &str,
+        out: &mut Vec<&'a toml::Value>,
+    ) -> Result<(), String> {
+        let (head, rest) = (parts[0], &parts[1..]);
+        let here = if path.is_empty() {
+            "the top level".to_string()
+        } else {
+            format!("[{path}]")
+        };
+        let join = |k: &str| {
+            if path.is_empty() {
+                k.to_string()
+            } else {
+                format!("{path}.{k}")
+            }
+        };
+        if head == "*" {
+            if rest.is_empty() {
+                return Err("a key cannot end in `*`".to_string());
+            }
+            if table.is_empty() {
+                return Err(format!("`*` matches nothing in {here}"));
+            }
+            for (k, v) in table {
+                let child = v
+                    .as_table()
+                    .ok_or_else(|| format!("`*` must stand for tables, but {} is a value", join(k)))?;
+                walk(child, rest, &join(k), out)?;
+            }
+            return Ok(());
+        }
+        match (table.get(head), rest.is_empty()) {
+            (None, _) => Err(format!("no key `{head}` in {here}")),
+            (Some(toml::Value::Table(_)), true) => Err(format!("{} is a table, not a value", join(head))),
+            (Some(v), true) => {
+                out.push(v);
+                Ok(())
+            }
+            (Some(toml::Value::Table(child)), false) => walk(child, rest, &join(head), out),
+            (Some(_), false) => Err(format!("{} is a value, not a table", join(head))),
+        }
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    if key.is_empty() || parts.iter().any(|p| p.is_empty()) {
+        return Err("is not a valid dotted key".to_string());
+    }
+    let mut out = Vec::new();
+    walk(table, &parts, "", &mut out)?;
+    Ok(out)
+}
+
+fn read_axis(r: &Reader, i: usize, item: &toml::Value, design: Kind, starts: &[&Start]) -> Result<Axis, ConfigError> {
+    let at = format!("axes[{i}]");
+    let t = r.table(&at, item)?;
+    r.only_keys(&at, t, &["key", "values", "range"])?;
+    let key = match t.get("key") {
+        Some(v) => r.string(&format!("{at}.key"), v)?.to_string(),
+        None => {
+            return Err(r.err(
+                &format!("{at}.key"),
+                "is missing: name the dotted config key to sweep, e.g. key = \"enterprise.switch_cost_base\"",
+            ));
+        }
+    };
+    if key == "run.seed" {
+        return Err(r.err(
+            &format!("{at}.key"),
+            "\"run.seed\" cannot be swept: run seeds are derived from the sweep's `seed`; use replicates",
+        ));
+    }
+    // The key must exist in every config a point can start from.
+    let mut integer = true;
+    for s in starts {
+        let found = check_key(&s.table, &key).map_err(|p| {
+            r.err(
+                &format!("{at}.key"),
+                format!("\"{key}\" does not exist in the base config {}: {p}", s.path.display()),
+            )
+        })?;
+        integer &= found.iter().all(|v| v.is_integer());
+    }
+    let values = match (t.get("values"), t.get("range")) {
+        (Some(_), Some(_)) => return Err(r.err(&at, "has both `values` and `range`; give one")),
+        (None, None) => {
+            return Err(r.err(
+                &at,
+                format!("needs `values = [...]` or `range = {{ min, max, levels }}` for \"{key}\""),
+            ));
+        }
+        (Some(v), None) => {
+            let vkey = format!("{at}.values");
+            let list = v
+                .as_array()
+                .ok_or_else(|| r.err(&vkey, format!("must be an array, got {}", shown(v))))?;
+            if list.is_empty() {
+                return Err(r.err(&vkey, "must list at least one value, got []"));
+            }
+            for (j, x) in list.iter().enumerate() {
+                if matches!(
+                    x,
+                    toml::Value::Array(_) | toml::Value::Table(_) | toml::Value::Datetime(_)
+                ) {
+                    return Err(r.err(
+                        &format!("{vkey}[{j}]"),
+                        format!("must be a number, string or boolean, got {}", shown(x)),
+                    ));
+                }
+                if let toml::Value::Float(f) = x
+                    && !f.is_finite()
+                {
+                    return Err(r.err(&format!("{vkey}[{j}]"), format!("must be finite, got {f}")));
+                }
+            }
+            AxisValues::List(list.clone())
+        }
+        (None, Some(v)) => {
+            let rkey = format!("{at}.range");
+            let range = r.table(&rkey, v)?;
+            r.only_keys(&rkey, range, &["min", "max", "levels"])?;
+            let get = |name: &str| {
+                range
+                    .get(name)
+                    .ok_or_else(|| r.err(&format!("{rkey}.{name}"), "is missing"))
+            };
+            let min = r.number(&format!("{rkey}.min"), get("min")?)?;
+            let max = r.number(&format!("{rkey}.max"), get("max")?)?;
+            if min >= max {
+                return Err(r.err(
+                    &format!("{rkey}.max"),
+                    format!(
+                        "must be greater than min = {}, got {}",
+                        format_number(min),
+                        format_number(max)
+                    ),
+                ));
+            }
+            let levels = match range.get("levels") {
+                Some(l) => {
+                    let n = r.non_negative_int(&format!("{rkey}.levels"), l)?;
+                    if n < 2 {
+                        return Err(r.err(&format!("{rkey}.levels"), format!("must be ≥ 2, got {n}")));
+                    }
+                    Some(n as usize)
+                }
+                None if design == Kind::Grid => {
+                    return Err(r.err(
+                        &format!("{rkey}.levels"),
+                        "is missing: a grid design needs the number of evenly spaced values, e.g. levels = 5",
+                    ));
+                }
+                None => None,
+            };
+            if integer && levels.is_some_and(|l| l as f64 > max.round() - min.round() + 1.0) {
+                return Err(r.err(
+                    &format!("{rkey}.levels"),
+                    format!(
+                        "asks for {} integer values of \"{key}\" between {} and {}; there are fewer",
+                        levels.unwrap_or(0),
+                        format_number(min),
+                        format_number(max)
+                    ),
+                ));
+            }
+            AxisValues::Range { min, max, levels }
+        }
+    };
+    if let AxisValues::List(list) = &values {
+        integer = list.iter().all(|v| v.is_integer());
+    }
+    Ok(Axis { key, values, integer })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn axis(values: AxisValues, integer: bool) -> Axis {
+        Axis {
+            key: "k".into(),
+            values,
+            integer,
+        }
+    }
+
+    #[test]
+    fn grid_ranges_are_evenly_spaced_and_hit_both_ends() {
+        let a = axis(
+            AxisValues::Range {
+                min: 0.0,
+                max: 0.3,
+                levels: Some(4),
+            },
+            false,
+        );
+        let v: Vec<f64> = (0..4)
+            .map(|i| a.value_at(Coord::Index(i)).as_float().unwrap())
+            .collect();
+        assert_eq!(v[0], 0.0);
+        assert_eq!(v[3], 0.3);
+        assert!((v[1] - 0.1).abs() < 1e-15 && (v[2] - 0.2).abs() < 1e-15, "{v:?}");
+    }
+
+    #[test]
+    fn integer_keys_get_integer_values() {
+        let a = axis(
+            AxisValues::Range {
+                min: 1.0,
+                max: 10.0,
+                levels: None,
+            },
+            true,
+        );
+        assert_eq!(a.value_at(Coord::Unit(0.5)), toml::Value::Integer(6));
+        assert_eq!(a.value_at(Coord::Unit(0.0)), toml::Value::Integer(1));
+    }
+
+    #[test]
+    fn wildcard_keys_are_checked_in_every_table() {
+        let t: toml::Table = "[p.a]\nx = 1\n[p.b]\ny = 2\n".parse().unwrap();
+        assert_eq!(check_key(&t, "p.a.x").unwrap().len(), 1);
+        let err = check_key(&t, "p.*.x").unwrap_err();
+        assert!(err.contains("no key `x` in [p.b]"), "{err}");
+        assert!(check_key(&t, "p.a").unwrap_err().contains("is a table"));
+        assert!(
+            check_key(&t, "q.x")
+                .unwrap_err()
+                .contains("no key `q` in the top level")
+        );
+    }
+
+    #[test]
+    fn values_are_written_the_way_run_set_reads_them() {
+        assert_eq!(value_text(&toml::Value::Float(0.1)), "0.1");
+        assert_eq!(value_text(&toml::Value::Integer(3)), "3");
+        assert_eq!(value_text(&toml::Value::String("open".into())), "open");
+        assert_eq!(
+            config::parse_value(&value_text(&toml::Value::Float(0.07))),
+            toml::Value::Float(0.07)
+        );
+    }
+}
