@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use crate::sweep::stats::{self, t975};
 use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::batch::{self, Job};
 use crate::cli::{CompareArgs, Failure};
@@ -122,33 +122,21 @@ impl Paired {
     }
 }
 
-/// The paired comparison of `scenario[r]` against `base[r]` (equal lengths).
+/// The paired comparison of `scenario[r]` against `base[r]` (equal lengths): the replicate
+/// statistics of the differences, computed by the same code as sweep summaries.
 pub fn paired(base: &[f64], scenario: &[f64]) -> Paired {
     let n = base.len().min(scenario.len());
-    let mean = |v: &[f64]| {
-        if v.is_empty() {
-            f64::NAN
-        } else {
-            v.iter().sum::<f64>() / v.len() as f64
-        }
-    };
     let d: Vec<f64> = base.iter().zip(scenario).map(|(b, s)| s - b).collect();
-    let delta = mean(&d);
-    let (ci_low, ci_high) = if n >= 2 {
-        let var = d.iter().map(|x| (x - delta).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).map_or(f64::NAN, |t| t.inverse_cdf(0.975));
-        let half = t * (var / n as f64).sqrt();
-        (delta - half, delta + half)
-    } else {
-        (f64::NAN, f64::NAN)
-    };
+    let t = if n >= 2 { t975(n - 1) } else { f64::NAN };
+    let diff = stats::summarise(&d, t);
+    let mean = |v: &[f64]| stats::summarise(v, f64::NAN).mean.unwrap_or(f64::NAN);
     Paired {
         n,
         base_mean: mean(&base[..n]),
         scenario_mean: mean(&scenario[..n]),
-        delta,
-        ci_low,
-        ci_high,
+        delta: diff.mean.unwrap_or(f64::NAN),
+        ci_low: diff.ci_low.unwrap_or(f64::NAN),
+        ci_high: diff.ci_high.unwrap_or(f64::NAN),
     }
 }
 
