@@ -231,8 +231,7 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
         );
         bar
     });
-    let mut writer =
-        RunWriter::create(&args.out, &config).map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
+    let mut writer = RunWriter::create(&args.out).map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
     let stop = interrupt_flag();
     let result = simulate(
         &config,

@@ -270,9 +270,9 @@ fn validate_labs(c: &Config, ck: &Checker, start: Month) -> Result<(), ConfigErr
             let licensed = c.contracts.values().any(|ct| &ct.lab == id && ct.licence);
             if !licensed {
                 return Err(ck.fail(
-                    id.as_str(),
+                    &format!("labs.{id}"),
                     "reaches no enterprise: give it a direct API, a marketplace listing, open weights, an owner or a licence",
-                ).with_key(&format!("labs.{id}")));
+                ));
             }
         }
         if !lab.initial_hosts.is_empty() {
@@ -583,11 +583,4 @@ fn validate_action(c: &Config, ck: &Checker, key: &str, action: &Action) -> Resu
 
 fn ids<'a>(keys: impl Iterator<Item = &'a String>) -> String {
     keys.map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-}
-
-impl ConfigError {
-    fn with_key(mut self, key: &str) -> Self {
-        self.key = key.to_string();
-        self
-    }
 }

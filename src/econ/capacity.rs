@@ -35,15 +35,6 @@ impl Pipeline {
         self.slots.pop_front().unwrap_or(0.0)
     }
 
-    /// Adds `amount` to the delivery due in `months` months (a scheduled ramp).
-    pub fn schedule(&mut self, months: usize, amount: f64) {
-        if months == 0 || months > self.slots.len() {
-            self.slots.push_back(amount);
-            return;
-        }
-        self.slots[months - 1] += amount;
-    }
-
     /// Total capacity still under construction.
     pub fn in_flight(&self) -> f64 {
         self.slots.iter().sum()
@@ -74,13 +65,10 @@ mod tests {
     }
 
     #[test]
-    fn zero_lag_delivers_immediately_and_ramps_add_up() {
+    fn zero_lag_delivers_immediately() {
         let mut p = Pipeline::new(0);
         assert_eq!(p.advance(4.0), 4.0);
-        let mut q = Pipeline::new(2);
-        q.schedule(2, 5.0);
-        assert_eq!(q.advance(0.0), 0.0);
-        assert_eq!(q.advance(0.0), 5.0);
+        assert_eq!(p.in_flight(), 0.0);
     }
 
     #[test]
@@ -106,8 +94,5 @@ mod tests {
             assert_eq!(p.advance(2.5), 2.5);
         }
         assert_eq!(p.in_flight(), 10.0);
-        // A ramp beyond the lag is appended rather than lost.
-        p.schedule(9, 1.0);
-        assert_eq!(p.in_flight(), 11.0);
     }
 }

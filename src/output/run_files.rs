@@ -45,7 +45,7 @@ fn staged_csv(dir: &Path, name: &str, header: &[String]) -> std::io::Result<(Sta
 
 impl RunWriter {
     /// Creates `dir` if needed and starts the three CSV files.
-    pub fn create(dir: &Path, _config: &Config) -> std::io::Result<RunWriter> {
+    pub fn create(dir: &Path) -> std::io::Result<RunWriter> {
         std::fs::create_dir_all(dir)?;
         let mut metric_header = vec!["tick".to_string(), "date".to_string()];
         metric_header.extend(metric_names());
