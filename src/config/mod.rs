@@ -134,7 +134,23 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
         set_key(&mut table, key.trim(), parse_value(value.trim()))
             .map_err(|problem| ConfigError::new("--set", key.trim(), problem))?;
     }
-    from_table(table, &file)
+    from_table(table, &file).map_err(|mut e| {
+        // Point at the override that produced the bad value, not only at the file.
+        if let Some(arg) = overrides
+            .iter()
+            .rev()
+            .find(|a| a.split_once('=').is_some_and(|(k, _)| key_matches(k.trim(), &e.key)))
+        {
+            e.file = format!("{file} (with --set {arg})");
+        }
+        e
+    })
+}
+
+/// Whether a dotted key (possibly with `*` segments) names `target`.
+fn key_matches(pattern: &str, target: &str) -> bool {
+    let (p, t): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), target.split('.').collect());
+    p.len() == t.len() && p.iter().zip(&t).all(|(a, b)| *a == "*" || a == b)
 }
 
 /// Parses a command-line value as a TOML value; bare words become strings.
@@ -270,6 +286,24 @@ mod tests {
         std::fs::write(dir.path().join("bad.toml"), "extends = \"missing.toml\"\n").unwrap();
         let err = read_table(&dir.path().join("bad.toml")).unwrap_err().to_string();
         assert!(err.contains("bad.toml") && err.contains("missing.toml"), "{err}");
+    }
+
+    #[test]
+    fn errors_caused_by_an_override_name_it() {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/baseline.toml");
+        let err = load(&base, &["enterprise.review_probability=2".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(with --set enterprise.review_probability=2)"), "{err}");
+        assert!(err.contains("must be in [0, 1], got 2"), "{err}");
+        let err = load(&base, &["providers.*.egress_fee=-1".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--set providers.*.egress_fee=-1") && err.contains("providers.aws.egress_fee"),
+            "{err}"
+        );
+        assert!(key_matches("providers.*.x", "providers.aws.x") && !key_matches("providers.*", "providers.aws.x"));
     }
 
     #[test]
