@@ -75,6 +75,12 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        name: "lab_id_equal_to_a_provider_id",
+        old: "[labs.meta]",
+        new: "[labs.oracle]",
+        fragments: &["labs.oracle", "\"oracle\"", "provider and lab ids to be distinct"],
+    },
+    Case {
         name: "unknown_key",
         old: "review_probability = 0.08",
         new: "review_probability = 0.08\nreveiw_rate = 0.1",

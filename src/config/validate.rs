@@ -244,6 +244,14 @@ fn validate_labs(c: &Config, ck: &Checker, start: Month) -> Result<(), ConfigErr
     if c.labs.len() > 32 {
         return Err(ck.fail("labs", format!("may list at most 32 labs, got {}", c.labs.len())));
     }
+    // Providers and labs share the ai_channel market, shares.csv and `quality.<id>`-style
+    // conditions, so an id must name one agent only.
+    if let Some(id) = c.labs.keys().find(|id| c.providers.contains_key(*id)) {
+        return Err(ck.fail(
+            &format!("labs.{id}"),
+            format!("reuses the id \"{id}\" of a provider; expected provider and lab ids to be distinct"),
+        ));
+    }
     let mut any_active = false;
     for (id, lab) in &c.labs {
         let k = |f: &str| format!("labs.{id}.{f}");
