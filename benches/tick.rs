@@ -49,7 +49,7 @@ fn tick(c: &mut Criterion) {
                     }
                     let start = Instant::now();
                     let report = sim.step().expect("tick");
-                    black_box(report.metrics[0]);
+                    black_box(report.metrics[aimarket::config::Metric::HhiCloud]);
                     timed += start.elapsed();
                 }
                 timed

@@ -4,7 +4,7 @@
 //! failure's message and exit code reach the user unchanged.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -288,13 +288,4 @@ fn validate(args: &ValidateArgs) -> Result<(), Failure> {
         config.run.enterprises
     );
     Ok(())
-}
-
-/// Resolves a path given relative to another file's directory.
-pub fn relative_to(file: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        file.parent().unwrap_or(Path::new(".")).join(path)
-    }
 }

@@ -12,34 +12,33 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::sweep::stats::{self, t975};
+use crate::stats::{Paired, paired};
 use serde::Serialize;
 
 use crate::batch::{self, Job};
 use crate::cli::{CompareArgs, Failure};
-use crate::config::{self, Config};
+use crate::config::{self, Config, Market, Metric};
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
 use crate::sim::MetricsRecorder;
-use crate::sim::metrics::{MARKETS, metric_index};
 use crate::sim::rng::derive_seed;
 
-/// Run-level series compared besides the four HHIs (time series of `metrics.csv`).
-pub const COMPARED_SERIES: [&str; 7] = [
-    "switching_rate",
-    "provider_switching_rate",
-    "migration_rate",
-    "direct_api_share",
-    "mean_compute_price",
-    "infrastructure_rent",
-    "mean_lab_dependency",
+/// Run-level series compared besides the four HHIs.
+pub const COMPARED_SERIES: [Metric; 7] = [
+    Metric::SwitchingRate,
+    Metric::ProviderSwitchingRate,
+    Metric::MigrationRate,
+    Metric::DirectApiShare,
+    Metric::MeanComputePrice,
+    Metric::InfrastructureRent,
+    Metric::MeanLabDependency,
 ];
 
 /// A compared quantity: a `metrics.csv` column or one provider's rent share.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Quantity {
-    /// A run-level metric by name.
-    Metric(String),
+    /// A run-level metric.
+    Metric(Metric),
     /// A provider's share of enterprise AI spend ending as its revenue (`rent.<provider>`).
     Rent(String),
 }
@@ -48,7 +47,7 @@ impl Quantity {
     /// Name as written in tables and `comparison.csv`.
     pub fn label(&self) -> String {
         match self {
-            Quantity::Metric(m) => m.clone(),
+            Quantity::Metric(m) => m.name().to_string(),
             Quantity::Rent(p) => format!("rent.{p}"),
         }
     }
@@ -57,10 +56,7 @@ impl Quantity {
     /// has a rent of 0).
     pub fn series(&self, rec: &MetricsRecorder) -> Vec<f64> {
         match self {
-            Quantity::Metric(m) => match metric_index(m) {
-                Some(i) => rec.rows.iter().map(|r| r.get(i).copied().unwrap_or(f64::NAN)).collect(),
-                None => vec![f64::NAN; rec.rows.len()],
-            },
+            Quantity::Metric(m) => rec.rows.iter().map(|r| r[*m]).collect(),
             Quantity::Rent(p) => match rec.providers.iter().position(|x| x == p) {
                 Some(i) => rec.rent.iter().map(|r| r.get(i).copied().unwrap_or(0.0)).collect(),
                 None => vec![0.0; rec.rent.len()],
@@ -98,48 +94,6 @@ pub fn summarise(rec: &MetricsRecorder, q: &Quantity, w: Window) -> f64 {
     }
 }
 
-/// Mean paired difference with a 95 % Student-t interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Paired {
-    /// Number of pairs.
-    pub n: usize,
-    /// Mean of the base values.
-    pub base_mean: f64,
-    /// Mean of the scenario values.
-    pub scenario_mean: f64,
-    /// Mean of scenario − base.
-    pub delta: f64,
-    /// Lower end of the 95 % interval (NaN with fewer than two pairs).
-    pub ci_low: f64,
-    /// Upper end of the 95 % interval (NaN with fewer than two pairs).
-    pub ci_high: f64,
-}
-
-impl Paired {
-    /// Whether the interval excludes zero.
-    pub fn significant(&self) -> bool {
-        self.ci_low > 0.0 || self.ci_high < 0.0
-    }
-}
-
-/// The paired comparison of `scenario[r]` against `base[r]` (equal lengths): the replicate
-/// statistics of the differences, computed by the same code as sweep summaries.
-pub fn paired(base: &[f64], scenario: &[f64]) -> Paired {
-    let n = base.len().min(scenario.len());
-    let d: Vec<f64> = base.iter().zip(scenario).map(|(b, s)| s - b).collect();
-    let t = if n >= 2 { t975(n - 1) } else { f64::NAN };
-    let diff = stats::summarise(&d, t);
-    let mean = |v: &[f64]| stats::summarise(v, f64::NAN).mean.unwrap_or(f64::NAN);
-    Paired {
-        n,
-        base_mean: mean(&base[..n]),
-        scenario_mean: mean(&scenario[..n]),
-        delta: diff.mean.unwrap_or(f64::NAN),
-        ci_low: diff.ci_low.unwrap_or(f64::NAN),
-        ci_high: diff.ci_high.unwrap_or(f64::NAN),
-    }
-}
-
 /// One line of the comparison.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -155,8 +109,8 @@ pub struct Row {
 
 /// The quantities compared for runs whose providers are `providers`.
 pub fn quantities(providers: &[String]) -> Vec<Quantity> {
-    let mut q: Vec<Quantity> = MARKETS.iter().map(|m| Quantity::Metric(format!("hhi_{m}"))).collect();
-    q.extend(COMPARED_SERIES.iter().map(|s| Quantity::Metric(s.to_string())));
+    let mut q: Vec<Quantity> = Market::all().map(|m| Quantity::Metric(Metric::hhi(m))).collect();
+    q.extend(COMPARED_SERIES.iter().map(|&s| Quantity::Metric(s)));
     q.extend(providers.iter().map(|p| Quantity::Rent(p.clone())));
     q
 }
@@ -411,8 +365,8 @@ fn short(v: f64, decimals: usize, sign: bool) -> String {
 /// 0.00001 (a thousandth of a percentage point).
 fn decimals(q: &Quantity) -> usize {
     match q {
-        Quantity::Metric(m) if m.starts_with("hhi_") => 1,
-        Quantity::Metric(m) if m == "mean_compute_price" => 3,
+        Quantity::Metric(m) if m.name().starts_with("hhi_") => 1,
+        Quantity::Metric(Metric::MeanComputePrice) => 3,
         _ => 5,
     }
 }
@@ -524,21 +478,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paired_interval_matches_a_hand_computed_t_interval() {
-        // d = [1, 2, 3]: mean 2, sd 1, t(2, 0.975) = 4.3027 → half-width 4.3027/√3 = 2.4841.
-        let p = paired(&[0.0, 0.0, 0.0], &[1.0, 2.0, 3.0]);
-        assert!((p.delta - 2.0).abs() < 1e-12);
-        assert!((p.ci_high - 2.0 - 2.4841).abs() < 1e-3, "{p:?}");
-        assert!(!p.significant());
-        let q = paired(&[1.0, 2.0, 3.0, 4.0], &[1.5, 2.4, 3.6, 4.5]);
-        assert!(q.significant() && q.delta > 0.0);
-        assert!(paired(&[1.0], &[2.0]).ci_low.is_nan());
-    }
-
-    #[test]
     fn absent_providers_have_zero_rent() {
         let rec = MetricsRecorder {
-            rows: vec![vec![0.0; 30]; 2],
+            rows: vec![crate::config::MetricValues::default(); 2],
             rent: vec![vec![0.1], vec![0.3]],
             providers: vec!["aws".into()],
         };

@@ -19,4 +19,5 @@ pub mod events;
 pub mod output;
 pub mod scenarios;
 pub mod sim;
+pub mod stats;
 pub mod sweep;

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use aimarket::sim::metrics::{MARKETS, metric_names};
+use aimarket::config::{Market, Metric};
 
 use crate::common::*;
 
@@ -36,7 +36,7 @@ fn readme_columns() -> BTreeSet<String> {
         let first_cell = line.split('|').nth(1).unwrap_or_default();
         for name in first_cell.split('`').skip(1).step_by(2) {
             if name.contains("<m>") {
-                names.extend(MARKETS.iter().map(|m| name.replace("<m>", m)));
+                names.extend(Market::all().map(|m| name.replace("<m>", m.name())));
             } else {
                 names.insert(name.to_string());
             }
@@ -70,7 +70,7 @@ fn run_writes_the_four_files_with_the_documented_columns() {
     });
 
     let mut metrics = vec!["tick".to_string(), "date".to_string()];
-    metrics.extend(metric_names());
+    metrics.extend(Metric::names());
     assert_eq!(header(&out, "metrics.csv"), metrics);
     assert_eq!(
         header(&out, "shares.csv"),

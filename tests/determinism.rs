@@ -111,8 +111,8 @@ fn in_process_runs_repeat_exactly_and_seeds_matter() {
     let (x, y, z) = (trajectory(&config), trajectory(&config), trajectory(&other));
     for (rx, ry) in x.iter().zip(&y) {
         assert_eq!(
-            rx.metrics.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            ry.metrics.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            rx.metrics.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            ry.metrics.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             "tick {}",
             rx.tick
         );

@@ -5,11 +5,11 @@
 
 use std::process::Command;
 
-use aimarket::config::{self, Config};
+use aimarket::config::{self, Config, Market, Metric};
 use aimarket::events::EventLog;
 use aimarket::sim::Simulation;
 use aimarket::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
-use aimarket::sim::resources::{Contracts, Demand, Layout, MarketView, Params, Regulation, TickReport};
+use aimarket::sim::resources::{Contracts, Demand, Layout, MarketView, Params, Policy, TickReport};
 
 use crate::common::{binary, repo};
 
@@ -74,21 +74,22 @@ fn provider(sim: &mut Simulation, id: &str) -> ProviderState {
 fn market_slot(sim: &Simulation, provider: &str, lab: &str) -> usize {
     sim.world()
         .resource::<Layout>()
-        .slot(provider_index(sim, provider), lab_index(sim, lab))
+        .slots
+        .marketplace_slot(provider_index(sim, provider), lab_index(sim, lab))
 }
 
 /// Slot of a lab's direct API.
 fn direct_slot(sim: &Simulation, lab: &str) -> usize {
     let layout = sim.world().resource::<Layout>();
     let l = lab_index(sim, lab);
-    layout.slot(layout.n_providers() + l, l)
+    layout.slots.direct_slot(l)
 }
 
 fn view(sim: &Simulation) -> &MarketView {
     sim.world().resource::<MarketView>()
 }
 
-fn share(sim: &Simulation, market: usize, agent: &str) -> f64 {
+fn share(sim: &Simulation, market: Market, agent: &str) -> f64 {
     sim.world()
         .resource::<TickReport>()
         .shares
@@ -98,7 +99,7 @@ fn share(sim: &Simulation, market: usize, agent: &str) -> f64 {
 }
 
 fn metric(sim: &Simulation, name: &str) -> f64 {
-    let i = aimarket::sim::metrics::metric_index(name).expect("metric");
+    let i = Metric::from_name(name).expect("metric");
     sim.world().resource::<TickReport>().metrics[i]
 }
 
@@ -180,9 +181,9 @@ fn egress_ban_removes_the_provider_change_part_of_switching_costs() {
     };
     run_to(&mut sim, 2);
     assert!(compare(&sim) > 1e-3, "before the ban, leaving AWS costs its egress fee");
-    assert_eq!(sim.world().resource::<Regulation>().egress_cap, None);
+    assert_eq!(sim.world().resource::<Policy>().egress_cap, None);
     run_to(&mut sim, 3);
-    assert_eq!(sim.world().resource::<Regulation>().egress_cap, Some(0.0));
+    assert_eq!(sim.world().resource::<Policy>().egress_cap, Some(0.0));
     assert!(
         compare(&sim) < 1e-12,
         "after the ban, leaving a provider costs nothing extra"
@@ -194,7 +195,7 @@ fn a_higher_cap_never_loosens_a_stricter_one() {
     let extra = "[[events]]\ntick = 1\nkind = \"cap_switching_charges\"\ncap = 0.02\n\n[[events]]\ntick = 2\nkind = \"cap_switching_charges\"\ncap = 0.05\n";
     let mut sim = Simulation::new(&with_extra(500, 3, extra));
     run_to(&mut sim, 3);
-    assert_eq!(sim.world().resource::<Regulation>().egress_cap, Some(0.02));
+    assert_eq!(sim.world().resource::<Policy>().egress_cap, Some(0.02));
 }
 
 #[test]
@@ -215,7 +216,7 @@ fn exclusivity_ban_lets_a_partner_share_fall_below_the_old_floor() {
         freed < 0.85,
         "after the ban the AWS share falls below the old floor: {freed}"
     );
-    assert!(sim.world().resource::<Regulation>().exclusivity_banned);
+    assert!(sim.world().resource::<Policy>().exclusivity_banned);
 }
 
 #[test]
@@ -387,7 +388,10 @@ fn a_lab_entry_makes_its_options_appear() {
         "direct API and open marketplaces after entry"
     );
     run_to(&mut sim, 8);
-    assert!(share(&sim, 2, "newlab") > 0.0, "enterprises buy the entrant's model");
+    assert!(
+        share(&sim, Market::Model, "newlab") > 0.0,
+        "enterprises buy the entrant's model"
+    );
 }
 
 #[test]
@@ -502,14 +506,14 @@ fn an_investigation_imposes_its_remedy_after_its_delay() {
     let mut sim = Simulation::new(&with_extra(1000, 10, extra));
     run_to(&mut sim, 5);
     assert!(
-        !sim.world().resource::<Regulation>().bundling_banned,
+        !sim.world().resource::<Policy>().bundling_banned,
         "not before the delay"
     );
     run_to(&mut sim, 6);
-    assert!(sim.world().resource::<Regulation>().bundling_banned, "remedy at tick 5");
+    assert!(sim.world().resource::<Policy>().bundling_banned, "remedy at tick 5");
     run_to(&mut sim, 10);
     assert!(
-        !sim.world().resource::<Regulation>().exclusivity_banned,
+        !sim.world().resource::<Policy>().exclusivity_banned,
         "an HHI below the threshold opens nothing"
     );
     let fired = log(&sim);
@@ -548,10 +552,10 @@ fn a_bundling_ban_shrinks_the_suite_owners_ai_channel() {
     run_to(&mut sim, 24);
     run_to(&mut control, 24);
     assert!(
-        share(&sim, 1, "azure") < share(&control, 1, "azure") - 0.01,
+        share(&sim, Market::AiChannel, "azure") < share(&control, Market::AiChannel, "azure") - 0.01,
         "{} vs {}",
-        share(&sim, 1, "azure"),
-        share(&control, 1, "azure")
+        share(&sim, Market::AiChannel, "azure"),
+        share(&control, Market::AiChannel, "azure")
     );
 }
 
@@ -567,12 +571,12 @@ fn removing_licensing_penalties_shrinks_azures_cloud_homes() {
     let mut control = Simulation::new(&with_extra(5000, 24, speed));
     run_to(&mut sim, 24);
     run_to(&mut control, 24);
-    assert!(sim.world().resource::<Regulation>().licensing_penalties_removed);
+    assert!(sim.world().resource::<Policy>().licensing_penalties_removed);
     assert!(
-        share(&sim, 0, "azure") < share(&control, 0, "azure") - 0.005,
+        share(&sim, Market::Cloud, "azure") < share(&control, Market::Cloud, "azure") - 0.005,
         "{} vs {}",
-        share(&sim, 0, "azure"),
-        share(&control, 0, "azure")
+        share(&sim, Market::Cloud, "azure"),
+        share(&control, Market::Cloud, "azure")
     );
 }
 
@@ -586,7 +590,7 @@ fn a_gpu_price_cycle_moves_prices_away_from_the_control() {
     let mut control = Simulation::new(&with_extra(1000, 6, ""));
     run_to(&mut sim, 6);
     run_to(&mut control, 6);
-    assert_eq!(sim.world().resource::<Regulation>().price_cycle, Some((1, 0.5, 12)));
+    assert_eq!(sim.world().resource::<Policy>().price_cycle, Some((1, 0.5, 12)));
     // The cycle moves unit costs; prices follow where they sit near cost (the fringe, at
     // $2.3 over a $1.7 cost, peaks at 1.7 × 1.5 = 2.55), while sticky hyperscaler list prices
     // far above cost do not move (MD §8.10).

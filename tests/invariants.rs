@@ -4,34 +4,32 @@
 //! capacities are non-negative and no reported number is NaN or infinite.
 
 use aimarket::config::Config;
+use aimarket::config::{Market, Metric};
 use aimarket::sim::Simulation;
 use aimarket::sim::components::{EnterpriseTraits, Sourcing};
-use aimarket::sim::metrics::{MARKETS, metric_names};
 use aimarket::sim::resources::{Holdings, Layout, TickReport};
 
 use crate::common::*;
 
 /// Fringe flags of the agents of market `m`, in the report's agent order.
-fn fringe_of_market(config: &Config, m: usize) -> Vec<bool> {
+fn fringe_of_market(config: &Config, m: Market) -> Vec<bool> {
     let providers: Vec<bool> = config.providers.values().map(|p| p.fringe).collect();
     let labs: Vec<bool> = config.labs.values().map(|l| l.fringe).collect();
-    match MARKETS[m] {
-        "cloud" => providers,
-        "ai_channel" | "compute" => providers.iter().chain(&labs).copied().collect(),
-        "model" => labs,
-        other => panic!("unknown market {other}"),
+    match m {
+        Market::Cloud => providers,
+        Market::AiChannel | Market::Compute => providers.iter().chain(&labs).copied().collect(),
+        Market::Model => labs,
     }
 }
 
 /// Checks one tick's report against the accounting identities of shares and concentration.
 fn check_report(config: &Config, report: &TickReport) {
     let tick = report.tick;
-    let names = metric_names();
-    assert_eq!(report.metrics.len(), names.len(), "tick {tick}: one value per metric");
-    for (name, v) in names.iter().zip(&report.metrics) {
-        assert!(v.is_finite(), "tick {tick}: metric {name} = {v}");
+    for (metric, v) in report.metrics.iter() {
+        assert!(v.is_finite(), "tick {tick}: metric {} = {v}", metric.name());
     }
-    for (m, market) in MARKETS.iter().enumerate() {
+    for m in Market::all() {
+        let market = m.name();
         let rows: Vec<_> = report.shares.iter().filter(|r| r.market == m).collect();
         assert!(!rows.is_empty(), "tick {tick}: market {} has agents", market);
         let fringe = fringe_of_market(config, m);
@@ -100,7 +98,7 @@ fn check_report(config: &Config, report: &TickReport) {
         sorted.sort_by(|a, b| b.total_cmp(a));
         let cr1: f64 = sorted.iter().take(1).sum();
         let cr3: f64 = sorted.iter().take(3).sum();
-        let [got_hhi, got_cr1, got_cr3] = [0, 1, 2].map(|k| report.metrics[3 * m + k]);
+        let [got_hhi, got_cr1, got_cr3] = [Metric::hhi(m), Metric::cr1(m), Metric::cr3(m)].map(|k| report.metrics[k]);
         assert!(
             (got_hhi - hhi).abs() <= 1e-9 * 10_000.0,
             "tick {tick}: hhi_{} = {got_hhi}, expected {hhi}",
@@ -172,9 +170,13 @@ fn check_report(config: &Config, report: &TickReport) {
             );
         }
     }
-    for (name, v) in names.iter().zip(&report.metrics) {
-        if name.ends_with("_rate") {
-            assert!((0.0..=1.0).contains(v), "tick {tick}: {name} = {v} is not a rate");
+    for (metric, v) in report.metrics.iter() {
+        if metric.name().ends_with("_rate") {
+            assert!(
+                (0.0..=1.0).contains(&v),
+                "tick {tick}: {} = {v} is not a rate",
+                metric.name()
+            );
         }
     }
 }
@@ -183,7 +185,7 @@ fn check_report(config: &Config, report: &TickReport) {
 fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
     let (n_slots, n_providers) = {
         let layout = sim.world().resource::<Layout>();
-        (layout.n_slots(), layout.n_providers())
+        (layout.slots.n_slots(), layout.n_providers())
     };
     let mut option_size = vec![0u64; n_slots];
     let mut home_size = vec![0u64; n_providers];

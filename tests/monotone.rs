@@ -3,8 +3,8 @@
 //! compute. Runs are paired on the same seeds (common random numbers).
 
 use aimarket::config::Config;
+use aimarket::config::{Market, Metric};
 use aimarket::sim::Simulation;
-use aimarket::sim::metrics::{MARKETS, metric_index};
 use aimarket::sim::resources::TickReport;
 
 use crate::common::*;
@@ -19,13 +19,13 @@ fn run_reports(config: &Config) -> Vec<TickReport> {
 
 /// Run average of a metric.
 fn mean_metric(reports: &[TickReport], name: &str) -> f64 {
-    let i = metric_index(name).expect("known metric");
+    let i = Metric::from_name(name).expect("known metric");
     reports.iter().map(|r| r.metrics[i]).sum::<f64>() / reports.len() as f64
 }
 
 /// Run average of one agent's share of a market.
 fn mean_share(reports: &[TickReport], market: &str, agent: &str) -> f64 {
-    let m = MARKETS.iter().position(|x| *x == market).expect("known market");
+    let m = Market::from_name(market).expect("known market");
     let total: f64 = reports
         .iter()
         .map(|r| {
@@ -41,7 +41,7 @@ fn mean_share(reports: &[TickReport], market: &str, agent: &str) -> f64 {
 
 /// Per-tick standard deviation of a metric (noise scale for the comparison).
 fn sd_metric(reports: &[TickReport], name: &str) -> f64 {
-    let i = metric_index(name).expect("known metric");
+    let i = Metric::from_name(name).expect("known metric");
     let mean = mean_metric(reports, name);
     (reports.iter().map(|r| (r.metrics[i] - mean).powi(2)).sum::<f64>() / (reports.len() - 1) as f64).sqrt()
 }

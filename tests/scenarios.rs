@@ -7,12 +7,12 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aimarket::compare::{Paired, paired};
 use aimarket::config::{self, Config};
 use aimarket::scenarios;
 use aimarket::sim::resources::TickReport;
 use aimarket::sim::rng::derive_seed;
 use aimarket::sim::{Observer, simulate};
+use aimarket::stats::{Paired, paired};
 use rayon::prelude::*;
 
 use crate::common::repo;
@@ -76,7 +76,7 @@ fn base() -> &'static [Run] {
 }
 
 fn metric(name: &str) -> impl Fn(&TickReport) -> f64 {
-    let i = aimarket::sim::metrics::metric_index(name).unwrap_or_else(|| panic!("metric {name}"));
+    let i = aimarket::config::Metric::from_name(name).unwrap_or_else(|| panic!("metric {name}"));
     move |r| r.metrics[i]
 }
 

@@ -126,7 +126,7 @@ fn smoke_sweep_has_one_run_per_point_and_replicate() {
     assert_eq!(points.len(), 4);
     let (rh, runs) = csv(&out.join("runs.csv"));
     assert_eq!(runs.len(), 4 * 3, "runs = points × replicates");
-    let names = aimarket::sim::metrics::metric_names();
+    let names = aimarket::config::Metric::names();
     assert_eq!(rh.len(), 7 + 2 * names.len());
     assert_eq!(rh[7], format!("final_{}", names[0]));
     for (i, r) in runs.iter().enumerate() {
@@ -215,7 +215,7 @@ fn killed_and_resumed_sweep_equals_an_uninterrupted_one() {
     // whose runs are not all committed, and a journal file cut off before its rename.
     let committed = data_rows(&killed.join("runs.csv"));
     let unfinished_point = committed / 10;
-    let metrics = aimarket::sim::metrics::metric_names().len();
+    let metrics = aimarket::config::Metric::names().len();
     let appended = [
         ("runs.csv", "999,9".to_string()),
         (

@@ -72,12 +72,12 @@ impl Theory {
             price_weight: self.price_weight,
             direct_api_bonus: self.direct_api_bonus,
         };
-        let utilities: Vec<Option<f64>> = (0..layout.n_slots())
+        let utilities: Vec<Option<f64>> = (0..layout.slots.n_slots())
             .map(|k| {
                 if !view.offered[k] {
                     return None;
                 }
-                let (channel, lab) = layout.split(k);
+                let (channel, lab) = layout.slots.split(k);
                 let brand = config.labs[lab].brand;
                 let mut u = option_utility(&w, view.slot_quality[k], view.slot_price[k], brand, channel >= n_p);
                 if channel == home {
@@ -165,7 +165,7 @@ fn margin_chi_square(
     counts: &[Vec<Vec<u64>>],
     theory: &Theory,
 ) -> (f64, usize) {
-    let n_slots = layout.n_slots();
+    let n_slots = layout.slots.n_slots();
     let mut observed = vec![0.0; n_slots];
     let mut expected = vec![0.0; n_slots];
     for (home, by_suite) in counts.iter().enumerate() {
@@ -225,7 +225,7 @@ fn frictionless_statistics(enterprises: u32, perturbations: &[Perturbation]) -> 
     let theory = Theory::of(&config);
     let mut sim = Simulation::new(&config);
     let layout = sim.world().resource::<Layout>().clone();
-    let (n_p, n_slots) = (layout.n_providers(), layout.n_slots());
+    let (n_p, n_slots) = (layout.n_providers(), layout.slots.n_slots());
     let mut truth = Statistics::default();
     let mut perturbed = vec![Statistics::default(); perturbations.len()];
     let mut first_view: Option<MarketView> = None;

@@ -4,6 +4,7 @@
 //! [`Config`] (unknown keys rejected, the failing key named) → [`validate`]. Sweeps and events
 //! reuse the same dotted-key machinery, so a key means the same thing everywhere.
 
+mod metric;
 mod month;
 mod schema;
 mod validate;
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+pub use metric::{Market, Metric, MetricValues, Watched};
 pub use month::Month;
 pub use schema::*;
 pub use validate::{SETTABLE_AT_RUNTIME_HELP, is_initial_condition, validate};
@@ -47,6 +49,15 @@ impl ConfigError {
             key: key.to_string(),
             problem: problem.into(),
         }
+    }
+}
+
+/// Resolves a path given relative to another file's directory.
+pub fn relative_to(file: &Path, path: &Path) -> std::path::PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(path)
     }
 }
 

@@ -5,8 +5,8 @@
 //! [0, 1], got 1.4`.
 
 use super::{Config, ConfigError, Month};
+use super::{Market, Watched};
 use crate::events::{Action, EventSpec};
-use crate::sim::metrics::{MARKETS, is_known_metric};
 
 /// Keys that describe the state at tick 0; an event cannot `set` them.
 const INITIAL_CONDITION_FIELDS: [&str; 14] = [
@@ -409,7 +409,13 @@ fn validate_event(c: &Config, ck: &Checker, start: Month, key: &str, ev: &EventS
         ));
     }
     if let Some(w) = &ev.when {
-        if !is_known_metric(&w.metric, c) {
+        let known = match Watched::parse(&w.metric) {
+            Some(Watched::Metric(_)) => true,
+            Some(Watched::Quality(l) | Watched::Dependency(l)) => c.labs.contains_key(&l),
+            Some(Watched::Rent(p)) => c.providers.contains_key(&p),
+            None => false,
+        };
+        if !known {
             return Err(ck.fail(
                 &format!("{key}.when.metric"),
                 format!("is not a known metric: got \"{}\", expected a metrics.csv column or quality.<lab>, dependency.<lab>, rent.<provider>", w.metric),
@@ -555,12 +561,12 @@ fn validate_action(c: &Config, ck: &Checker, key: &str, action: &Action) -> Resu
             remedy,
             ..
         } => {
-            if !MARKETS.contains(&market.as_str()) {
+            if Market::from_name(market).is_none() {
                 return Err(ck.fail(
                     &format!("{key}.market"),
                     format!(
                         "is not a market: got \"{market}\", expected one of {}",
-                        MARKETS.join(", ")
+                        Market::all().map(Market::name).collect::<Vec<_>>().join(", ")
                     ),
                 ));
             }

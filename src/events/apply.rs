@@ -3,9 +3,9 @@
 use bevy_ecs::prelude::*;
 
 use super::spec::Action;
-use crate::config::{self, Config};
+use crate::config::{self, Config, Market, Metric};
 use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::resources::{Clock, ContractState, Contracts, Demand, Layout, Params, Regulation, TickReport};
+use crate::sim::resources::{Clock, Contract, Contracts, Demand, Layout, Params, Policy, TickReport};
 
 /// 2023 US Merger Guidelines, Guideline 1: a merger is presumed illegal when the post-merger
 /// HHI exceeds 1,800 and raises it by more than 100. Returns the verdict and a note.
@@ -78,23 +78,9 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
                 let (Some(lab), Some(provider)) = (lab, provider) else {
                     return Err(format!("new contract \"{id}\" needs lab and provider"));
                 };
-                contracts.0.push(ContractState {
-                    id: id.clone(),
-                    lab,
-                    provider,
-                    start: i64::from(clock.tick),
-                    end: None,
-                    credits: 0.0,
-                    revenue_share: 0.0,
-                    revenue_share_cap: 0.0,
-                    paid: 0.0,
-                    min_compute_share: 0.0,
-                    exclusivity_end: None,
-                    commitment: 0.0,
-                    licence: false,
-                    licence_exclusive: false,
-                    frozen_quality: None,
-                });
+                contracts
+                    .0
+                    .push(Contract::empty(id, lab, provider, i64::from(clock.tick)));
             }
             let c = contracts.0.iter_mut().find(|c| &c.id == id).expect("present");
             if let Some(v) = add_credits_musd {
@@ -192,11 +178,10 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
                     report
                         .shares
                         .iter()
-                        .find(|r| r.market == 1 && r.agent == agent)
+                        .find(|r| r.market == Market::AiChannel && r.agent == agent)
                         .map_or(0.0, |r| r.share)
                 };
-                let hhi_idx = crate::sim::metrics::metric_index("hhi_ai_channel").expect("metric exists");
-                let hhi = report.metrics.get(hhi_idx).copied().unwrap_or(0.0);
+                let hhi = report.metrics[Metric::HhiAiChannel];
                 let (no, note) = merger_blocked(share(provider), share(lab), hhi);
                 if no {
                     return Ok(format!(
@@ -220,21 +205,21 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
             Ok(format!("{lab} now first-party of {provider}; other licences end"))
         }
         Action::BanBundling => {
-            world.resource_mut::<Regulation>().bundling_banned = true;
+            world.resource_mut::<Policy>().bundling_banned = true;
             Ok("suite bundles no longer favour the bundler".into())
         }
         Action::CapSwitchingCharges { cap } => {
-            let mut reg = world.resource_mut::<Regulation>();
+            let mut reg = world.resource_mut::<Policy>();
             let cap = reg.egress_cap.map_or(*cap, |c| c.min(*cap));
             reg.egress_cap = Some(cap);
             Ok(format!("egress fees capped at {cap}"))
         }
         Action::BanExclusivity => {
-            world.resource_mut::<Regulation>().exclusivity_banned = true;
+            world.resource_mut::<Policy>().exclusivity_banned = true;
             Ok("exclusivity floors and exclusive licences no longer bind".into())
         }
         Action::RemoveLicensingPenalties => {
-            world.resource_mut::<Regulation>().licensing_penalties_removed = true;
+            world.resource_mut::<Policy>().licensing_penalties_removed = true;
             Ok("licensing penalties on rival clouds removed".into())
         }
         Action::Investigation { remedy, .. } => {
@@ -253,7 +238,7 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
             period_months,
         } => {
             let tick = world.resource::<Clock>().tick;
-            world.resource_mut::<Regulation>().price_cycle = Some((tick, *amplitude, *period_months));
+            world.resource_mut::<Policy>().price_cycle = Some((tick, *amplitude, *period_months));
             Ok(format!("GPU price cycle ±{amplitude} over {period_months} months"))
         }
     }

@@ -4,8 +4,7 @@
 use bevy_ecs::prelude::*;
 
 use super::spec::{Action, Condition, EventSpec};
-use crate::config::{Config, Month};
-use crate::sim::metrics::metric_index;
+use crate::config::{Config, Month, Watched};
 use crate::sim::resources::{Clock, Fault, TickReport};
 
 /// An event that fired (or was blocked, or opened an investigation), for the run's record.
@@ -138,16 +137,12 @@ impl EventQueue {
 
 /// Value of a watched metric in last month's report.
 fn metric_value(report: &TickReport, name: &str) -> Option<f64> {
-    if let Some(i) = metric_index(name) {
-        return report.metrics.get(i).copied();
-    }
-    let (what, agent) = name.split_once('.')?;
-    let row = report.agents.iter().find(|r| r.agent == agent)?;
-    match what {
-        "quality" => row.quality,
-        "dependency" => row.dependency,
-        "rent" => row.rent_share,
-        _ => None,
+    let row = |agent: &str| report.agents.iter().find(|r| r.agent == agent);
+    match Watched::parse(name)? {
+        Watched::Metric(m) => Some(report.metrics[m]),
+        Watched::Quality(lab) => row(&lab)?.quality,
+        Watched::Dependency(lab) => row(&lab)?.dependency,
+        Watched::Rent(provider) => row(&provider)?.rent_share,
     }
 }
 
@@ -160,7 +155,7 @@ pub fn apply_due_events(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let tick = i64::from(clock.tick);
     let report = world.resource::<TickReport>().clone();
-    let have_report = !report.metrics.is_empty();
+    let have_report = !report.date.is_empty();
     let mut queue = std::mem::take(&mut *world.resource_mut::<EventQueue>());
     let mut log = Vec::new();
     for p in queue.pending.iter_mut() {

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::atomic::StagedFile;
-use crate::config::{self, Config};
+use crate::config::{self, Config, Metric};
 use crate::events::FiredEvent;
-use crate::sim::metrics::{MARKETS, metric_names};
 use crate::sim::resources::TickReport;
 use crate::sim::{Observer, RunInfo};
 
@@ -48,7 +47,7 @@ impl RunWriter {
     pub fn create(dir: &Path) -> std::io::Result<RunWriter> {
         std::fs::create_dir_all(dir)?;
         let mut metric_header = vec!["tick".to_string(), "date".to_string()];
-        metric_header.extend(metric_names());
+        metric_header.extend(Metric::names());
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Ok(RunWriter {
             dir: dir.to_path_buf(),
@@ -108,7 +107,7 @@ impl Observer for RunWriter {
     fn tick(&mut self, r: &TickReport) -> Result<(), String> {
         let tick = r.tick.to_string();
         let mut row = vec![tick.clone(), r.date.clone()];
-        row.extend(r.metrics.iter().map(|v| format_number(*v)));
+        row.extend(r.metrics.values().iter().map(|v| format_number(*v)));
         self.metrics.1.write_record(&row).map_err(|e| e.to_string())?;
         for s in &r.shares {
             self.shares
@@ -116,7 +115,7 @@ impl Observer for RunWriter {
                 .write_record([
                     &tick,
                     &r.date,
-                    MARKETS[s.market],
+                    s.market.name(),
                     &s.agent,
                     &format_number(s.share),
                     &format_number(s.amount),

@@ -2,7 +2,6 @@
 //! driver that steps it and hands each tick's report to an observer.
 
 pub mod components;
-pub mod metrics;
 pub mod resources;
 pub mod rng;
 pub mod run;

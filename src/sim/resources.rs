@@ -3,8 +3,11 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::config::{Config, ContractConfig, Month};
+use crate::config::{Config, Market, MetricValues, Month};
 use crate::econ::choice::{ChoiceTables, HomeTables};
+pub use crate::econ::contracts::Contract;
+pub use crate::econ::policy::Regulation;
+use crate::econ::slots::SlotLayout;
 
 /// The live parameters of the run: the resolved config, changed only by events.
 #[derive(Resource, Debug, Clone)]
@@ -33,16 +36,26 @@ impl Clock {
     }
 }
 
-/// Fixed shape of the run: agent ids and index arithmetic of option slots.
+/// Fixed shape of the run: agent ids and the option-slot layout.
 #[derive(Resource, Debug, Clone)]
 pub struct Layout {
     /// Provider ids in index order.
     pub providers: Vec<String>,
     /// Lab ids in index order.
     pub labs: Vec<String>,
+    /// Slot arithmetic of the option space.
+    pub slots: SlotLayout,
 }
 
 impl Layout {
+    /// The layout of these agents.
+    pub fn new(providers: Vec<String>, labs: Vec<String>) -> Layout {
+        let slots = SlotLayout {
+            n_providers: providers.len(),
+            n_labs: labs.len(),
+        };
+        Layout { providers, labs, slots }
+    }
     /// Number of providers.
     pub fn n_providers(&self) -> usize {
         self.providers.len()
@@ -51,125 +64,28 @@ impl Layout {
     pub fn n_labs(&self) -> usize {
         self.labs.len()
     }
-    /// Channels: provider marketplaces, then labs' direct APIs.
-    pub fn n_channels(&self) -> usize {
-        self.providers.len() + self.labs.len()
-    }
-    /// Option slots: channels × labs.
-    pub fn n_slots(&self) -> usize {
-        self.n_channels() * self.labs.len()
-    }
-    /// Slot of (channel, lab).
-    pub fn slot(&self, channel: usize, lab: usize) -> usize {
-        channel * self.labs.len() + lab
-    }
-    /// (channel, lab) of a slot.
-    pub fn split(&self, slot: usize) -> (usize, usize) {
-        (slot / self.labs.len(), slot % self.labs.len())
-    }
-    /// Provider billing a channel, if it is a marketplace.
-    pub fn provider_of_channel(&self, channel: usize) -> Option<usize> {
-        (channel < self.providers.len()).then_some(channel)
-    }
 }
 
-/// Regulation and exogenous shocks in force.
+/// Regulation and exogenous shocks in force (the econ state, held as a resource).
 #[derive(Resource, Debug, Clone, Default)]
-pub struct Regulation {
-    /// Cap on egress/switching fees (0 = ban).
-    pub egress_cap: Option<f64>,
-    /// Suite bundles no longer favour the bundler.
-    pub bundling_banned: bool,
-    /// Exclusivity floors and exclusive licences do not bind.
-    pub exclusivity_banned: bool,
-    /// Licensing penalties on rival clouds removed.
-    pub licensing_penalties_removed: bool,
-    /// GPU price cycle: (start tick, amplitude, period months).
-    pub price_cycle: Option<(u32, f64, u32)>,
+pub struct Policy(pub Regulation);
+
+impl std::ops::Deref for Policy {
+    type Target = Regulation;
+    fn deref(&self) -> &Regulation {
+        &self.0
+    }
 }
 
-/// A contract's live terms and balances.
-#[derive(Debug, Clone)]
-pub struct ContractState {
-    /// Contract id.
-    pub id: String,
-    /// Lab index.
-    pub lab: usize,
-    /// Provider index.
-    pub provider: usize,
-    /// First tick it applies.
-    pub start: i64,
-    /// Last tick it applies, if any.
-    pub end: Option<i64>,
-    /// Unspent compute credits, US$ M.
-    pub credits: f64,
-    /// Share of lab revenue paid to the provider.
-    pub revenue_share: f64,
-    /// Cap on revenue-share payments (0 = none), US$ M.
-    pub revenue_share_cap: f64,
-    /// Revenue share paid so far, US$ M.
-    pub paid: f64,
-    /// Exclusivity floor on the provider's share of the lab's rented compute.
-    pub min_compute_share: f64,
-    /// Last tick of the exclusivity floor, if any.
-    pub exclusivity_end: Option<i64>,
-    /// Committed compute spend, US$ M per month.
-    pub commitment: f64,
-    /// Provider may resell the lab's models.
-    pub licence: bool,
-    /// The licence excludes other marketplaces.
-    pub licence_exclusive: bool,
-    /// After an AGI declaration: the quality the licence is frozen at.
-    pub frozen_quality: Option<f64>,
-}
-
-impl ContractState {
-    /// Builds live state from config terms (indices already resolved).
-    pub fn from_config(id: &str, c: &ContractConfig, lab: usize, provider: usize, clock: &Clock) -> ContractState {
-        ContractState {
-            id: id.to_string(),
-            lab,
-            provider,
-            start: c.start.as_deref().map_or(i64::MIN, |m| clock.tick_of(m)),
-            end: c.end.as_deref().map(|m| clock.tick_of(m)),
-            credits: c.credits_musd,
-            revenue_share: c.revenue_share,
-            revenue_share_cap: c.revenue_share_cap_musd,
-            paid: 0.0,
-            min_compute_share: c.min_compute_share,
-            exclusivity_end: c.exclusivity_end.as_deref().map(|m| clock.tick_of(m)),
-            commitment: c.commitment_musd,
-            licence: c.licence,
-            licence_exclusive: c.licence_exclusive,
-            frozen_quality: None,
-        }
-    }
-
-    /// Whether the contract applies at `tick`.
-    pub fn active(&self, tick: u32) -> bool {
-        let t = i64::from(tick);
-        t >= self.start && self.end.is_none_or(|e| t <= e)
-    }
-
-    /// Exclusivity floor binding at `tick` under `reg`.
-    pub fn floor(&self, tick: u32, reg: &Regulation) -> f64 {
-        let in_window = self.exclusivity_end.is_none_or(|e| i64::from(tick) <= e);
-        if self.active(tick) && in_window && !reg.exclusivity_banned {
-            self.min_compute_share
-        } else {
-            0.0
-        }
-    }
-
-    /// Whether an exclusive licence binds at `tick` under `reg`.
-    pub fn exclusive_licence(&self, tick: u32, reg: &Regulation) -> bool {
-        self.active(tick) && self.licence && self.licence_exclusive && !reg.exclusivity_banned
+impl std::ops::DerefMut for Policy {
+    fn deref_mut(&mut self) -> &mut Regulation {
+        &mut self.0
     }
 }
 
 /// All contracts, in config order followed by contracts created by events.
 #[derive(Resource, Debug, Clone, Default)]
-pub struct Contracts(pub Vec<ContractState>);
+pub struct Contracts(pub Vec<Contract>);
 
 /// Aggregate demand this tick.
 #[derive(Resource, Debug, Clone, Copy, Default)]
@@ -252,8 +168,8 @@ pub struct Settlement {
 /// A (market, agent) row of the share table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShareRow {
-    /// Market index into `MARKETS`.
-    pub market: usize,
+    /// The market.
+    pub market: Market,
     /// Agent name (provider id, lab id or `self_hosted`).
     pub agent: String,
     /// Share in [0, 1].
@@ -294,8 +210,8 @@ pub struct TickReport {
     pub tick: u32,
     /// Month, `YYYY-MM`.
     pub date: String,
-    /// Values aligned with `metrics::metric_names()`.
-    pub metrics: Vec<f64>,
+    /// The run-level series this month.
+    pub metrics: MetricValues,
     /// Shares per market and agent.
     pub shares: Vec<ShareRow>,
     /// Per-agent rows.

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{Config, MetricValues};
 use crate::events::{EventLog, FiredEvent};
 use crate::sim::resources::{Layout, TickReport};
 use crate::sim::world::Simulation;
@@ -71,8 +71,8 @@ pub fn simulate(
 /// An observer that keeps only the run-level metrics of every tick (for sweeps and comparisons).
 #[derive(Debug, Clone, Default)]
 pub struct MetricsRecorder {
-    /// One row of metric values per tick.
-    pub rows: Vec<Vec<f64>>,
+    /// The metrics of every tick.
+    pub rows: Vec<MetricValues>,
     /// Per tick, each provider's rent share (providers in layout order).
     pub rent: Vec<Vec<f64>>,
     /// Provider ids in layout order.

@@ -2,15 +2,14 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::config::{Config, Month};
+use crate::config::{Config, ContractConfig, Month};
 use crate::econ::capacity::Pipeline;
 use crate::econ::choice::NO_OPTION;
 use crate::econ::population::{categorical, pareto_size};
 use crate::events::{EventLog, EventQueue};
 use crate::sim::components::{EnterpriseTraits, LabIdx, LabState, ProviderIdx, ProviderState, Sourcing};
 use crate::sim::resources::{
-    Clock, ContractState, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Regulation, Settlement,
-    TickReport,
+    Clock, Contract, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Policy, Settlement, TickReport,
 };
 use crate::sim::rng::{Purpose, SETUP_TICK, Stream};
 use crate::sim::schedule::{startup_schedule, tick_schedule};
@@ -33,12 +32,12 @@ impl Simulation {
             start,
             seed: config.run.seed,
         };
-        let layout = Layout {
-            providers: config.providers.keys().cloned().collect(),
-            labs: config.labs.keys().cloned().collect(),
-        };
+        let layout = Layout::new(
+            config.providers.keys().cloned().collect(),
+            config.labs.keys().cloned().collect(),
+        );
         let n_p = layout.n_providers();
-        let n_slots = layout.n_slots();
+        let n_slots = layout.slots.n_slots();
 
         let contracts = config
             .contracts
@@ -46,7 +45,7 @@ impl Simulation {
             .map(|(id, c)| {
                 let lab = config.labs.get_index_of(&c.lab).expect("validated");
                 let provider = config.providers.get_index_of(&c.provider).expect("validated");
-                ContractState::from_config(id, c, lab, provider, &clock)
+                contract_from_config(id, c, lab, provider, &clock)
             })
             .collect();
 
@@ -99,7 +98,7 @@ impl Simulation {
         world.insert_resource(Params(config.clone()));
         world.insert_resource(clock);
         world.insert_resource(layout);
-        world.insert_resource(Regulation::default());
+        world.insert_resource(Policy::default());
         world.insert_resource(Contracts(contracts));
         world.insert_resource(Demand {
             ai_kgpu: config.demand.ai_inference_kgpu,
@@ -214,5 +213,22 @@ fn spawn_enterprises(world: &mut World, config: &Config, n_p: usize, n_slots: us
         provider_switches: 0,
         migrations: 0,
         egress_size: vec![0; n_slots],
+    }
+}
+
+/// Live state of a configured contract (indices already resolved).
+fn contract_from_config(id: &str, c: &ContractConfig, lab: usize, provider: usize, clock: &Clock) -> Contract {
+    Contract {
+        start: c.start.as_deref().map_or(i64::MIN, |m| clock.tick_of(m)),
+        end: c.end.as_deref().map(|m| clock.tick_of(m)),
+        credits: c.credits_musd,
+        revenue_share: c.revenue_share,
+        revenue_share_cap: c.revenue_share_cap_musd,
+        min_compute_share: c.min_compute_share,
+        exclusivity_end: c.exclusivity_end.as_deref().map(|m| clock.tick_of(m)),
+        commitment: c.commitment_musd,
+        licence: c.licence,
+        licence_exclusive: c.licence_exclusive,
+        ..Contract::empty(id, lab, provider, 0)
     }
 }

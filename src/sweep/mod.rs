@@ -10,7 +10,6 @@
 pub mod design;
 pub mod runner;
 pub mod spec;
-pub mod stats;
 
 use std::path::{Path, PathBuf};
 

@@ -26,14 +26,13 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::spec::Plan;
-use super::stats;
 use crate::batch::{panic_message, run_in_memory};
 use crate::cli::Failure;
-use crate::config::Config;
+use crate::config::{Config, Metric};
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
-use crate::sim::metrics::metric_names;
 use crate::sim::rng::derive_seed;
+use crate::stats;
 
 /// File holding the identity of the sweep an output directory belongs to.
 pub const STATE_FILE: &str = ".sweep-state.json";
@@ -112,7 +111,7 @@ impl State {
             points: plan.points.len() as u64,
             replicates: plan.replicates,
             runs: plan.runs(),
-            metrics: metric_names(),
+            metrics: Metric::names(),
         }
     }
 
@@ -229,7 +228,7 @@ fn read_journal(dir: &Path, run: u64) -> Result<RunRecord, String> {
 
 /// Header of runs.csv.
 pub fn runs_header() -> Vec<String> {
-    let names = metric_names();
+    let names = Metric::names();
     let mut h: Vec<String> = ["run", "point", "replicate", "seed", "status", "error", "wall_seconds"]
         .map(String::from)
         .to_vec();
@@ -250,7 +249,7 @@ pub fn summary_header() -> Vec<String> {
 /// Header of trajectories.csv.
 pub fn trajectories_header() -> Vec<String> {
     let mut h = vec!["run".to_string(), "tick".to_string()];
-    h.extend(metric_names());
+    h.extend(Metric::names());
     h
 }
 
@@ -494,14 +493,10 @@ fn execute_run(plan: &Plan, run: u64, cache: &mut Option<(u64, Result<Config, St
         let mut config = config.clone();
         config.run.seed = seed;
         let out = run_in_memory(&config, &NEVER).map_err(|e| e.to_string())?;
-        let m = metric_names().len();
-        if let Some(row) = out.recorded.rows.iter().find(|row| row.len() != m) {
-            return Err(format!("a metrics row has {} values, expected {m}", row.len()));
-        }
         if out.recorded.rows.is_empty() {
             return Err("the run recorded no ticks".to_string());
         }
-        Ok(out.recorded.rows)
+        Ok(out.recorded.rows.iter().map(|row| row.values().to_vec()).collect())
     }));
     let result = match outcome {
         Ok(r) => r,
@@ -649,7 +644,7 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &State) -
     // summary.csv: keep the complete point groups; a point is complete when it has ticks ×
     // metrics rows (or none, when none of its runs is ok).
     let r = plan.replicates;
-    let m = metric_names().len() as u64;
+    let m = Metric::names().len() as u64;
     let done_points = committed / r;
     let summary_path = out.join("summary.csv");
     let summary_header = csv_line(&summary_header());
@@ -693,7 +688,7 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &State) -
     let mut summary = open_table(&summary_path, &summary_header, cut)?;
 
     // Re-summarise points whose runs are all committed but whose summary was cut off.
-    let metrics = metric_names();
+    let metrics = Metric::names();
     let load_ok = |run: u64| -> Result<Option<Vec<Vec<f64>>>, String> {
         if !ok[run as usize] {
             return Ok(None);
@@ -753,7 +748,7 @@ pub fn execute(plan: &Plan, opts: &Options, stop: &AtomicBool) -> Result<Ending,
         next: rec.committed,
         point_rows: rec.point_rows,
         failed: rec.failed,
-        metrics: metric_names(),
+        metrics: Metric::names(),
     };
     let journaled = rec.journaled;
 
@@ -923,7 +918,7 @@ fn write_manifest(
             "ok": plan.runs() - failed,
             "failed": failed,
         },
-        "metrics": metric_names(),
+        "metrics": Metric::names(),
         "files": files,
         "trajectories": opts.trajectories,
         "timing": {

@@ -10,8 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::design::{self, Coord, Dim, Kind};
-use crate::cli::relative_to;
-use crate::config::{self, ConfigError};
+use crate::config::{self, ConfigError, relative_to};
 use crate::output::format_number;
 
 /// Keys a sweep file may contain at the top level.

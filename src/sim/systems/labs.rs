@@ -3,9 +3,9 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::econ::{allocation, pricing, quality};
+use crate::econ::{allocation, contracts, pricing, quality};
 use crate::sim::components::{LabIdx, LabState};
-use crate::sim::resources::{Clock, Contracts, Demand, Holdings, Layout, MarketView, Params, Regulation};
+use crate::sim::resources::{Clock, Contracts, Demand, Holdings, Layout, MarketView, Params, Policy};
 
 /// Quality follows the effective training-compute stock served last month.
 pub fn update_lab_quality(params: Res<Params>, mut labs: Query<&mut LabState>) {
@@ -28,7 +28,7 @@ pub fn plan_lab_compute(
     layout: Res<Layout>,
     market: Res<MarketView>,
     contracts: Res<Contracts>,
-    regulation: Res<Regulation>,
+    regulation: Res<Policy>,
     holdings: Res<Holdings>,
     demand: Res<Demand>,
     mut labs: Query<(&LabIdx, &mut LabState)>,
@@ -46,7 +46,7 @@ pub fn plan_lab_compute(
         if !lab.active {
             continue;
         }
-        let direct_slot = layout.slot(n_providers + l, l);
+        let direct_slot = layout.slots.direct_slot(l);
         lab.inference_kgpu = if holdings.total_size > 0 {
             demand.ai_kgpu * holdings.option_size[direct_slot] as f64 / holdings.total_size as f64
         } else {
@@ -92,20 +92,16 @@ pub fn plan_lab_compute(
         } else {
             allocation::adjust(&previous, &target, behaviour.allocation_speed, &available)
         };
-        let mut floors = vec![0.0; n_providers];
-        for c in contracts.0.iter().filter(|c| c.lab == l && available[c.provider]) {
-            let commitment = if c.active(clock.tick) && rented > 0.0 {
-                c.commitment / pricing::spend_musd(rented, market.price[c.provider])
-            } else {
-                0.0
-            };
-            floors[c.provider] += c.floor(clock.tick, &regulation).max(commitment.min(1.0));
-        }
-        if let Some(owner) = lab.owner
-            && available[owner]
-        {
-            floors[owner] = floors[owner].max(behaviour.owner_min_share);
-        }
+        let floors = contracts::compute_floors(
+            &contracts.0,
+            l,
+            clock.tick,
+            &regulation,
+            &available,
+            &market.price,
+            rented,
+            lab.owner.map(|o| (o, behaviour.owner_min_share)),
+        );
         let next = allocation::apply_floors(&adjusted, &floors);
         let moved = if previous.iter().sum::<f64>() > 0.0 {
             allocation::moved_share(&previous, &next)

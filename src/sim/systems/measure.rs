@@ -2,9 +2,9 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::config::{Market, Metric, MetricValues};
 use crate::econ::concentration::{concentration_ratio_named, hhi_named, shares};
 use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::metrics::{MARKETS, RUN_SERIES};
 use crate::sim::resources::{
     AgentRow, Clock, Demand, Fault, Holdings, Layout, MarketView, Params, Settlement, ShareRow, TickReport,
 };
@@ -57,7 +57,7 @@ pub fn measure_markets(
     let mut channel = vec![0.0; n_p + n_l];
     let mut model = vec![0.0; n_l];
     for (slot, &spend) in settlement.slot_spend.iter().enumerate() {
-        let (c, l) = layout.split(slot);
+        let (c, l) = layout.slots.split(slot);
         channel[c] += spend;
         model[l] += spend;
     }
@@ -91,19 +91,17 @@ pub fn measure_markets(
         provider_fringe.iter().chain(&lab_fringe).copied().collect(),
     ];
 
-    let mut metrics = Vec::with_capacity(MARKETS.len() * 3 + RUN_SERIES.len());
+    let mut metrics = MetricValues::default();
     let mut share_rows = Vec::new();
-    for (m, amount) in amounts.iter().enumerate() {
+    for ((m, amount), market) in amounts.iter().enumerate().zip(Market::all()) {
         let s = shares(amount);
         let f = &fringe[m];
-        metrics.extend([
-            hhi_named(&s, f),
-            concentration_ratio_named(&s, f, 1),
-            concentration_ratio_named(&s, f, 3),
-        ]);
+        metrics[Metric::hhi(market)] = hhi_named(&s, f);
+        metrics[Metric::cr1(market)] = concentration_ratio_named(&s, f, 1);
+        metrics[Metric::cr3(market)] = concentration_ratio_named(&s, f, 3);
         for (i, name) in agent_names[m].iter().enumerate() {
             share_rows.push(ShareRow {
-                market: m,
+                market,
                 agent: (*name).to_string(),
                 share: s[i],
                 amount: amount[i],
@@ -162,7 +160,7 @@ pub fn measure_markets(
             AgentRow {
                 kind: "lab",
                 agent: layout.labs[l].clone(),
-                price: view.slot_price[layout.slot(n_p + l, l)],
+                price: view.slot_price[layout.slots.direct_slot(l)],
                 capacity_kgpu: lab.own_capacity,
                 utilisation: settlement.lab_served_fraction[l],
                 revenue_musd: settlement.lab_revenue[l],
@@ -178,25 +176,22 @@ pub fn measure_markets(
     agent_rows.extend(lab_rows.into_iter().map(|(_, r)| r));
 
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-    metrics.extend([
-        holdings.switches as f64 / count,
-        holdings.provider_switches as f64 / count,
-        holdings.migrations as f64 / count,
-        ai_spend,
-        demand.cloud_musd,
-        ratio(rent_total, ai_spend),
-        ratio(direct_spend, ai_spend),
-        ratio(price_weighted, capacity_total),
-        ratio(served_total, capacity_total),
-        if frontier.is_finite() { frontier } else { 0.0 },
-        dependencies.iter().copied().fold(0.0, f64::max),
-        ratio(dependencies.iter().sum(), dependencies.len() as f64),
-    ]);
+    metrics[Metric::SwitchingRate] = holdings.switches as f64 / count;
+    metrics[Metric::ProviderSwitchingRate] = holdings.provider_switches as f64 / count;
+    metrics[Metric::MigrationRate] = holdings.migrations as f64 / count;
+    metrics[Metric::AiSpendMusd] = ai_spend;
+    metrics[Metric::CloudSpendMusd] = demand.cloud_musd;
+    metrics[Metric::InfrastructureRent] = ratio(rent_total, ai_spend);
+    metrics[Metric::DirectApiShare] = ratio(direct_spend, ai_spend);
+    metrics[Metric::MeanComputePrice] = ratio(price_weighted, capacity_total);
+    metrics[Metric::MeanUtilisation] = ratio(served_total, capacity_total);
+    metrics[Metric::FrontierQuality] = if frontier.is_finite() { frontier } else { 0.0 };
+    metrics[Metric::MaxLabDependency] = dependencies.iter().copied().fold(0.0, f64::max);
+    metrics[Metric::MeanLabDependency] = ratio(dependencies.iter().sum(), dependencies.len() as f64);
     if fault.0.is_none()
-        && let Some(i) = metrics.iter().position(|v| !v.is_finite())
+        && let Some(m) = metrics.first_non_finite()
     {
-        let name = crate::sim::metrics::metric_names()[i].clone();
-        fault.0 = Some(format!("non-finite value of {name} at {}", clock.month()));
+        fault.0 = Some(format!("non-finite value of {} at {}", m.name(), clock.month()));
     }
 
     *report = TickReport {

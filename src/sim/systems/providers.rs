@@ -7,14 +7,14 @@ use crate::config::MarketplacePolicy;
 use crate::econ::choice::{ChoiceTables, HomeInputs, HomeTables, OptionWeights, home_utility, option_utility};
 use crate::econ::{capacity, pricing, switching};
 use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::resources::{Clock, Contracts, Layout, MarketView, Params, Regulation};
+use crate::sim::resources::{Clock, Contracts, Layout, MarketView, Params, Policy};
 use crate::sim::rng::threshold32;
 
 /// Capacity arrives, investment is ordered, and prices respond to last month's load.
 pub fn run_providers(
     params: Res<Params>,
     clock: Res<Clock>,
-    regulation: Res<Regulation>,
+    regulation: Res<Policy>,
     mut providers: Query<(&ProviderIdx, &mut ProviderState)>,
 ) {
     for (idx, mut p) in &mut providers {
@@ -61,7 +61,7 @@ pub fn publish_offerings(
     clock: Res<Clock>,
     layout: Res<Layout>,
     contracts: Res<Contracts>,
-    regulation: Res<Regulation>,
+    regulation: Res<Policy>,
     providers: Query<(&ProviderIdx, &ProviderState)>,
     labs: Query<(&LabIdx, &LabState)>,
 ) {
@@ -103,7 +103,7 @@ pub fn publish_offerings(
     }
 
     let tick = clock.tick;
-    let n_slots = layout.n_slots();
+    let n_slots = layout.slots.n_slots();
     let mut offered = vec![false; n_slots];
     let mut slot_quality = vec![0.0; n_slots];
     let mut slot_price = vec![0.0; n_slots];
@@ -159,14 +159,14 @@ pub fn publish_offerings(
             } else {
                 0.0
             };
-            let slot = layout.slot(p, l);
+            let slot = layout.slots.marketplace_slot(p, l);
             offered[slot] = true;
             slot_quality[slot] = q;
             slot_price[slot] = pricing::marketplace_price(price[p], cfg.providers[p].marketplace_margin, fee);
             utilities[slot] = Some(option_utility(&weights, q, slot_price[slot], lab_cfg.brand, false));
         }
         if lab_cfg.direct_api {
-            let slot = layout.slot(n_p + l, l);
+            let slot = layout.slots.direct_slot(l);
             offered[slot] = true;
             slot_quality[slot] = lv.quality;
             slot_price[slot] = pricing::direct_price(lv.avg_host_price, lab_cfg.model_fee);
@@ -180,8 +180,8 @@ pub fn publish_offerings(
         }
     }
 
-    let leave_cost: Vec<f64> = (0..layout.n_channels())
-        .map(|c| match layout.provider_of_channel(c) {
+    let leave_cost: Vec<f64> = (0..layout.slots.n_channels())
+        .map(|c| match layout.slots.provider_of_channel(c) {
             Some(p) => switching::egress_cost(
                 switching::regulated_egress_fee(cfg.providers[p].egress_fee, regulation.egress_cap),
                 e.egress_weight,
@@ -205,8 +205,8 @@ pub fn publish_offerings(
     let best_quality: Vec<f64> = (0..n_p)
         .map(|p| {
             (0..n_l)
-                .filter(|&l| offered[layout.slot(p, l)])
-                .map(|l| slot_quality[layout.slot(p, l)])
+                .filter(|&l| offered[layout.slots.marketplace_slot(p, l)])
+                .map(|l| slot_quality[layout.slots.marketplace_slot(p, l)])
                 .fold(0.0, f64::max)
         })
         .collect();

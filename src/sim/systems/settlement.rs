@@ -5,7 +5,7 @@ use bevy_ecs::prelude::*;
 
 use crate::econ::{capacity, pricing, switching};
 use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::resources::{Clock, Contracts, Demand, Holdings, Layout, MarketView, Params, Regulation, Settlement};
+use crate::sim::resources::{Clock, Contracts, Demand, Holdings, Layout, MarketView, Params, Policy, Settlement};
 
 /// Settles the month: who is served, who pays whom.
 #[allow(clippy::too_many_arguments)]
@@ -16,7 +16,7 @@ pub fn settle_market(
     view: Res<MarketView>,
     holdings: Res<Holdings>,
     demand: Res<Demand>,
-    regulation: Res<Regulation>,
+    regulation: Res<Policy>,
     mut contracts: ResMut<Contracts>,
     mut settlement: ResMut<Settlement>,
     mut providers: Query<(&ProviderIdx, &mut ProviderState)>,
@@ -42,7 +42,7 @@ pub fn settle_market(
         if !lab.active {
             continue;
         }
-        let inference = slot_demand[layout.slot(n_p + l, l)];
+        let inference = slot_demand[layout.slots.direct_slot(l)];
         lab_training[l] = lab.training_kgpu;
         lab_total[l] = lab.training_kgpu + inference;
         lab_own[l] = lab.own_capacity.min(lab_total[l]);
@@ -58,7 +58,7 @@ pub fn settle_market(
     let mut provider_demand = vec![0.0; n_p];
     for p in 0..n_p {
         provider_demand[p] = (0..n_l)
-            .map(|l| slot_demand[layout.slot(p, l)] + lab_hosts[l][p] * lab_rented[l])
+            .map(|l| slot_demand[layout.slots.marketplace_slot(p, l)] + lab_hosts[l][p] * lab_rented[l])
             .sum();
     }
     let served_frac: Vec<f64> = (0..n_p)
@@ -76,13 +76,13 @@ pub fn settle_market(
             lab_served[l] = served / lab_total[l];
         }
         for p in 0..n_p {
-            lab_compute[l][p] = on_hosts[p] + slot_demand[layout.slot(p, l)] * served_frac[p];
+            lab_compute[l][p] = on_hosts[p] + slot_demand[layout.slots.marketplace_slot(p, l)] * served_frac[p];
         }
         lab_compute[l][n_p] = lab_own[l];
     }
 
     // Enterprise spend and who receives it.
-    let mut slot_spend = vec![0.0; layout.n_slots()];
+    let mut slot_spend = vec![0.0; layout.slots.n_slots()];
     let mut provider_revenue = vec![0.0; n_p];
     let mut provider_rent = vec![0.0; n_p];
     let mut lab_revenue = vec![0.0; n_l];
@@ -90,8 +90,8 @@ pub fn settle_market(
         if slot_demand[slot] <= 0.0 {
             continue;
         }
-        let (channel, l) = layout.split(slot);
-        match layout.provider_of_channel(channel) {
+        let (channel, l) = layout.slots.split(slot);
+        match layout.slots.provider_of_channel(channel) {
             Some(p) => {
                 let served = slot_demand[slot] * served_frac[p];
                 *spend = pricing::spend_musd(served, view.slot_price[slot]);
@@ -148,8 +148,8 @@ pub fn settle_market(
     }
     // Egress fees of enterprises that left a provider's marketplace: a year of their spend × fee.
     for (slot, &size) in holdings.egress_size.iter().enumerate() {
-        let (channel, _) = layout.split(slot);
-        if let (Some(p), true) = (layout.provider_of_channel(channel), size > 0) {
+        let (channel, _) = layout.slots.split(slot);
+        if let (Some(p), true) = (layout.slots.provider_of_channel(channel), size > 0) {
             let fee = switching::regulated_egress_fee(cfg.providers[p].egress_fee, regulation.egress_cap);
             provider_revenue[p] += fee * 12.0 * pricing::spend_musd(size as f64 * per_size, view.slot_price[slot]);
         }

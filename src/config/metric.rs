@@ -1,0 +1,399 @@
+//! The measured series of a run, defined once: the four markets and every run-level metric,
+//! with its name (the `metrics.csv` column), unit and meaning.
+//!
+//! Values are stored in a [`MetricValues`] array indexed by [`Metric`], never paired with names
+//! by position. CSV headers, the sweep's `final_`/`mean_` columns, `compare`'s quantities, event
+//! conditions and the README's column table are all derived from this enum.
+
+use std::ops::{Index, IndexMut};
+
+use strum::{EnumCount, EnumIter, EnumMessage, EnumProperty, IntoEnumIterator, IntoStaticStr};
+
+/// The four markets whose concentration is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, EnumCount, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Market {
+    /// Enterprise general-cloud spend by cloud home; agents: providers.
+    Cloud,
+    /// Enterprise AI spend by who bills it (a provider marketplace or a lab's direct API).
+    AiChannel,
+    /// Enterprise AI spend by whose model serves it; agents: labs.
+    Model,
+    /// Compute used for labs by host; agents: providers and each lab's own data centres.
+    Compute,
+}
+
+impl Market {
+    /// Name as written in outputs (`cloud`, `ai_channel`, `model`, `compute`).
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The market of a name, if any.
+    pub fn from_name(name: &str) -> Option<Market> {
+        Market::iter().find(|m| m.name() == name)
+    }
+
+    /// Every market, in output order.
+    pub fn all() -> impl Iterator<Item = Market> {
+        Market::iter()
+    }
+}
+
+/// Every run-level series of `metrics.csv`, in column order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, EnumCount, IntoStaticStr, EnumMessage, EnumProperty)]
+pub enum Metric {
+    /// HHI of the cloud market.
+    #[strum(
+        serialize = "hhi_cloud",
+        message = "HHI of the cloud market over named agents",
+        props(unit = "0–10,000")
+    )]
+    HhiCloud,
+    /// CR1 of the cloud market.
+    #[strum(
+        serialize = "cr1_cloud",
+        message = "share of the largest named agent of the cloud market",
+        props(unit = "fraction")
+    )]
+    Cr1Cloud,
+    /// CR3 of the cloud market.
+    #[strum(
+        serialize = "cr3_cloud",
+        message = "share of the three largest named agents of the cloud market",
+        props(unit = "fraction")
+    )]
+    Cr3Cloud,
+    /// HHI of the AI-channel market.
+    #[strum(
+        serialize = "hhi_ai_channel",
+        message = "HHI of the AI-channel market over named agents",
+        props(unit = "0–10,000")
+    )]
+    HhiAiChannel,
+    /// CR1 of the AI-channel market.
+    #[strum(
+        serialize = "cr1_ai_channel",
+        message = "share of the largest named agent of the AI-channel market",
+        props(unit = "fraction")
+    )]
+    Cr1AiChannel,
+    /// CR3 of the AI-channel market.
+    #[strum(
+        serialize = "cr3_ai_channel",
+        message = "share of the three largest named agents of the AI-channel market",
+        props(unit = "fraction")
+    )]
+    Cr3AiChannel,
+    /// HHI of the model market.
+    #[strum(
+        serialize = "hhi_model",
+        message = "HHI of the model market over named agents",
+        props(unit = "0–10,000")
+    )]
+    HhiModel,
+    /// CR1 of the model market.
+    #[strum(
+        serialize = "cr1_model",
+        message = "share of the largest named agent of the model market",
+        props(unit = "fraction")
+    )]
+    Cr1Model,
+    /// CR3 of the model market.
+    #[strum(
+        serialize = "cr3_model",
+        message = "share of the three largest named agents of the model market",
+        props(unit = "fraction")
+    )]
+    Cr3Model,
+    /// HHI of the compute market.
+    #[strum(
+        serialize = "hhi_compute",
+        message = "HHI of the compute market over named agents",
+        props(unit = "0–10,000")
+    )]
+    HhiCompute,
+    /// CR1 of the compute market.
+    #[strum(
+        serialize = "cr1_compute",
+        message = "share of the largest named agent of the compute market",
+        props(unit = "fraction")
+    )]
+    Cr1Compute,
+    /// CR3 of the compute market.
+    #[strum(
+        serialize = "cr3_compute",
+        message = "share of the three largest named agents of the compute market",
+        props(unit = "fraction")
+    )]
+    Cr3Compute,
+    /// Enterprises that changed AI option.
+    #[strum(
+        serialize = "switching_rate",
+        message = "share of enterprises that changed AI option this month",
+        props(unit = "fraction per month")
+    )]
+    SwitchingRate,
+    /// Enterprises whose billing channel changed.
+    #[strum(
+        serialize = "provider_switching_rate",
+        message = "share of enterprises whose billing channel (a provider marketplace or a lab's direct API) changed",
+        props(unit = "fraction per month")
+    )]
+    ProviderSwitchingRate,
+    /// Enterprises that moved their cloud home.
+    #[strum(
+        serialize = "migration_rate",
+        message = "share of enterprises that moved their cloud home this month",
+        props(unit = "fraction per month")
+    )]
+    MigrationRate,
+    /// Enterprise AI spend.
+    #[strum(
+        serialize = "ai_spend_musd",
+        message = "enterprise AI spend",
+        props(unit = "US$ M per month")
+    )]
+    AiSpendMusd,
+    /// Enterprise general-cloud spend.
+    #[strum(
+        serialize = "cloud_spend_musd",
+        message = "enterprise general-cloud spend",
+        props(unit = "US$ M per month")
+    )]
+    CloudSpendMusd,
+    /// Share of enterprise AI spend ending as provider revenue.
+    #[strum(
+        serialize = "infrastructure_rent",
+        message = "share of enterprise AI spend that ends up as provider revenue (all providers)",
+        props(unit = "fraction")
+    )]
+    InfrastructureRent,
+    /// Share of enterprise AI spend bought through direct APIs.
+    #[strum(
+        serialize = "direct_api_share",
+        message = "share of enterprise AI spend bought through labs' direct APIs",
+        props(unit = "fraction")
+    )]
+    DirectApiShare,
+    /// Capacity-weighted mean compute price.
+    #[strum(
+        serialize = "mean_compute_price",
+        message = "capacity-weighted mean compute price",
+        props(unit = "US$ per GPU-hour")
+    )]
+    MeanComputePrice,
+    /// Served compute over capacity.
+    #[strum(
+        serialize = "mean_utilisation",
+        message = "served compute over capacity, all operating providers",
+        props(unit = "fraction")
+    )]
+    MeanUtilisation,
+    /// Best lab quality.
+    #[strum(
+        serialize = "frontier_quality",
+        message = "best lab quality (log effective training compute)",
+        props(unit = "log kGPU-months")
+    )]
+    FrontierQuality,
+    /// Largest dependency of an operating lab on one provider.
+    #[strum(
+        serialize = "max_lab_dependency",
+        message = "over operating labs, the largest provider's share of a lab's compute: the maximum",
+        props(unit = "fraction")
+    )]
+    MaxLabDependency,
+    /// Mean dependency of operating labs.
+    #[strum(
+        serialize = "mean_lab_dependency",
+        message = "over operating labs, the largest provider's share of a lab's compute: the mean",
+        props(unit = "fraction")
+    )]
+    MeanLabDependency,
+}
+
+impl Metric {
+    /// Column name in `metrics.csv`.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// Unit of the series.
+    pub fn unit(self) -> &'static str {
+        self.get_str("unit").unwrap_or("")
+    }
+
+    /// One-line meaning of the series.
+    pub fn description(self) -> &'static str {
+        self.get_message().unwrap_or("")
+    }
+
+    /// Every metric in column order.
+    pub fn all() -> impl Iterator<Item = Metric> {
+        Metric::iter()
+    }
+
+    /// Every column name in column order.
+    pub fn names() -> Vec<String> {
+        Metric::iter().map(|m| m.name().to_string()).collect()
+    }
+
+    /// The metric of a column name, if any.
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::iter().find(|m| m.name() == name)
+    }
+
+    /// Position in column order (the index into [`MetricValues`]).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// HHI of a market.
+    pub fn hhi(market: Market) -> Metric {
+        match market {
+            Market::Cloud => Metric::HhiCloud,
+            Market::AiChannel => Metric::HhiAiChannel,
+            Market::Model => Metric::HhiModel,
+            Market::Compute => Metric::HhiCompute,
+        }
+    }
+
+    /// CR1 of a market.
+    pub fn cr1(market: Market) -> Metric {
+        match market {
+            Market::Cloud => Metric::Cr1Cloud,
+            Market::AiChannel => Metric::Cr1AiChannel,
+            Market::Model => Metric::Cr1Model,
+            Market::Compute => Metric::Cr1Compute,
+        }
+    }
+
+    /// CR3 of a market.
+    pub fn cr3(market: Market) -> Metric {
+        match market {
+            Market::Cloud => Metric::Cr3Cloud,
+            Market::AiChannel => Metric::Cr3AiChannel,
+            Market::Model => Metric::Cr3Model,
+            Market::Compute => Metric::Cr3Compute,
+        }
+    }
+}
+
+/// One value per [`Metric`], stored at the metric's index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricValues([f64; Metric::COUNT]);
+
+impl Default for MetricValues {
+    fn default() -> Self {
+        MetricValues([0.0; Metric::COUNT])
+    }
+}
+
+impl MetricValues {
+    /// Values in column order.
+    pub fn values(&self) -> &[f64; Metric::COUNT] {
+        &self.0
+    }
+
+    /// (metric, value) pairs in column order.
+    pub fn iter(&self) -> impl Iterator<Item = (Metric, f64)> + '_ {
+        Metric::iter().map(|m| (m, self.0[m.index()]))
+    }
+
+    /// The first metric whose value is not finite, if any.
+    pub fn first_non_finite(&self) -> Option<Metric> {
+        self.iter().find(|(_, v)| !v.is_finite()).map(|(m, _)| m)
+    }
+}
+
+impl Index<Metric> for MetricValues {
+    type Output = f64;
+    fn index(&self, m: Metric) -> &f64 {
+        &self.0[m.index()]
+    }
+}
+
+impl IndexMut<Metric> for MetricValues {
+    fn index_mut(&mut self, m: Metric) -> &mut f64 {
+        &mut self.0[m.index()]
+    }
+}
+
+/// A quantity an event condition can watch: a metric, or a per-agent series of the agent table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    /// A `metrics.csv` column.
+    Metric(Metric),
+    /// `quality.<lab>`: a lab's model quality.
+    Quality(String),
+    /// `dependency.<lab>`: a lab's largest provider's share of its compute.
+    Dependency(String),
+    /// `rent.<provider>`: a provider's infrastructure rent share.
+    Rent(String),
+}
+
+impl Watched {
+    /// Parses a watched name (`hhi_cloud`, `quality.openai`, …); `None` if it names nothing.
+    pub fn parse(name: &str) -> Option<Watched> {
+        if let Some(m) = Metric::from_name(name) {
+            return Some(Watched::Metric(m));
+        }
+        match name.split_once('.')? {
+            ("quality", lab) => Some(Watched::Quality(lab.to_string())),
+            ("dependency", lab) => Some(Watched::Dependency(lab.to_string())),
+            ("rent", provider) => Some(Watched::Rent(provider.to_string())),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_in_column_order_markets_first() {
+        let names: Vec<&str> = Metric::all().map(Metric::name).collect();
+        assert_eq!(names[0], "hhi_cloud");
+        assert_eq!(names[3], "hhi_ai_channel");
+        assert_eq!(names[12], "switching_rate");
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        for m in Market::all() {
+            assert_eq!(Metric::hhi(m).name(), format!("hhi_{}", m.name()));
+            assert_eq!(Metric::cr1(m).name(), format!("cr1_{}", m.name()));
+            assert_eq!(Metric::cr3(m).name(), format!("cr3_{}", m.name()));
+        }
+    }
+
+    #[test]
+    fn every_metric_has_a_unit_and_a_description_and_parses_back() {
+        for m in Metric::all() {
+            assert!(!m.unit().is_empty() && !m.description().is_empty(), "{m:?}");
+            assert_eq!(Metric::from_name(m.name()), Some(m));
+        }
+        assert_eq!(Market::from_name("ai_channel"), Some(Market::AiChannel));
+        assert_eq!(Market::from_name("clouds"), None);
+    }
+
+    #[test]
+    fn values_are_stored_at_their_metric() {
+        let mut v = MetricValues::default();
+        v[Metric::MigrationRate] = 0.5;
+        assert_eq!(v.values()[14], 0.5);
+        assert_eq!(v.first_non_finite(), None);
+        v[Metric::HhiModel] = f64::NAN;
+        assert_eq!(v.first_non_finite(), Some(Metric::HhiModel));
+    }
+
+    #[test]
+    fn watched_names_parse() {
+        assert_eq!(Watched::parse("hhi_cloud"), Some(Watched::Metric(Metric::HhiCloud)));
+        assert_eq!(Watched::parse("rent.aws"), Some(Watched::Rent("aws".into())));
+        assert_eq!(Watched::parse("price.aws"), None);
+        assert_eq!(Watched::parse("nonsense"), None);
+    }
+}
