@@ -12,12 +12,11 @@
 
 pub mod batch;
 pub mod cli;
-pub mod compare;
+pub mod commands;
 pub mod config;
 pub mod econ;
 pub mod events;
 pub mod output;
-pub mod scenarios;
 pub mod sim;
 pub mod stats;
 pub mod sweep;

@@ -7,6 +7,7 @@ mod config_errors;
 mod determinism;
 mod events;
 mod invariants;
+mod layering;
 mod monotone;
 mod scenarios;
 mod sweep;

@@ -7,8 +7,8 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use aimarket::config::scenario as scenarios;
 use aimarket::config::{self, Config};
-use aimarket::scenarios;
 use aimarket::sim::resources::TickReport;
 use aimarket::sim::rng::derive_seed;
 use aimarket::sim::{Observer, simulate};
@@ -276,7 +276,10 @@ fn compare_writes_a_paired_table_with_common_seeds_whatever_the_thread_count() {
         Some("scenario,quantity,window,replicates,base_mean,scenario_mean,delta,ci_low,ci_high,significant")
     );
     // 4 HHIs + 7 series + 6 provider rents, each final and average.
-    assert_eq!(lines.count(), 2 * (4 + aimarket::compare::COMPARED_SERIES.len() + 6));
+    assert_eq!(
+        lines.count(),
+        2 * (4 + aimarket::commands::compare::COMPARED_SERIES.len() + 6)
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("a/manifest.json")).expect("manifest"))
             .expect("json");

@@ -6,6 +6,7 @@
 
 mod metric;
 mod month;
+pub mod scenario;
 mod schema;
 mod validate;
 

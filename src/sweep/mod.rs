@@ -13,7 +13,8 @@ pub mod spec;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Failure, SweepArgs, interrupt_flag, show_progress};
+use crate::cli::{Failure, SweepArgs};
+use crate::commands::progress::{interrupt_flag, show_progress};
 
 /// Default output directory of a sweep file: `outputs/sweeps/<file stem>`.
 pub fn default_out(sweep: &Path) -> PathBuf {

@@ -1,4 +1,4 @@
-//! The scenario library: the configs in `configs/scenarios/`, their headers, and listing them.
+//! The scenario library: the configs in `configs/scenarios/` and their headers.
 //!
 //! A scenario is a config that changes the baseline by events (`extends = "../baseline.toml"`
 //! plus `[[events]]`). Its header is a block of comment lines at the top of the file:
@@ -16,8 +16,6 @@
 //! comment.
 
 use std::path::{Path, PathBuf};
-
-use crate::cli::Failure;
 
 /// The parsed header of a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,31 +117,6 @@ pub fn discover(dir: &Path) -> Result<Vec<Scenario>, String> {
         scenarios.push(Scenario { path, header });
     }
     Ok(scenarios)
-}
-
-/// Runs `aimarket scenarios`: one line per scenario with its description.
-pub fn list(dir: &Path) -> Result<(), Failure> {
-    let scenarios = discover(dir).map_err(Failure::input)?;
-    if scenarios.is_empty() {
-        return Err(Failure::input(format!(
-            "{}: holds no scenario (*.toml) files",
-            dir.display()
-        )));
-    }
-    let width = scenarios.iter().map(|s| s.header.name.len()).max().unwrap_or(0);
-    let mut text = String::new();
-    for s in &scenarios {
-        text.push_str(&format!("{:width$}  {}\n", s.header.name, s.header.description));
-    }
-    let example = scenarios[0].path.display();
-    text.push_str("\nEach file's header states its question, sources, expected effect and any finding.\n");
-    text.push_str(&format!("Run one:  aimarket run {example}\n"));
-    text.push_str(&format!(
-        "Compare:  aimarket compare configs/baseline.toml {example} [more scenarios…] --replicates 8\n"
-    ));
-    // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,19 +1,20 @@
-//! Command-line interface: clap definitions, then one function per command.
+//! Command-line interface in two levels: clap parses raw arguments, then [`plan`] checks them
+//! and loads every input into a validated plan that a command in `crate::commands` executes.
 //!
-//! `main` only calls [`main_entry`]; every command returns `Result<(), Failure>` and the
-//! failure's message and exit code reach the user unchanged.
+//! This is the only place that turns errors into exit codes: 0 success, 1 the work failed,
+//! 2 bad input (nothing ran), 130 interrupted.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::compare::ComparePlan;
+use crate::commands::run::RunPlan;
+use crate::commands::scenarios::ScenariosPlan;
+use crate::commands::validate::ValidatePlan;
+use crate::commands::{self, CommandError, progress::show_progress};
 use crate::config::{self, Config};
-use crate::output::RunWriter;
-use crate::sim::{RunError, simulate};
 
 /// aimarket: an agent-based simulation of the AI infrastructure market.
 ///
@@ -137,7 +138,7 @@ pub struct CompareArgs {
     pub quiet: bool,
 }
 
-/// A command's failure: what to tell the user and the exit code.
+/// A command's failure as the sweep glue reports it: what to tell the user and the exit code.
 #[derive(Debug)]
 pub struct Failure {
     /// Message printed to stderr (prefixed with "error: ").
@@ -164,42 +165,97 @@ impl Failure {
     }
 }
 
-/// Parses arguments, runs the command, and maps failures to exit codes.
+/// A validated command, ready to execute.
+#[derive(Debug)]
+pub enum Plan {
+    /// `aimarket run`.
+    Run(RunPlan),
+    /// `aimarket validate`.
+    Validate(ValidatePlan),
+    /// `aimarket sweep` (its plan is built by the sweep module).
+    Sweep(SweepArgs),
+    /// `aimarket scenarios`.
+    Scenarios(ScenariosPlan),
+    /// `aimarket compare`.
+    Compare(ComparePlan),
+}
+
+/// The exit code of a command error.
+pub fn exit_code(e: &CommandError) -> u8 {
+    match e {
+        CommandError::BadInput(_) => 2,
+        CommandError::Failed(_) => 1,
+        CommandError::Interrupted(_) => 130,
+    }
+}
+
+/// Parses arguments, plans, executes, and maps failures to exit codes.
 pub fn main_entry() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Run(args) => run(&args),
-        Command::Validate(args) => validate(&args),
-        Command::Sweep(args) => crate::sweep::execute(&args),
-        Command::Scenarios(args) => crate::scenarios::list(&args.dir),
-        Command::Compare(args) => crate::compare::execute(&args),
-    };
+    let result = plan(cli.command).and_then(|p| match p {
+        Plan::Run(p) => commands::run::execute(&p),
+        Plan::Validate(p) => commands::validate::execute(&p),
+        Plan::Scenarios(p) => commands::scenarios::execute(&p),
+        Plan::Compare(p) => commands::compare::execute(&p),
+        Plan::Sweep(args) => crate::sweep::execute(&args).map_err(|f| match f.code {
+            2 => CommandError::BadInput(f.message),
+            130 => CommandError::Interrupted(f.message),
+            _ => CommandError::Failed(f.message),
+        }),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(f) => {
-            eprintln!("error: {}", f.message);
-            ExitCode::from(f.code)
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit_code(&e))
         }
     }
 }
 
-/// Whether to draw progress bars: only on a terminal and without `--quiet`.
-pub fn show_progress(quiet: bool) -> bool {
-    !quiet && std::io::stderr().is_terminal()
-}
-
-/// A flag set by Ctrl-C (installed once per process).
-pub fn interrupt_flag() -> Arc<AtomicBool> {
-    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let handler_flag = flag.clone();
-        // If a handler cannot be installed (another one exists), Ctrl-C simply kills the
-        // process; outputs are still never left looking complete.
-        let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
-        flag
+/// Checks the arguments of a command and loads its inputs; nothing runs.
+pub fn plan(command: Command) -> Result<Plan, CommandError> {
+    Ok(match command {
+        Command::Run(args) => Plan::Run(RunPlan {
+            config: load_run_config(&args).map_err(CommandError::input)?,
+            out: args.out,
+            progress: show_progress(args.quiet),
+            report: !args.quiet,
+        }),
+        Command::Validate(args) => {
+            let config = config::load(&args.config, &args.set).map_err(CommandError::input)?;
+            Plan::Validate(ValidatePlan {
+                file: args.config,
+                config,
+            })
+        }
+        Command::Sweep(args) => {
+            if args.threads == Some(0) {
+                return Err(CommandError::input("--threads must be at least 1, got 0"));
+            }
+            Plan::Sweep(args)
+        }
+        Command::Scenarios(args) => Plan::Scenarios(ScenariosPlan { dir: args.dir }),
+        Command::Compare(args) => {
+            if args.threads == Some(0) {
+                return Err(CommandError::input("--threads must be at least 1, got 0"));
+            }
+            let overrides: Vec<String> = args
+                .enterprises
+                .map(|n| format!("run.enterprises={n}"))
+                .into_iter()
+                .collect();
+            let configs = ComparePlan::load_configs(&args.base, &args.scenarios, &overrides, args.replicates)?;
+            Plan::Compare(ComparePlan {
+                master_seed: args.seed.unwrap_or(configs[0].config.run.seed),
+                configs,
+                replicates: args.replicates,
+                out: args.out,
+                threads: args.threads,
+                progress: show_progress(args.quiet),
+                report: !args.quiet,
+            })
+        }
     })
-    .clone()
 }
 
 /// Loads a config with the `run` command's overrides applied in order: `--set`, then the
@@ -216,76 +272,4 @@ pub fn load_run_config(args: &RunArgs) -> Result<Config, config::ConfigError> {
         overrides.push(format!("run.enterprises={n}"));
     }
     config::load(&args.config, &overrides)
-}
-
-fn run(args: &RunArgs) -> Result<(), Failure> {
-    let config = load_run_config(args).map_err(Failure::input)?;
-    let bar = show_progress(args.quiet).then(|| {
-        let bar = indicatif::ProgressBar::new(u64::from(config.run.ticks));
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} months (eta {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    });
-    let mut writer = RunWriter::create(&args.out).map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
-    let stop = interrupt_flag();
-    let result = simulate(
-        &config,
-        &mut writer,
-        &mut |done| {
-            if let Some(b) = &bar {
-                b.set_position(u64::from(done));
-            }
-        },
-        &|| stop.load(Ordering::SeqCst),
-    );
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    match result {
-        Ok(info) => {
-            let paths = writer
-                .finish(&config, &info)
-                .map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
-            if !args.quiet {
-                eprintln!(
-                    "ran {} months × {} enterprises in {:.2} s; wrote {}",
-                    config.run.ticks,
-                    config.run.enterprises,
-                    info.wall_seconds,
-                    paths
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            Ok(())
-        }
-        Err(RunError::Interrupted) => Err(Failure {
-            message: "interrupted; no output files were written".into(),
-            code: 130,
-        }),
-        Err(e) => Err(Failure::run(format!("{e}; no output files were written"))),
-    }
-}
-
-fn validate(args: &ValidateArgs) -> Result<(), Failure> {
-    let config = config::load(&args.config, &args.set).map_err(Failure::input)?;
-    println!(
-        "{}: ok ({} providers, {} labs, {} contracts, {} events, {} months from {}, {} enterprises)",
-        args.config.display(),
-        config.providers.len(),
-        config.labs.len(),
-        config.contracts.len(),
-        config.events.len(),
-        config.run.ticks,
-        config.run.start,
-        config.run.enterprises
-    );
-    Ok(())
 }

@@ -15,8 +15,9 @@ use std::time::Instant;
 use crate::stats::{Paired, paired};
 use serde::Serialize;
 
+use super::CommandError;
+use super::progress::{bar, interrupt_flag};
 use crate::batch::{self, Job};
-use crate::cli::{CompareArgs, Failure};
 use crate::config::{self, Config, Market, Metric};
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
@@ -177,65 +178,103 @@ fn label_of(path: &Path) -> String {
         .map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into_owned())
 }
 
+/// One config taking part in a comparison.
+#[derive(Debug, Clone)]
+pub struct Compared {
+    /// The file as given.
+    pub path: PathBuf,
+    /// Label in tables (file stem; the path when two stems clash).
+    pub label: String,
+    /// The resolved config.
+    pub config: Config,
+}
+
+/// A validated `compare`: the base first, then the scenarios, all covering the same months.
+#[derive(Debug, Clone)]
+pub struct ComparePlan {
+    /// The base (index 0) and the scenarios.
+    pub configs: Vec<Compared>,
+    /// Replicates per config (≥ 1).
+    pub replicates: u32,
+    /// Master seed from which replicate seeds are derived.
+    pub master_seed: u64,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Worker threads (`None`: all cores).
+    pub threads: Option<usize>,
+    /// Draw a progress bar.
+    pub progress: bool,
+    /// Print the closing summary line.
+    pub report: bool,
+}
+
+impl ComparePlan {
+    /// The configs of a comparison from files: loads every config with `overrides`, checks that the
+    /// scenarios cover the base's months, and labels them. Nothing runs.
+    pub fn load_configs(
+        base: &Path,
+        scenarios: &[PathBuf],
+        overrides: &[String],
+        replicates: u32,
+    ) -> Result<Vec<Compared>, CommandError> {
+        if replicates == 0 {
+            return Err(CommandError::input("--replicates must be at least 1, got 0"));
+        }
+        let base_config = config::load(base, overrides).map_err(CommandError::input)?;
+        let mut configs = vec![Compared {
+            path: base.to_path_buf(),
+            label: label_of(base),
+            config: base_config.clone(),
+        }];
+        for path in scenarios {
+            let c = config::load(path, overrides).map_err(CommandError::input)?;
+            if c.run.start != base_config.run.start || c.run.ticks != base_config.run.ticks {
+                return Err(CommandError::input(format!(
+                    "{}: run.start/run.ticks are {}/{}, expected the base's {}/{}: compared runs must cover the same months",
+                    path.display(),
+                    c.run.start,
+                    c.run.ticks,
+                    base_config.run.start,
+                    base_config.run.ticks
+                )));
+            }
+            let mut label = label_of(path);
+            if configs.iter().any(|x| x.label == label) {
+                label = path.display().to_string();
+            }
+            configs.push(Compared {
+                path: path.clone(),
+                label,
+                config: c,
+            });
+        }
+        Ok(configs)
+    }
+}
+
 /// Runs `aimarket compare`.
-pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
+pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
     let started = Instant::now();
-    if args.replicates == 0 {
-        return Err(Failure::input("--replicates must be at least 1, got 0"));
-    }
-    let overrides: Vec<String> = args
-        .enterprises
-        .map(|n| format!("run.enterprises={n}"))
-        .into_iter()
-        .collect();
-    let base = config::load(&args.base, &overrides).map_err(Failure::input)?;
-    let mut configs: Vec<(PathBuf, String, Config)> = vec![(args.base.clone(), label_of(&args.base), base.clone())];
-    for path in &args.scenarios {
-        let c = config::load(path, &overrides).map_err(Failure::input)?;
-        if c.run.start != base.run.start || c.run.ticks != base.run.ticks {
-            return Err(Failure::input(format!(
-                "{}: run.start/run.ticks are {}/{}, expected the base's {}/{}: compared runs must cover the same months",
-                path.display(),
-                c.run.start,
-                c.run.ticks,
-                base.run.start,
-                base.run.ticks
-            )));
-        }
-        let mut label = label_of(path);
-        if configs.iter().any(|(_, l, _)| *l == label) {
-            label = path.display().to_string();
-        }
-        configs.push((path.clone(), label, c));
-    }
-    let pool = batch::pool(args.threads).map_err(Failure::input)?;
-    let master = args.seed.unwrap_or(base.run.seed);
-    let seeds: Vec<u64> = (0..args.replicates)
+    let configs = &plan.configs;
+    let base = &configs[0].config;
+    let pool = batch::pool(plan.threads).map_err(CommandError::input)?;
+    let master = plan.master_seed;
+    let seeds: Vec<u64> = (0..plan.replicates)
         .map(|r| derive_seed(master, 0, u64::from(r)))
         .collect();
     let jobs: Vec<Job> = configs
         .iter()
-        .flat_map(|(_, _, c)| {
+        .flat_map(|c| {
             seeds.iter().map(move |&seed| {
-                let mut config = c.clone();
+                let mut config = c.config.clone();
                 config.run.seed = seed;
                 Job { config }
             })
         })
         .collect();
 
-    let bar = crate::cli::show_progress(args.quiet).then(|| {
-        let bar = indicatif::ProgressBar::new(jobs.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} runs (eta {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    });
-    let stop = crate::cli::interrupt_flag();
+    let bar = bar(plan.progress, jobs.len() as u64, "runs");
+    let stop = interrupt_flag();
     let stop_ref: &AtomicBool = &stop;
     let results = batch::run_all(&pool, &jobs, stop_ref, &|| {
         if let Some(b) = &bar {
@@ -246,19 +285,16 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
         b.finish_and_clear();
     }
     if stop.load(Ordering::SeqCst) {
-        return Err(Failure {
-            message: "interrupted; nothing was written".into(),
-            code: 130,
-        });
+        return Err(CommandError::Interrupted("interrupted; nothing was written".into()));
     }
 
-    let n = args.replicates as usize;
+    let n = plan.replicates as usize;
     let mut failed = Vec::new();
     for (i, result) in results.iter().enumerate() {
         if let Err(e) = result {
             let (c, r) = (i / n, i % n);
             let f = FailedRun {
-                config: configs[c].0.display().to_string(),
+                config: configs[c].path.display().to_string(),
                 replicate: r as u32,
                 seed: seeds[r],
                 error: e.clone(),
@@ -272,7 +308,8 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
     }
 
     let mut rows = Vec::new();
-    for (s, (_, label, c)) in configs.iter().enumerate().skip(1) {
+    for (s, compared) in configs.iter().enumerate().skip(1) {
+        let (label, c) = (&compared.label, &compared.config);
         // Rents of the base's providers and of any provider the scenario adds.
         let mut providers: Vec<String> = base.providers.keys().cloned().collect();
         providers.extend(c.providers.keys().filter(|p| !base.providers.contains_key(*p)).cloned());
@@ -295,8 +332,8 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
     let table = format!(
         "compare: {} scenario(s) against {} — {} replicates × {} enterprises × {} months from {}, master seed {master}\n{}",
         configs.len() - 1,
-        args.base.display(),
-        args.replicates,
+        configs[0].path.display(),
+        plan.replicates,
         base.run.enterprises,
         base.run.ticks,
         base.run.start,
@@ -305,15 +342,16 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
     // A closed pipe (`| head`) must not stop the files from being written.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes());
 
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Failure::run(format!("{}: cannot be created: {e}", args.out.display())))?;
-    let csv = comparison_csv(&rows).map_err(|e| Failure::run(format!("comparison.csv: {e}")))?;
-    let csv_path = write_atomic(&args.out, "comparison.csv", &csv)
-        .map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
-    let entry = |(path, label, c): &(PathBuf, String, Config)| ConfigEntry {
-        label: label.clone(),
-        path: path.display().to_string(),
-        hash: config::hash(c),
+    let out = &plan.out;
+    std::fs::create_dir_all(out)
+        .map_err(|e| CommandError::failed(format!("{}: cannot be created: {e}", out.display())))?;
+    let csv = comparison_csv(&rows).map_err(|e| CommandError::failed(format!("comparison.csv: {e}")))?;
+    let csv_path = write_atomic(out, "comparison.csv", &csv)
+        .map_err(|e| CommandError::failed(format!("{}: {e}", out.display())))?;
+    let entry = |c: &Compared| ConfigEntry {
+        label: c.label.clone(),
+        path: c.path.display().to_string(),
+        hash: config::hash(&c.config),
     };
     let manifest = Manifest {
         command: "compare",
@@ -322,7 +360,7 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
         scenarios: configs[1..].iter().map(entry).collect(),
         master_seed: master,
         seeds: seeds.clone(),
-        replicates: args.replicates,
+        replicates: plan.replicates,
         enterprises: base.run.enterprises,
         ticks: base.run.ticks,
         start: base.run.start.clone(),
@@ -331,10 +369,9 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
         files: vec!["comparison.csv"],
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Failure::run(format!("manifest.json: {e}")))?;
-    write_atomic(&args.out, "manifest.json", &json)
-        .map_err(|e| Failure::run(format!("{}: {e}", args.out.display())))?;
-    if !args.quiet {
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| CommandError::failed(format!("manifest.json: {e}")))?;
+    write_atomic(out, "manifest.json", &json).map_err(|e| CommandError::failed(format!("{}: {e}", out.display())))?;
+    if plan.report {
         eprintln!(
             "{} runs in {:.1} s; wrote {} and manifest.json",
             jobs.len(),
@@ -343,7 +380,7 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
         );
     }
     if !failed.is_empty() {
-        return Err(Failure::run(format!(
+        return Err(CommandError::failed(format!(
             "{} of {} runs failed (listed above); the table uses only replicates where base and scenario both finished",
             failed.len(),
             jobs.len()

@@ -1,0 +1,69 @@
+//! `aimarket run`: one simulation written to metrics.csv, shares.csv, agents.csv and
+//! manifest.json.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use super::CommandError;
+use super::progress::{bar, interrupt_flag};
+use crate::config::Config;
+use crate::output::RunWriter;
+use crate::sim::{RunError, simulate};
+
+/// A validated `run`: the resolved config and where to write.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The config with every override applied.
+    pub config: Config,
+    /// Output directory (created if missing).
+    pub out: PathBuf,
+    /// Draw a progress bar.
+    pub progress: bool,
+    /// Print the closing summary line.
+    pub report: bool,
+}
+
+/// Runs the plan; files appear only when the run succeeds.
+pub fn execute(plan: &RunPlan) -> Result<(), CommandError> {
+    let config = &plan.config;
+    let bar = bar(plan.progress, u64::from(config.run.ticks), "months");
+    let fail = |e: std::io::Error| CommandError::failed(format!("{}: {e}", plan.out.display()));
+    let mut writer = RunWriter::create(&plan.out).map_err(fail)?;
+    let stop = interrupt_flag();
+    let result = simulate(
+        config,
+        &mut writer,
+        &mut |done| {
+            if let Some(b) = &bar {
+                b.set_position(u64::from(done));
+            }
+        },
+        &|| stop.load(Ordering::SeqCst),
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(info) => {
+            let paths = writer.finish(config, &info).map_err(fail)?;
+            if plan.report {
+                eprintln!(
+                    "ran {} months × {} enterprises in {:.2} s; wrote {}",
+                    config.run.ticks,
+                    config.run.enterprises,
+                    info.wall_seconds,
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(())
+        }
+        Err(RunError::Interrupted) => Err(CommandError::Interrupted(
+            "interrupted; no output files were written".into(),
+        )),
+        Err(e) => Err(CommandError::failed(format!("{e}; no output files were written"))),
+    }
+}
