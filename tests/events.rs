@@ -8,7 +8,7 @@ use std::process::Command;
 use aimarket::config::{self, Config, Market, Metric};
 use aimarket::events::EventLog;
 use aimarket::sim::Simulation;
-use aimarket::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
+use aimarket::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
 use aimarket::sim::resources::{Contracts, Demand, Layout, MarketView, Params, Policy, TickReport};
 
 use crate::common::{binary, repo};
@@ -226,8 +226,8 @@ fn a_blocked_acquisition_changes_nothing() {
     let mut sim = Simulation::new(&with_extra(2000, 12, extra));
     let mut control = Simulation::new(&with_extra(2000, 12, ""));
     for _ in 0..12 {
-        let a = sim.step().expect("run").metrics.clone();
-        let b = control.step().expect("run").metrics.clone();
+        let a = sim.step().expect("run").metrics;
+        let b = control.step().expect("run").metrics;
         assert_eq!(a, b);
     }
     assert_eq!(lab(&mut sim, "anthropic").owner, None);

@@ -6,7 +6,7 @@
 use aimarket::config::Config;
 use aimarket::config::{Market, Metric};
 use aimarket::sim::Simulation;
-use aimarket::sim::components::{EnterpriseTraits, Sourcing};
+use aimarket::sim::agents::{EnterpriseTraits, Sourcing};
 use aimarket::sim::resources::{Holdings, Layout, TickReport};
 
 use crate::common::*;

@@ -8,7 +8,7 @@
 use aimarket::config::Config;
 use aimarket::econ::choice::{OptionWeights, option_utility};
 use aimarket::sim::Simulation;
-use aimarket::sim::components::{EnterpriseTraits, Sourcing};
+use aimarket::sim::agents::{EnterpriseTraits, Sourcing};
 use aimarket::sim::resources::{Layout, MarketView};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 

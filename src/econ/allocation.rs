@@ -138,6 +138,167 @@ pub fn credit_discount(credits_musd: f64, annual_cost_musd: f64) -> f64 {
     (0.9 * credits_musd / annual_cost_musd).clamp(0.0, 0.9)
 }
 
+/// The lab-level behaviour parameters of the monthly compute plan.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanBehaviour {
+    /// Coefficients of the allocation logit.
+    pub weights: AllocationWeights,
+    /// Share of the gap to the target closed each month.
+    pub allocation_speed: f64,
+    /// Share of last month's revenue spent on more training compute.
+    pub reinvest_share: f64,
+    /// Minimum share of a first-party lab's rented compute on its owner.
+    pub owner_min_share: f64,
+    /// Training output lost per unit of compute moved between hosts.
+    pub move_penalty: f64,
+}
+
+/// What a lab's monthly compute plan reads (arrays per provider, in index order).
+#[derive(Debug, Clone)]
+pub struct PlanInputs<'a> {
+    /// Lab index (which contracts are its own).
+    pub lab: usize,
+    /// Current tick.
+    pub tick: u32,
+    /// Training budget before reinvested revenue, US$ M.
+    pub budget_musd: f64,
+    /// Last month's enterprise-derived revenue, US$ M.
+    pub revenue_musd: f64,
+    /// Own data-centre capacity, kGPU.
+    pub own_capacity_kgpu: f64,
+    /// Unit cost of own capacity, US$ per GPU-hour.
+    pub own_unit_cost: f64,
+    /// Direct-API inference demand this month, kGPU.
+    pub inference_kgpu: f64,
+    /// Current shares of rented compute (all zero before the first allocation).
+    pub hosts: &'a [f64],
+    /// Configured initial hosting mix (empty: none configured).
+    pub initial_hosts: &'a [f64],
+    /// Whether each provider operates.
+    pub available: &'a [bool],
+    /// Compute price per provider.
+    pub prices: &'a [f64],
+    /// Fraction of capacity free last month, per provider.
+    pub free_fraction: &'a [f64],
+    /// Every contract (the lab's own are filtered by index).
+    pub contracts: &'a [super::contracts::Contract],
+    /// Regulation in force.
+    pub regulation: &'a super::policy::Regulation,
+    /// Provider owning the lab, if any.
+    pub owner: Option<usize>,
+    /// Behaviour parameters.
+    pub behaviour: PlanBehaviour,
+}
+
+/// A lab's compute plan for the month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Training compute demanded, kGPU.
+    pub training_kgpu: f64,
+    /// Shares of rented compute per provider.
+    pub hosts: Vec<f64>,
+    /// Training productivity after moving compute between hosts.
+    pub efficiency: f64,
+    /// Average price per GPU-hour of its hosting (own capacity at own cost).
+    pub avg_host_price: f64,
+}
+
+/// Sizes a lab's training demand and spreads its rented compute (§7.4 of docs/MODEL.md):
+/// training `T = own + (budget + ρ · revenue) / (0.73 · p̄)` at the allocation-weighted price
+/// `p̄`; rented `R = T + I − own`; a logit target over hosts with credit-discounted prices,
+/// partial adjustment (or the configured initial mix), then contractual floors.
+pub fn plan_compute(input: &PlanInputs) -> Plan {
+    let b = &input.behaviour;
+    let n = input.available.len();
+    let previous: Vec<f64> = if input.hosts.iter().sum::<f64>() > 0.0 {
+        input.hosts.to_vec()
+    } else {
+        vec![0.0; n]
+    };
+    let avg_price = weighted_price(&previous, input.prices, input.available);
+    let budget = input.budget_musd + b.reinvest_share * input.revenue_musd;
+    let bought = budget / (super::pricing::MUSD_PER_KGPU_MONTH_PER_DOLLAR_HOUR * avg_price);
+    let training_kgpu = input.own_capacity_kgpu + bought;
+    let rented = (training_kgpu + input.inference_kgpu - input.own_capacity_kgpu).max(0.0);
+
+    let views: Vec<HostView> = (0..n)
+        .map(|p| {
+            let credits: f64 = input
+                .contracts
+                .iter()
+                .filter(|c| c.lab == input.lab && c.provider == p && c.active(input.tick))
+                .map(|c| c.credits)
+                .sum();
+            let annual = 12.0 * super::pricing::spend_musd(rented, input.prices[p]);
+            HostView {
+                available: input.available[p],
+                effective_price: input.prices[p] * (1.0 - credit_discount(credits, annual)),
+                free_fraction: input.free_fraction[p],
+                current_share: previous[p],
+            }
+        })
+        .collect();
+    let target = target_shares(&views, &b.weights);
+    let adjusted = if previous.iter().sum::<f64>() <= 0.0 && !input.initial_hosts.is_empty() {
+        input.initial_hosts.to_vec()
+    } else {
+        adjust(&previous, &target, b.allocation_speed, input.available)
+    };
+    let floors = super::contracts::compute_floors(
+        input.contracts,
+        input.lab,
+        input.tick,
+        input.regulation,
+        input.available,
+        input.prices,
+        rented,
+        input.owner.map(|o| (o, b.owner_min_share)),
+    );
+    let next = apply_floors(&adjusted, &floors);
+    let moved = if previous.iter().sum::<f64>() > 0.0 {
+        moved_share(&previous, &next)
+    } else {
+        0.0
+    };
+    let total = training_kgpu + input.inference_kgpu;
+    let own_used = input.own_capacity_kgpu.min(total);
+    let rented_price = weighted_price(&next, input.prices, input.available);
+    let avg_host_price = if total > 0.0 {
+        (own_used * input.own_unit_cost + (total - own_used) * rented_price) / total
+    } else {
+        rented_price
+    };
+    Plan {
+        training_kgpu,
+        hosts: next,
+        efficiency: super::quality::training_efficiency(moved, b.move_penalty),
+        avg_host_price,
+    }
+}
+
+/// Allocation-weighted price; without an allocation, the cheapest available price.
+pub fn weighted_price(shares: &[f64], prices: &[f64], available: &[bool]) -> f64 {
+    let total: f64 = shares.iter().zip(available).filter(|(_, a)| **a).map(|(s, _)| s).sum();
+    if total > 0.0 {
+        shares
+            .iter()
+            .zip(prices)
+            .zip(available)
+            .filter(|(_, a)| **a)
+            .map(|((s, p), _)| s * p)
+            .sum::<f64>()
+            / total
+    } else {
+        prices
+            .iter()
+            .zip(available)
+            .filter(|(_, a)| **a)
+            .map(|(p, _)| *p)
+            .fold(f64::INFINITY, f64::min)
+            .min(1e6)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +377,60 @@ mod tests {
         assert_eq!(credit_discount(0.0, 100.0), 0.0);
         assert!((credit_discount(50.0, 100.0) - 0.45).abs() < 1e-12);
         assert_eq!(credit_discount(1e9, 100.0), 0.9);
+    }
+
+    fn plan_inputs<'a>(
+        hosts: &'a [f64],
+        contracts: &'a [super::super::contracts::Contract],
+        reg: &'a super::super::policy::Regulation,
+    ) -> PlanInputs<'a> {
+        PlanInputs {
+            lab: 0,
+            tick: 0,
+            budget_musd: 146.0,
+            revenue_musd: 0.0,
+            own_capacity_kgpu: 0.0,
+            own_unit_cost: 1.0,
+            inference_kgpu: 0.0,
+            hosts,
+            initial_hosts: &[],
+            available: &[true, true],
+            prices: &[2.0, 2.0],
+            free_fraction: &[0.2, 0.2],
+            contracts,
+            regulation: reg,
+            owner: None,
+            behaviour: PlanBehaviour {
+                weights: W,
+                allocation_speed: 0.5,
+                reinvest_share: 0.2,
+                owner_min_share: 0.8,
+                move_penalty: 0.3,
+            },
+        }
+    }
+
+    #[test]
+    fn the_plan_buys_budget_over_price_and_a_commitment_floor_binds() {
+        let reg = super::super::policy::Regulation::default();
+        // US$ 146 M at $2/GPU-h buys 146 / (0.73 · 2) = 100 kGPU.
+        let plan = plan_compute(&plan_inputs(&[0.5, 0.5], &[], &reg));
+        assert!((plan.training_kgpu - 100.0).abs() < 1e-9);
+        assert!((plan.hosts[0] - 0.5).abs() < 1e-12, "symmetric hosts stay even");
+        assert_eq!(plan.efficiency, 1.0);
+        let mut c = super::super::contracts::Contract::empty("c", 0, 1, 0);
+        c.commitment = 146.0 * 0.9;
+        let plan = plan_compute(&plan_inputs(&[0.5, 0.5], std::slice::from_ref(&c), &reg));
+        assert!((plan.hosts[1] - 0.9).abs() < 1e-9, "{:?}", plan.hosts);
+        // Moving 40 % of compute at a penalty of 0.3 costs 12 % of training output.
+        assert!((plan.efficiency - (1.0 - 0.3 * 0.4)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn weighted_price_falls_back_to_the_cheapest_available_host() {
+        assert_eq!(weighted_price(&[0.0, 0.0], &[3.0, 2.0], &[true, true]), 2.0);
+        assert_eq!(weighted_price(&[0.0, 0.0], &[3.0, 2.0], &[true, false]), 3.0);
+        assert!((weighted_price(&[0.25, 0.75], &[4.0, 2.0], &[true, true]) - 2.5).abs() < 1e-12);
     }
 
     proptest::proptest! {

@@ -256,6 +256,55 @@ pub fn home_utility(inputs: &HomeInputs, cloud_price_weight: f64, ai_pull_weight
         - inputs.licensing_penalty
 }
 
+/// A provider as the cloud-home choice sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct HomeProvider {
+    /// Whether it operates (only operating providers can be chosen).
+    pub active: bool,
+    /// Home-choice brand constant.
+    pub brand: f64,
+    /// General-cloud price index (> 0).
+    pub cloud_price_index: f64,
+    /// Best model quality its marketplace offers (0 if none).
+    pub best_quality: f64,
+    /// `suite_affinity · bundle_strength` for its own suite's users (0 when bundling is banned).
+    pub suite_bonus: f64,
+    /// Licensing penalty it imposes on rival clouds for its suite's users (0 when removed).
+    pub licensing_penalty: f64,
+}
+
+/// Home utilities `W[s · n + p]` for every suite s (0 = none, q + 1 = provider q's suite) and
+/// provider p; `None` for providers not operating.
+pub fn home_utility_table(
+    providers: &[HomeProvider],
+    cloud_price_weight: f64,
+    ai_pull_weight: f64,
+) -> Vec<Option<f64>> {
+    let n = providers.len();
+    let mut table = Vec::with_capacity((n + 1) * n);
+    for suite in 0..=n {
+        let owner = suite.checked_sub(1);
+        for (p, hp) in providers.iter().enumerate() {
+            if !hp.active {
+                table.push(None);
+                continue;
+            }
+            let inputs = HomeInputs {
+                brand: hp.brand,
+                cloud_price_index: hp.cloud_price_index,
+                best_quality: hp.best_quality,
+                suite_bonus: if owner == Some(p) { hp.suite_bonus } else { 0.0 },
+                licensing_penalty: match owner {
+                    Some(q) if q != p => providers[q].licensing_penalty,
+                    _ => 0.0,
+                },
+            };
+            table.push(Some(home_utility(&inputs, cloud_price_weight, ai_pull_weight)));
+        }
+    }
+    table
+}
+
 /// Per-tick tables for the cloud-home choice: weights per (suite, provider).
 #[derive(Debug, Clone, Default)]
 pub struct HomeTables {
@@ -484,6 +533,24 @@ mod tests {
         }
         let cheap = HomeTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 0.5);
         assert!(h.probabilities(0, 0)[0] > cheap.probabilities(0, 0)[0]);
+    }
+
+    #[test]
+    fn home_table_gives_the_suite_bonus_to_the_owner_and_the_penalty_to_rivals() {
+        let hp = |active, bonus, penalty| HomeProvider {
+            active,
+            brand: 0.0,
+            cloud_price_index: 1.0,
+            best_quality: 0.0,
+            suite_bonus: bonus,
+            licensing_penalty: penalty,
+        };
+        let t = home_utility_table(&[hp(true, 0.0, 0.0), hp(true, 0.6, 0.5), hp(false, 0.0, 0.0)], 2.0, 0.3);
+        assert_eq!(t.len(), 12);
+        // No suite: nothing but brand and price.
+        assert_eq!(&t[0..3], &[Some(0.0), Some(0.0), None]);
+        // Provider 1's suite users: +0.6 on provider 1, −0.5 on its rival 0.
+        assert_eq!(&t[6..9], &[Some(-0.5), Some(0.6), None]);
     }
 
     #[test]

@@ -44,6 +44,15 @@ pub fn concentration_ratio(shares: &[f64], n: usize) -> f64 {
     sorted.iter().take(n).sum()
 }
 
+/// Largest provider's share of a lab's compute (own data centres count in the total only).
+pub fn dependency(compute_by_host: &[f64], n_providers: usize) -> f64 {
+    let total: f64 = compute_by_host.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    compute_by_host[..n_providers].iter().fold(0.0f64, |a, &b| a.max(b)) / total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +91,14 @@ mod tests {
     fn empty_market_has_zero_shares() {
         assert_eq!(shares(&[0.0, 0.0]), vec![0.0, 0.0]);
         assert_eq!(hhi(&shares(&[0.0, 0.0])), 0.0);
+    }
+
+    #[test]
+    fn dependency_is_the_largest_provider_share_of_all_compute() {
+        assert!((dependency(&[6.0, 2.0, 2.0], 2) - 0.6).abs() < 1e-12);
+        // Own data centres dilute dependency but are not a provider.
+        assert!((dependency(&[1.0, 1.0, 8.0], 2) - 0.1).abs() < 1e-12);
+        assert_eq!(dependency(&[0.0, 0.0, 0.0], 2), 0.0);
     }
 
     proptest::proptest! {

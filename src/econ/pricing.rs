@@ -20,6 +20,15 @@ pub fn cycled_unit_cost(unit_cost: f64, amplitude: f64, months: u32, period: u32
     unit_cost * (1.0 + amplitude * phase.sin())
 }
 
+/// This month's unit cost: the configured cost, or under a GPU price cycle started at tick
+/// `start` with `(amplitude, period)`, the cycled cost.
+pub fn unit_cost_at(unit_cost: f64, cycle: Option<(u32, f64, u32)>, tick: u32) -> f64 {
+    match cycle {
+        Some((start, amplitude, period)) => cycled_unit_cost(unit_cost, amplitude, tick.saturating_sub(start), period),
+        None => unit_cost,
+    }
+}
+
 /// Price per GPU-hour of inference an enterprise pays on a provider marketplace.
 pub fn marketplace_price(compute_price: f64, margin: f64, model_fee: f64) -> f64 {
     compute_price * (1.0 + margin) + model_fee

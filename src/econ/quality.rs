@@ -20,6 +20,15 @@ pub fn training_efficiency(moved_share: f64, move_penalty: f64) -> f64 {
     (1.0 - move_penalty * moved_share.clamp(0.0, 1.0)).max(0.0)
 }
 
+/// The frontier: the best quality among operating labs, 0 when none operates. A non-finite
+/// quality is passed through (so the run reports it as a fault instead of writing 0).
+pub fn frontier_quality(qualities: &[f64]) -> f64 {
+    if qualities.is_empty() {
+        return 0.0;
+    }
+    qualities.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +54,14 @@ mod tests {
             s = next_stock(s, 0.05, 10.0, 1.0);
         }
         assert!((s - 200.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_frontier_is_the_best_operating_lab_and_infinity_is_not_hidden() {
+        assert_eq!(frontier_quality(&[]), 0.0);
+        assert_eq!(frontier_quality(&[2.0, 9.5, 3.0]), 9.5);
+        // Regression (issue 7): +inf used to be written as 0.
+        assert_eq!(frontier_quality(&[2.0, f64::INFINITY]), f64::INFINITY);
     }
 
     #[test]

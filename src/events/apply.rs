@@ -4,7 +4,7 @@ use bevy_ecs::prelude::*;
 
 use super::spec::Action;
 use crate::config::{self, Config, Market, Metric};
-use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
+use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
 use crate::sim::resources::{Clock, Contract, Contracts, Demand, Layout, Params, Policy, TickReport};
 
 /// 2023 US Merger Guidelines, Guideline 1: a merger is presumed illegal when the post-merger

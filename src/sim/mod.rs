@@ -1,7 +1,7 @@
-//! The ECS world of one run: components, resources, systems in six ordered phases, and the
+//! The ECS world of one run: agents by kind, resources, systems in six ordered phases, and the
 //! driver that steps it and hands each tick's report to an observer.
 
-pub mod components;
+pub mod agents;
 pub mod resources;
 pub mod rng;
 pub mod run;

@@ -7,6 +7,7 @@ use crate::config::{Config, Market, MetricValues, Month};
 use crate::econ::choice::{ChoiceTables, HomeTables};
 pub use crate::econ::contracts::Contract;
 pub use crate::econ::policy::Regulation;
+use crate::econ::settlement::Flows;
 use crate::econ::slots::SlotLayout;
 
 /// The live parameters of the run: the resolved config, changed only by events.
@@ -146,23 +147,13 @@ pub struct Holdings {
 
 /// Money and compute flows of one tick, computed in settlement.
 #[derive(Resource, Debug, Clone, Default)]
-pub struct Settlement {
-    /// Enterprise AI spend per slot, US$ M.
-    pub slot_spend: Vec<f64>,
-    /// Total provider revenue, US$ M.
-    pub provider_revenue: Vec<f64>,
-    /// Provider revenue derived from enterprise AI spend (the "toll"), US$ M.
-    pub provider_rent: Vec<f64>,
-    /// Enterprise-derived lab revenue, US$ M.
-    pub lab_revenue: Vec<f64>,
-    /// Compute served per (lab, host): hosts are providers then "self" (own DCs), kGPU.
-    pub lab_compute: Vec<Vec<f64>>,
-    /// Demand on each provider, kGPU.
-    pub provider_demand: Vec<f64>,
-    /// Served compute on each provider, kGPU.
-    pub provider_served: Vec<f64>,
-    /// Fraction of each lab's compute demand that was served.
-    pub lab_served_fraction: Vec<f64>,
+pub struct Settlement(pub Flows);
+
+impl std::ops::Deref for Settlement {
+    type Target = Flows;
+    fn deref(&self) -> &Flows {
+        &self.0
+    }
 }
 
 /// A (market, agent) row of the share table.

@@ -3,7 +3,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::sim::components::{LabIdx, LabState};
+use crate::sim::agents::{LabIdx, LabState};
 use crate::sim::resources::{Clock, Demand, Params};
 
 /// Monthly factor of an annual growth rate.

@@ -9,7 +9,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::econ::choice::NO_OPTION;
-use crate::sim::components::{EnterpriseTraits, Sourcing};
+use crate::sim::agents::{EnterpriseTraits, Sourcing};
 use crate::sim::resources::{Clock, Holdings, MarketView};
 use crate::sim::rng::{Purpose, Stream};
 

@@ -1,10 +1,12 @@
 //! Phase 6 — measurement: market shares, concentration and the run-level series of the tick.
 
 use bevy_ecs::prelude::*;
+use bevy_ecs::system::SystemParam;
 
 use crate::config::{Market, Metric, MetricValues};
-use crate::econ::concentration::{concentration_ratio_named, hhi_named, shares};
-use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
+use crate::econ::concentration::{concentration_ratio_named, dependency, hhi_named, shares};
+use crate::econ::quality::frontier_quality;
+use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
 use crate::sim::resources::{
     AgentRow, Clock, Demand, Fault, Holdings, Layout, MarketView, Params, Settlement, ShareRow, TickReport,
 };
@@ -12,30 +14,33 @@ use crate::sim::resources::{
 /// Prefix of a lab's own data centres as an agent of the compute market (`self:meta`).
 pub const SELF_HOSTED_PREFIX: &str = "self:";
 
-/// Largest provider's share of a lab's compute (own data centres count in the total only).
-pub fn dependency(compute_by_host: &[f64], n_providers: usize) -> f64 {
-    let total: f64 = compute_by_host.iter().sum();
-    if total <= 0.0 {
-        return 0.0;
-    }
-    compute_by_host[..n_providers].iter().fold(0.0f64, |a, &b| a.max(b)) / total
+/// What measurement reads.
+#[derive(SystemParam)]
+pub struct MeasureInputs<'w, 's> {
+    params: Res<'w, Params>,
+    clock: Res<'w, Clock>,
+    layout: Res<'w, Layout>,
+    view: Res<'w, MarketView>,
+    holdings: Res<'w, Holdings>,
+    demand: Res<'w, Demand>,
+    settlement: Res<'w, Settlement>,
+    providers: Query<'w, 's, (&'static ProviderIdx, &'static ProviderState)>,
+    labs: Query<'w, 's, (&'static LabIdx, &'static LabState)>,
 }
 
 /// Builds this tick's report from settlement and holdings.
-#[allow(clippy::too_many_arguments)]
-pub fn measure_markets(
-    params: Res<Params>,
-    clock: Res<Clock>,
-    layout: Res<Layout>,
-    view: Res<MarketView>,
-    holdings: Res<Holdings>,
-    demand: Res<Demand>,
-    settlement: Res<Settlement>,
-    mut report: ResMut<TickReport>,
-    mut fault: ResMut<Fault>,
-    providers: Query<(&ProviderIdx, &ProviderState)>,
-    labs: Query<(&LabIdx, &LabState)>,
-) {
+pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mut fault: ResMut<Fault>) {
+    let MeasureInputs {
+        params,
+        clock,
+        layout,
+        view,
+        holdings,
+        demand,
+        settlement,
+        providers,
+        labs,
+    } = inputs;
     let cfg = &params.0;
     let (n_p, n_l) = (layout.n_providers(), layout.n_labs());
 
@@ -146,13 +151,13 @@ pub fn measure_markets(
     provider_rows.sort_by_key(|(i, _)| *i);
     let served_total: f64 = settlement.provider_served.iter().sum();
     let mut lab_rows: Vec<(usize, AgentRow)> = Vec::with_capacity(n_l);
-    let mut frontier = f64::NEG_INFINITY;
+    let mut qualities = Vec::new();
     let mut dependencies = Vec::new();
     for (idx, lab) in &labs {
         let l = idx.0;
         let dep = dependency(&settlement.lab_compute[l], n_p);
         if lab.active {
-            frontier = frontier.max(lab.quality);
+            qualities.push(lab.quality);
             dependencies.push(dep);
         }
         lab_rows.push((
@@ -185,7 +190,7 @@ pub fn measure_markets(
     metrics[Metric::DirectApiShare] = ratio(direct_spend, ai_spend);
     metrics[Metric::MeanComputePrice] = ratio(price_weighted, capacity_total);
     metrics[Metric::MeanUtilisation] = ratio(served_total, capacity_total);
-    metrics[Metric::FrontierQuality] = if frontier.is_finite() { frontier } else { 0.0 };
+    metrics[Metric::FrontierQuality] = frontier_quality(&qualities);
     metrics[Metric::MaxLabDependency] = dependencies.iter().copied().fold(0.0, f64::max);
     metrics[Metric::MeanLabDependency] = ratio(dependencies.iter().sum(), dependencies.len() as f64);
     if fault.0.is_none()
@@ -201,17 +206,4 @@ pub fn measure_markets(
         shares: share_rows,
         agents: agent_rows,
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dependency_is_the_largest_provider_share_of_all_compute() {
-        assert!((dependency(&[6.0, 2.0, 2.0], 2) - 0.6).abs() < 1e-12);
-        // Own data centres dilute dependency but are not a provider.
-        assert!((dependency(&[1.0, 1.0, 8.0], 2) - 0.1).abs() < 1e-12);
-        assert_eq!(dependency(&[0.0, 0.0, 0.0], 2), 0.0);
-    }
 }

@@ -2,11 +2,13 @@
 //! tables enterprises will use this month.
 
 use bevy_ecs::prelude::*;
+use bevy_ecs::system::SystemParam;
 
 use crate::config::MarketplacePolicy;
-use crate::econ::choice::{ChoiceTables, HomeInputs, HomeTables, OptionWeights, home_utility, option_utility};
+use crate::econ::choice::{ChoiceTables, HomeProvider, HomeTables, OptionWeights, home_utility_table, option_utility};
+use crate::econ::offering::{LabOffering, marketplace_offer};
 use crate::econ::{capacity, pricing, switching};
-use crate::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
+use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
 use crate::sim::resources::{Clock, Contracts, Layout, MarketView, Params, Policy};
 use crate::sim::rng::threshold32;
 
@@ -31,47 +33,37 @@ pub fn run_providers(
         );
         let arrived = p.pipeline.advance(order) + p.ramp.pop_front().unwrap_or(0.0);
         p.capacity += arrived;
-        let unit_cost = match regulation.price_cycle {
-            Some((start, amplitude, period)) => {
-                pricing::cycled_unit_cost(cfg.unit_cost, amplitude, clock.tick.saturating_sub(start), period)
-            }
-            None => cfg.unit_cost,
-        };
+        let unit_cost = pricing::unit_cost_at(cfg.unit_cost, regulation.price_cycle, clock.tick);
         p.price = pricing::next_price(p.price, unit_cost, p.load, cfg.target_utilisation, cfg.price_response);
     }
 }
 
-/// What the market offers this month, in a form the other phases read.
-#[derive(Debug, Clone, Copy)]
-struct LabView {
-    active: bool,
-    quality: f64,
-    owner: Option<usize>,
-    open_gap: Option<f64>,
-    listing: bool,
-    avg_host_price: f64,
+/// What `publish_offerings` reads.
+#[derive(SystemParam)]
+pub struct OfferingInputs<'w, 's> {
+    params: Res<'w, Params>,
+    clock: Res<'w, Clock>,
+    layout: Res<'w, Layout>,
+    contracts: Res<'w, Contracts>,
+    regulation: Res<'w, Policy>,
+    providers: Query<'w, 's, (&'static ProviderIdx, &'static ProviderState)>,
+    labs: Query<'w, 's, (&'static LabIdx, &'static LabState)>,
 }
 
 /// Builds the market view: offered options with their quality and price, and the sampling
 /// tables of the enterprise choices.
-#[allow(clippy::too_many_arguments)]
-pub fn publish_offerings(
-    mut view: ResMut<MarketView>,
-    params: Res<Params>,
-    clock: Res<Clock>,
-    layout: Res<Layout>,
-    contracts: Res<Contracts>,
-    regulation: Res<Policy>,
-    providers: Query<(&ProviderIdx, &ProviderState)>,
-    labs: Query<(&LabIdx, &LabState)>,
-) {
-    let cfg = &params.0;
+pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
+    let cfg = &inputs.params.0;
     let e = &cfg.enterprise;
-    let (n_p, n_l) = (layout.n_providers(), layout.n_labs());
+    let slots = inputs.layout.slots;
+    let (n_p, n_l) = (slots.n_providers, slots.n_labs);
+    let regulation = &*inputs.regulation;
+    let tick = inputs.clock.tick;
+
     let mut price = vec![0.0; n_p];
     let mut provider_active = vec![false; n_p];
     let mut free_fraction = vec![0.0; n_p];
-    for (idx, p) in &providers {
+    for (idx, p) in &inputs.providers {
         price[idx.0] = p.price;
         provider_active[idx.0] = p.active;
         free_fraction[idx.0] = if p.active {
@@ -80,30 +72,12 @@ pub fn publish_offerings(
             0.0
         };
     }
-    let mut lab = vec![
-        LabView {
-            active: false,
-            quality: 0.0,
-            owner: None,
-            open_gap: None,
-            listing: false,
-            avg_host_price: 1.0
-        };
-        n_l
-    ];
-    for (idx, s) in &labs {
-        lab[idx.0] = LabView {
-            active: s.active,
-            quality: s.quality,
-            owner: s.owner,
-            open_gap: s.open_release_gap,
-            listing: s.marketplace_listing,
-            avg_host_price: s.avg_host_price,
-        };
+    let mut labs: Vec<Option<&LabState>> = vec![None; n_l];
+    for (idx, s) in &inputs.labs {
+        labs[idx.0] = Some(s);
     }
 
-    let tick = clock.tick;
-    let n_slots = layout.slots.n_slots();
+    let n_slots = slots.n_slots();
     let mut offered = vec![false; n_slots];
     let mut slot_quality = vec![0.0; n_slots];
     let mut slot_price = vec![0.0; n_slots];
@@ -113,66 +87,55 @@ pub fn publish_offerings(
         price_weight: e.price_weight,
         direct_api_bonus: e.direct_api_bonus,
     };
-    for (l, &lv) in lab.iter().enumerate() {
-        if !lv.active {
+    let contracts = &inputs.contracts.0;
+    for (l, lab) in labs.iter().enumerate() {
+        let Some(lab) = lab.filter(|s| s.active) else {
             continue;
-        }
+        };
         let lab_cfg = &cfg.labs[l];
+        let offering = LabOffering {
+            quality: lab.quality,
+            owner: lab.owner,
+            listing: lab.marketplace_listing,
+            open_weight: lab_cfg.open_weight,
+            open_release_gap: lab.open_release_gap,
+        };
         let exclusive_holder = contracts
-            .0
             .iter()
-            .find(|c| c.lab == l && c.exclusive_licence(tick, &regulation))
+            .find(|c| c.lab == l && c.exclusive_licence(tick, regulation))
             .map(|c| c.provider);
-        for p in 0..n_p {
-            if !provider_active[p] {
-                continue;
-            }
-            let blocked_by_exclusivity = exclusive_holder.is_some_and(|h| h != p);
-            let mut licensed: Vec<f64> = Vec::new();
-            if lv.owner == Some(p) {
-                licensed.push(lv.quality);
-            }
-            if !blocked_by_exclusivity {
-                for c in contracts
-                    .0
-                    .iter()
-                    .filter(|c| c.lab == l && c.provider == p && c.licence && c.active(tick))
-                {
-                    licensed.push(c.frozen_quality.unwrap_or(lv.quality));
-                }
-                if lv.listing && cfg.providers[p].marketplace == MarketplacePolicy::Open {
-                    licensed.push(lv.quality);
-                }
-            }
-            let licensed_quality = licensed.into_iter().reduce(f64::max);
-            let open_quality = if lab_cfg.open_weight {
-                Some(lv.quality)
-            } else {
-                lv.open_gap.map(|g| lv.quality - g)
-            };
-            let Some(q) = [licensed_quality, open_quality].into_iter().flatten().reduce(f64::max) else {
+        for p in (0..n_p).filter(|&p| provider_active[p]) {
+            let licences: Vec<f64> = contracts
+                .iter()
+                .filter(|c| c.lab == l && c.provider == p && c.licence && c.active(tick))
+                .map(|c| c.frozen_quality.unwrap_or(lab.quality))
+                .collect();
+            let open_marketplace = cfg.providers[p].marketplace == MarketplacePolicy::Open;
+            let Some(offer) = marketplace_offer(&offering, p, open_marketplace, &licences, exclusive_holder) else {
                 continue;
             };
             // Open weights are free to host: the lab earns a fee only where it is licensed.
-            let fee = if licensed_quality.is_some_and(|lq| lq >= q) {
-                lab_cfg.model_fee
-            } else {
-                0.0
-            };
-            let slot = layout.slots.marketplace_slot(p, l);
+            let fee = if offer.earns_fee { lab_cfg.model_fee } else { 0.0 };
+            let slot = slots.marketplace_slot(p, l);
             offered[slot] = true;
-            slot_quality[slot] = q;
+            slot_quality[slot] = offer.quality;
             slot_price[slot] = pricing::marketplace_price(price[p], cfg.providers[p].marketplace_margin, fee);
-            utilities[slot] = Some(option_utility(&weights, q, slot_price[slot], lab_cfg.brand, false));
-        }
-        if lab_cfg.direct_api {
-            let slot = layout.slots.direct_slot(l);
-            offered[slot] = true;
-            slot_quality[slot] = lv.quality;
-            slot_price[slot] = pricing::direct_price(lv.avg_host_price, lab_cfg.model_fee);
             utilities[slot] = Some(option_utility(
                 &weights,
-                lv.quality,
+                offer.quality,
+                slot_price[slot],
+                lab_cfg.brand,
+                false,
+            ));
+        }
+        if lab_cfg.direct_api {
+            let slot = slots.direct_slot(l);
+            offered[slot] = true;
+            slot_quality[slot] = lab.quality;
+            slot_price[slot] = pricing::direct_price(lab.avg_host_price, lab_cfg.model_fee);
+            utilities[slot] = Some(option_utility(
+                &weights,
+                lab.quality,
                 slot_price[slot],
                 lab_cfg.brand,
                 true,
@@ -180,8 +143,8 @@ pub fn publish_offerings(
         }
     }
 
-    let leave_cost: Vec<f64> = (0..layout.slots.n_channels())
-        .map(|c| match layout.slots.provider_of_channel(c) {
+    let leave_cost: Vec<f64> = (0..slots.n_channels())
+        .map(|c| match slots.provider_of_channel(c) {
             Some(p) => switching::egress_cost(
                 switching::regulated_egress_fee(cfg.providers[p].egress_fee, regulation.egress_cap),
                 e.egress_weight,
@@ -205,33 +168,29 @@ pub fn publish_offerings(
     let best_quality: Vec<f64> = (0..n_p)
         .map(|p| {
             (0..n_l)
-                .filter(|&l| offered[layout.slots.marketplace_slot(p, l)])
-                .map(|l| slot_quality[layout.slots.marketplace_slot(p, l)])
+                .filter(|&l| offered[slots.marketplace_slot(p, l)])
+                .map(|l| slot_quality[slots.marketplace_slot(p, l)])
                 .fold(0.0, f64::max)
         })
         .collect();
-    let mut home_utilities = Vec::with_capacity((n_p + 1) * n_p);
-    for suite in 0..=n_p {
-        for (p, pc) in cfg.providers.values().enumerate() {
-            if !provider_active[p] {
-                home_utilities.push(None);
-                continue;
-            }
-            let owner = suite.checked_sub(1);
-            let licensing_penalty = match owner {
-                Some(q) if q != p && !regulation.licensing_penalties_removed => cfg.providers[q].licensing_penalty,
-                _ => 0.0,
-            };
-            let inputs = HomeInputs {
-                brand: pc.brand,
-                cloud_price_index: pc.cloud_price_index,
-                best_quality: best_quality[p],
-                suite_bonus: if owner == Some(p) { bundle[p] } else { 0.0 },
-                licensing_penalty,
-            };
-            home_utilities.push(Some(home_utility(&inputs, e.cloud_price_weight, e.ai_pull_weight)));
-        }
-    }
+    let home_providers: Vec<HomeProvider> = cfg
+        .providers
+        .values()
+        .enumerate()
+        .map(|(p, pc)| HomeProvider {
+            active: provider_active[p],
+            brand: pc.brand,
+            cloud_price_index: pc.cloud_price_index,
+            best_quality: best_quality[p],
+            suite_bonus: bundle[p],
+            licensing_penalty: if regulation.licensing_penalties_removed {
+                0.0
+            } else {
+                pc.licensing_penalty
+            },
+        })
+        .collect();
+    let home_utilities = home_utility_table(&home_providers, e.cloud_price_weight, e.ai_pull_weight);
     let home = HomeTables::new(n_p, &home_utilities, e.migration_cost);
 
     *view = MarketView {

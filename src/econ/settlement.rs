@@ -1,0 +1,311 @@
+//! Settlement of one month: who is served when demand meets capacity, what enterprises pay,
+//! and who receives it (marketplaces, labs, hosts, contract partners).
+//!
+//! Demand on provider p is the marketplace inference of every lab on p plus `x_lp · R_l` of every
+//! lab's rented compute. Rationing is proportional, `σ_p = min(1, K_p / demand_p)`. A lab's
+//! served fraction is `f_l = (own_l + Σ_p x_lp R_l σ_p) / (T_l + I_l)`. A marketplace slot's
+//! spend is `d_k σ_p · 0.73 · P_k`, of which the provider keeps `price_p (1 + margin_p)` per
+//! GPU-hour and the lab the fee part; a direct slot's spend `d_k f_l · 0.73 · P_k` goes to the
+//! lab. Labs pay hosts `0.73 · price_p` per kGPU served, unspent credits of that host first.
+//! Revenue shares are paid out of labs' enterprise-derived revenue up to their caps. Egress fees
+//! of enterprises that left a marketplace are credited to that provider.
+
+use super::capacity::served_fraction;
+use super::contracts::Contract;
+use super::pricing::spend_musd;
+use super::slots::SlotLayout;
+
+/// A lab's compute needs this month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabNeeds {
+    /// Whether the lab operates.
+    pub active: bool,
+    /// Training compute demanded, kGPU.
+    pub training_kgpu: f64,
+    /// Own data-centre capacity, kGPU.
+    pub own_capacity_kgpu: f64,
+    /// Share of rented compute on each provider.
+    pub hosts: Vec<f64>,
+}
+
+/// What settlement reads.
+#[derive(Debug, Clone)]
+pub struct SettlementInputs<'a> {
+    /// Slot layout.
+    pub slots: SlotLayout,
+    /// Enterprise inference demand per slot, kGPU.
+    pub slot_demand: &'a [f64],
+    /// Price per slot, US$ per GPU-hour.
+    pub slot_price: &'a [f64],
+    /// Compute price per provider, US$ per GPU-hour.
+    pub provider_price: &'a [f64],
+    /// Marketplace margin per provider.
+    pub provider_margin: &'a [f64],
+    /// Capacity in service per provider (0 for providers not operating), kGPU.
+    pub provider_capacity: &'a [f64],
+    /// Egress fee per provider after regulation (fraction of annual spend).
+    pub egress_fee: &'a [f64],
+    /// Inference demand of enterprises that left each slot for another channel, kGPU.
+    pub egress_kgpu: &'a [f64],
+    /// Every lab's needs.
+    pub labs: &'a [LabNeeds],
+    /// Current tick (which contracts apply).
+    pub tick: u32,
+}
+
+/// Money and compute flows of one month.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Flows {
+    /// Enterprise AI spend per slot, US$ M.
+    pub slot_spend: Vec<f64>,
+    /// Total provider revenue, US$ M.
+    pub provider_revenue: Vec<f64>,
+    /// Provider revenue derived from enterprise AI spend (the "toll"), US$ M.
+    pub provider_rent: Vec<f64>,
+    /// Enterprise-derived lab revenue after revenue shares, US$ M.
+    pub lab_revenue: Vec<f64>,
+    /// Compute served per (lab, host): hosts are providers then the lab's own DCs, kGPU.
+    pub lab_compute: Vec<Vec<f64>>,
+    /// Demand on each provider, kGPU.
+    pub provider_demand: Vec<f64>,
+    /// Served compute on each provider, kGPU.
+    pub provider_served: Vec<f64>,
+    /// Fraction of each lab's compute demand that was served.
+    pub lab_served_fraction: Vec<f64>,
+    /// Training compute served per lab, kGPU.
+    pub served_training: Vec<f64>,
+}
+
+/// Settles the month; draws down credits and records revenue-share payments in `contracts`.
+pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
+    let slots = input.slots;
+    let (n_p, n_l) = (slots.n_providers, slots.n_labs);
+    let slot_demand = input.slot_demand;
+
+    // Lab compute needs this month (direct inference from current holdings).
+    let mut lab_total = vec![0.0; n_l];
+    let mut lab_training = vec![0.0; n_l];
+    let mut lab_own = vec![0.0; n_l];
+    let mut lab_rented = vec![0.0; n_l];
+    let mut lab_hosts = vec![vec![0.0; n_p]; n_l];
+    for (l, lab) in input.labs.iter().enumerate() {
+        if !lab.active {
+            continue;
+        }
+        let inference = slot_demand[slots.direct_slot(l)];
+        lab_training[l] = lab.training_kgpu;
+        lab_total[l] = lab.training_kgpu + inference;
+        lab_own[l] = lab.own_capacity_kgpu.min(lab_total[l]);
+        lab_rented[l] = lab_total[l] - lab_own[l];
+        lab_hosts[l].clone_from(&lab.hosts);
+    }
+
+    // Demand on each provider and rationing.
+    let provider_demand: Vec<f64> = (0..n_p)
+        .map(|p| {
+            (0..n_l)
+                .map(|l| slot_demand[slots.marketplace_slot(p, l)] + lab_hosts[l][p] * lab_rented[l])
+                .sum()
+        })
+        .collect();
+    let served_frac: Vec<f64> = (0..n_p)
+        .map(|p| served_fraction(provider_demand[p], input.provider_capacity[p]))
+        .collect();
+
+    let mut lab_compute = vec![vec![0.0; n_p + 1]; n_l];
+    let mut lab_served = vec![1.0; n_l];
+    for l in 0..n_l {
+        let on_hosts: Vec<f64> = (0..n_p)
+            .map(|p| lab_hosts[l][p] * lab_rented[l] * served_frac[p])
+            .collect();
+        let served = lab_own[l] + on_hosts.iter().sum::<f64>();
+        if lab_total[l] > 0.0 {
+            lab_served[l] = served / lab_total[l];
+        }
+        for p in 0..n_p {
+            lab_compute[l][p] = on_hosts[p] + slot_demand[slots.marketplace_slot(p, l)] * served_frac[p];
+        }
+        lab_compute[l][n_p] = lab_own[l];
+    }
+
+    // Enterprise spend and who receives it.
+    let mut slot_spend = vec![0.0; slots.n_slots()];
+    let mut provider_revenue = vec![0.0; n_p];
+    let mut provider_rent = vec![0.0; n_p];
+    let mut lab_revenue = vec![0.0; n_l];
+    for (slot, spend) in slot_spend.iter_mut().enumerate() {
+        if slot_demand[slot] <= 0.0 {
+            continue;
+        }
+        let (channel, l) = slots.split(slot);
+        match slots.provider_of_channel(channel) {
+            Some(p) => {
+                let served = slot_demand[slot] * served_frac[p];
+                *spend = spend_musd(served, input.slot_price[slot]);
+                let to_provider = spend_musd(served, input.provider_price[p] * (1.0 + input.provider_margin[p]));
+                provider_rent[p] += to_provider;
+                lab_revenue[l] += *spend - to_provider;
+            }
+            None => {
+                *spend = spend_musd(slot_demand[slot] * lab_served[l], input.slot_price[slot]);
+                lab_revenue[l] += *spend;
+            }
+        }
+    }
+    // Labs pay their hosts; credits cover what they can; inference bills are enterprise-derived.
+    for l in 0..n_l {
+        if lab_total[l] <= 0.0 {
+            continue;
+        }
+        let inference_part = 1.0 - lab_training[l] / lab_total[l];
+        for p in 0..n_p {
+            let bill = spend_musd(
+                lab_hosts[l][p] * lab_rented[l] * served_frac[p],
+                input.provider_price[p],
+            );
+            if bill <= 0.0 {
+                continue;
+            }
+            provider_revenue[p] += bill * (1.0 - inference_part);
+            provider_rent[p] += bill * inference_part;
+            let mut unpaid = bill;
+            for c in contracts
+                .iter_mut()
+                .filter(|c| c.lab == l && c.provider == p && c.active(input.tick))
+            {
+                let used = c.credits.min(unpaid);
+                c.credits -= used;
+                unpaid -= used;
+            }
+        }
+    }
+    // Revenue shares out of the labs' enterprise-derived revenue.
+    let mut lab_net = lab_revenue.clone();
+    for c in contracts
+        .iter_mut()
+        .filter(|c| c.active(input.tick) && c.revenue_share > 0.0)
+    {
+        let mut pay = c.revenue_share * lab_revenue[c.lab];
+        if c.revenue_share_cap > 0.0 {
+            pay = pay.min((c.revenue_share_cap - c.paid).max(0.0));
+        }
+        c.paid += pay;
+        lab_net[c.lab] -= pay;
+        provider_rent[c.provider] += pay;
+    }
+    // Egress fees of enterprises that left a provider's marketplace: a year of their spend × fee.
+    for (slot, &kgpu) in input.egress_kgpu.iter().enumerate() {
+        let (channel, _) = slots.split(slot);
+        if let (Some(p), true) = (slots.provider_of_channel(channel), kgpu > 0.0) {
+            provider_revenue[p] += input.egress_fee[p] * 12.0 * spend_musd(kgpu, input.slot_price[slot]);
+        }
+    }
+    for p in 0..n_p {
+        provider_revenue[p] += provider_rent[p];
+    }
+    let provider_served = (0..n_p).map(|p| provider_demand[p] * served_frac[p]).collect();
+    let served_training = (0..n_l).map(|l| lab_training[l] * lab_served[l]).collect();
+    Flows {
+        slot_spend,
+        provider_revenue,
+        provider_rent,
+        lab_revenue: lab_net,
+        lab_compute,
+        provider_demand,
+        provider_served,
+        lab_served_fraction: lab_served,
+        served_training,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One provider, one lab with a direct API: slots 0 (marketplace) and 1 (direct).
+    fn one_by_one(capacity: f64, demand: [f64; 2], training: f64) -> (Vec<f64>, Vec<LabNeeds>, f64) {
+        let labs = vec![LabNeeds {
+            active: true,
+            training_kgpu: training,
+            own_capacity_kgpu: 0.0,
+            hosts: vec![1.0],
+        }];
+        (demand.to_vec(), labs, capacity)
+    }
+
+    fn inputs<'a>(
+        slot_demand: &'a [f64],
+        labs: &'a [LabNeeds],
+        capacity: &'a [f64],
+        egress: &'a [f64],
+    ) -> SettlementInputs<'a> {
+        SettlementInputs {
+            slots: SlotLayout {
+                n_providers: 1,
+                n_labs: 1,
+            },
+            slot_demand,
+            slot_price: &[7.0, 6.0],
+            provider_price: &[4.0],
+            provider_margin: &[0.25],
+            provider_capacity: capacity,
+            egress_fee: &[0.05],
+            egress_kgpu: egress,
+            labs,
+            tick: 0,
+        }
+    }
+
+    #[test]
+    fn marketplace_and_direct_spend_split_between_provider_and_lab() {
+        let (d, labs, _) = one_by_one(1000.0, [10.0, 20.0], 50.0);
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut []);
+        let market = spend_musd(10.0, 7.0);
+        let direct = spend_musd(20.0, 6.0);
+        assert!((f.slot_spend[0] - market).abs() < 1e-9 && (f.slot_spend[1] - direct).abs() < 1e-9);
+        let to_provider = spend_musd(10.0, 4.0 * 1.25);
+        // The lab rents 50 training + 20 inference kGPU from the provider at $4.
+        let bill = spend_musd(70.0, 4.0);
+        let inference_part = 20.0 / 70.0;
+        assert!((f.provider_rent[0] - (to_provider + bill * inference_part)).abs() < 1e-9);
+        assert!((f.provider_revenue[0] - (to_provider + bill)).abs() < 1e-9);
+        assert!((f.lab_revenue[0] - (market - to_provider + direct)).abs() < 1e-9);
+        assert_eq!(f.lab_served_fraction, vec![1.0]);
+    }
+
+    #[test]
+    fn scarce_capacity_rations_proportionally_and_serves_at_most_capacity() {
+        let (d, labs, _) = one_by_one(40.0, [10.0, 20.0], 50.0);
+        let f = settle(&inputs(&d, &labs, &[40.0], &[0.0, 0.0]), &mut []);
+        assert!((f.provider_demand[0] - 80.0).abs() < 1e-12);
+        assert!((f.provider_served[0] - 40.0).abs() < 1e-12);
+        assert!((f.lab_served_fraction[0] - 0.5).abs() < 1e-12);
+        assert!((f.served_training[0] - 25.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn credits_pay_bills_and_revenue_shares_stop_at_their_cap() {
+        let (d, labs, _) = one_by_one(1000.0, [0.0, 20.0], 0.0);
+        let mut c = Contract::empty("c", 0, 0, 0);
+        c.credits = 10.0;
+        c.revenue_share = 0.5;
+        c.revenue_share_cap = 5.0;
+        let mut cs = [c];
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        assert_eq!(
+            cs[0].credits,
+            0.0,
+            "a bill of {} uses all credits",
+            spend_musd(20.0, 4.0)
+        );
+        assert_eq!(cs[0].paid, 5.0);
+        assert!((f.lab_revenue[0] - (spend_musd(20.0, 6.0) - 5.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn leavers_pay_egress_to_the_marketplace_they_left() {
+        let (d, labs, _) = one_by_one(1000.0, [0.0, 0.0], 0.0);
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[2.0, 0.0]), &mut []);
+        assert!((f.provider_revenue[0] - 0.05 * 12.0 * spend_musd(2.0, 7.0)).abs() < 1e-9);
+    }
+}
