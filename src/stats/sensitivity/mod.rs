@@ -31,8 +31,10 @@
 //! no `unsafe`). Its limits become ours and are checked: at most 2^16 base samples and 256
 //! dimensions, so `k ≤ 128` for a Saltelli design (which uses 2k dimensions). Its output is
 //! `f32` (24-bit resolution, converted exactly to `f64`), which is ample for parameter ranges.
-//! The alternative `sobol` crate gives unscrambled points only (no seeds, no independent
-//! replicate designs), and a hand-written scrambler would be more code to trust.
+//! The alternative `sobol` crate (1.0.2) generates unscrambled points only — no seed, so no
+//! independent designs — and pulls in `libflate` and `num-traits`; a hand-written scrambler
+//! would be more code to trust. (`cargo search` was unavailable here; both were checked with
+//! `cargo info` and by reading their sources.)
 
 mod morris;
 mod noise;
