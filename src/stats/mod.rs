@@ -4,6 +4,7 @@
 //! on the replicates, never on which thread ran them.
 
 mod paired;
+pub mod sensitivity;
 mod summary;
 
 pub use paired::{Paired, paired};
