@@ -139,6 +139,7 @@ pub fn from_table(table: toml::Table, file: &str) -> Result<Config, ConfigError>
 pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let mut table = read_table(path)?;
+    reject_sweep_file(&table, &file)?;
     for arg in overrides {
         let (key, value) = arg
             .split_once('=')
@@ -159,10 +160,32 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
     })
 }
 
-/// Whether a dotted key (possibly with `*` segments) names `target`.
+/// Whether an override key and an error's key name the same value: equal segment by segment,
+/// where `*` on either side matches any id (an override of `providers.aws.home_share` causes an
+/// error about `providers.*.home_share`, a sum over all providers). Text after the key (e.g.
+/// `contracts.*.min_compute_share (lab x)`) is ignored.
 fn key_matches(pattern: &str, target: &str) -> bool {
+    let target = target.split(' ').next().unwrap_or(target);
     let (p, t): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), target.split('.').collect());
-    p.len() == t.len() && p.iter().zip(&t).all(|(a, b)| *a == "*" || a == b)
+    p.len() == t.len() && p.iter().zip(&t).all(|(a, b)| *a == "*" || *b == "*" || a == b)
+}
+
+/// Top-level keys that only a sweep file has.
+const SWEEP_FILE_KEYS: [&str; 4] = ["base", "axes", "design", "replicates"];
+
+/// A sweep file given where a config is expected gets a message saying so, instead of
+/// "unknown field `base`".
+fn reject_sweep_file(table: &toml::Table, file: &str) -> Result<(), ConfigError> {
+    if !table.contains_key("run") && SWEEP_FILE_KEYS.iter().any(|k| table.contains_key(*k)) {
+        return Err(ConfigError::new(
+            file,
+            "",
+            format!(
+                "is a sweep file (it has top-level `base`/`axes`), not a model config; run it with `aimarket sweep {file}`"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a command-line value as a TOML value; bare words become strings.
@@ -236,7 +259,8 @@ pub fn to_table(config: &Config) -> toml::Table {
     }
 }
 
-/// Stable SHA-256 of a config's resolved form (its JSON serialisation), hex encoded.
+/// Stable SHA-256 of a config's resolved form (its JSON serialisation, not the TOML text), hex
+/// encoded.
 pub fn hash(config: &Config) -> String {
     hash_bytes(&serde_json::to_vec(config).expect("a Config always serialises to JSON"))
 }
@@ -316,6 +340,34 @@ mod tests {
             "{err}"
         );
         assert!(key_matches("providers.*.x", "providers.aws.x") && !key_matches("providers.*", "providers.aws.x"));
+    }
+
+    #[test]
+    fn an_override_is_blamed_for_an_error_about_a_sum_over_all_agents() {
+        // Regression (issue 7): this used to blame configs/baseline.toml alone.
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/baseline.toml");
+        let err = load(&base, &["providers.aws.home_share=0.25".into()]).unwrap_err();
+        assert_eq!(err.key, "providers.*.home_share");
+        assert!(
+            err.file.ends_with("(with --set providers.aws.home_share=0.25)"),
+            "{err}"
+        );
+        assert!(key_matches(
+            "contracts.a.min_compute_share",
+            "contracts.*.min_compute_share (lab openai)"
+        ));
+        assert!(!key_matches("providers.aws.price", "providers.*.home_share"));
+    }
+
+    #[test]
+    fn a_sweep_file_given_as_a_config_is_named_as_such() {
+        // Regression (issue 7): `aimarket validate` on a sweep file said "unknown field `base`".
+        let sweep = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/sweeps/smoke.toml");
+        let err = load(&sweep, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("is a sweep file") && err.contains("aimarket sweep"),
+            "{err}"
+        );
     }
 
     #[test]

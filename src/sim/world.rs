@@ -111,6 +111,11 @@ impl Simulation {
         &self.world
     }
 
+    /// The world, taken out (for tests that run single systems on it).
+    pub fn into_world(self) -> World {
+        self.world
+    }
+
     /// The world, mutably (for tests that set up a situation by hand).
     pub fn world_mut(&mut self) -> &mut World {
         &mut self.world

@@ -7,3 +7,6 @@ pub mod labs;
 pub mod measure;
 pub mod providers;
 pub mod settlement;
+
+#[cfg(test)]
+mod phase_tests;
