@@ -8,7 +8,7 @@ use super::{demand, enterprises, labs, measure, providers, settlement};
 use crate::config::{self, Config, Market, Metric};
 use crate::econ::choice::NO_OPTION;
 use crate::sim::agents::{EnterpriseTraits, LabIdx, LabState, ProviderIdx, ProviderState, Sourcing};
-use crate::sim::resources::{Clock, Demand, Holdings, Layout, MarketView, Params, Settlement, TickReport};
+use crate::sim::resources::{Clock, Demand, Holdings, Layout, MarketView, Settlement, TickReport};
 use crate::sim::world::Simulation;
 
 /// A small baseline world after initialisation (no tick run yet).
