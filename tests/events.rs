@@ -226,8 +226,8 @@ fn a_blocked_acquisition_changes_nothing() {
     let mut sim = Simulation::new(&with_extra(2000, 12, extra));
     let mut control = Simulation::new(&with_extra(2000, 12, ""));
     for _ in 0..12 {
-        let a = sim.step().expect("run").metrics.clone();
-        let b = control.step().expect("run").metrics.clone();
+        let a = sim.step().expect("run").metrics;
+        let b = control.step().expect("run").metrics;
         assert_eq!(a, b);
     }
     assert_eq!(lab(&mut sim, "anthropic").owner, None);

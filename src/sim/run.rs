@@ -86,7 +86,7 @@ impl Observer for MetricsRecorder {
     }
 
     fn tick(&mut self, report: &TickReport) -> Result<(), String> {
-        self.rows.push(report.metrics.clone());
+        self.rows.push(report.metrics);
         self.rent
             .push(report.agents.iter().filter_map(|a| a.rent_share).collect());
         Ok(())
