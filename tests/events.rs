@@ -6,9 +6,9 @@
 use std::process::Command;
 
 use aimarket::config::{self, Config, Market, Metric};
-use aimarket::events::EventLog;
 use aimarket::sim::Simulation;
 use aimarket::sim::components::{LabIdx, LabState, ProviderIdx, ProviderState};
+use aimarket::sim::events::EventLog;
 use aimarket::sim::resources::{Contracts, Demand, Layout, MarketView, Params, Policy, TickReport};
 
 use crate::common::{binary, repo};

@@ -6,8 +6,8 @@ use crate::config::{Config, ContractConfig, Month};
 use crate::econ::capacity::Pipeline;
 use crate::econ::choice::NO_OPTION;
 use crate::econ::population::{categorical, pareto_size};
-use crate::events::{EventLog, EventQueue};
 use crate::sim::components::{EnterpriseTraits, LabIdx, LabState, ProviderIdx, ProviderState, Sourcing};
+use crate::sim::events::{EventLog, EventQueue};
 use crate::sim::resources::{
     Clock, Contract, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Policy, Settlement, TickReport,
 };
