@@ -658,6 +658,26 @@ fn bad_events_are_rejected_before_anything_runs() {
             "[[events]]\nat = \"2027-01\"\nkind = \"set\"\nkey = \"providers.aws.capacity_kgpu\"\nvalue = 1.0\n",
             vec!["events[0].key", "initial condition"],
         ),
+        // Ticks and delays beyond u32 used to wrap (tick 2^32 fired at tick 0).
+        (
+            "[[events]]\ntick = 4294967296\nkind = \"ban_bundling\"\n",
+            vec![
+                "events[0].tick",
+                "must be an integer from 0 to 4294967295, got 4294967296",
+            ],
+        ),
+        (
+            "[[events]]\ntick = 4294967295\nkind = \"ban_bundling\"\n",
+            vec!["events[0].tick", "outside the run", "got 4294967295"],
+        ),
+        (
+            "[[events]]\nat = \"2027-01\"\ndelay_months = 4294967296\nkind = \"ban_bundling\"\n",
+            vec!["events[0].delay_months", "got 4294967296"],
+        ),
+        (
+            "[[events]]\ntick = -1\nkind = \"ban_bundling\"\n",
+            vec!["events[0].tick", "got -1"],
+        ),
     ];
     for (extra, needles) in cases {
         for command in ["validate", "run"] {
@@ -670,6 +690,21 @@ fn bad_events_are_rejected_before_anything_runs() {
             assert!(!dir.path().join("out").exists(), "nothing written: {stderr}");
         }
     }
+}
+
+#[test]
+fn a_delay_past_the_largest_tick_never_fires() {
+    // delay_months + remedy_delay_months exceeds u32::MAX: the remedy is due after the run.
+    let extra = "[[events]]\nkind = \"investigation\"\nmarket = \"model\"\nthreshold = 0.0\ndelay_months = 4294967295\n\
+                 remedy_delay_months = 1\nremedy = [{ kind = \"ban_bundling\" }]\n";
+    let mut sim = Simulation::new(&with_extra(500, 4, extra));
+    run_to(&mut sim, 4);
+    assert!(!sim.world().resource::<Policy>().bundling_banned);
+    assert!(
+        log(&sim).iter().any(|(t, k, _)| *t == 1 && k == "investigation"),
+        "{:?}",
+        log(&sim)
+    );
 }
 
 #[test]

@@ -50,8 +50,8 @@ use super::validate::{Checker, ids};
 use super::{Config, ConfigError, Month, Watched};
 
 /// One scheduled or triggered event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "toml::Table", into = "toml::Table")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "toml::Table")]
 pub struct EventSpec {
     /// Month at which it fires (`YYYY-MM`).
     pub at: Option<String>,
@@ -333,46 +333,46 @@ fn provider_index(world: &dyn EventWorld, id: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("unknown provider \"{id}\""))
 }
 
-impl TryFrom<toml::Table> for EventSpec {
-    type Error = String;
+impl<'de> Deserialize<'de> for EventSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(SpecVisitor)
+    }
+}
 
-    fn try_from(mut table: toml::Table) -> Result<Self, Self::Error> {
-        let take = |t: &mut toml::Table, k: &str| t.remove(k);
-        let at = match take(&mut table, "at") {
-            None => None,
-            Some(toml::Value::String(s)) => Some(s),
-            Some(v) => return Err(format!("at must be a YYYY-MM string, got {v}")),
-        };
-        let tick = match take(&mut table, "tick") {
-            None => None,
-            Some(toml::Value::Integer(i)) if i >= 0 => Some(i as u32),
-            Some(v) => return Err(format!("tick must be a non-negative integer, got {v}")),
-        };
-        let when = match take(&mut table, "when") {
-            None => None,
-            Some(v) => Some(
-                v.try_into::<Condition>()
-                    .map_err(|e| format!("when: {}", e.message()))?,
-            ),
-        };
-        let delay_months = match take(&mut table, "delay_months") {
-            None => 0,
-            Some(toml::Value::Integer(i)) if i >= 0 => i as u32,
-            Some(v) => {
-                return Err(format!("delay_months must be a non-negative integer, got {v}"));
+/// Reads an event table: trigger keys one by one (each value is checked where it is read, so
+/// that errors name `events[i].<key>`), everything else into the action's table.
+struct SpecVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SpecVisitor {
+    type Value = EventSpec;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event table")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EventSpec, A::Error> {
+        use serde::de::Error;
+        let (mut at, mut tick, mut when, mut delay_months, mut label) = (None, None, None, 0, None);
+        let mut table = toml::Table::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "at" => at = Some(map.next_value::<MonthText>()?.0),
+                "tick" => tick = Some(map.next_value::<Count>()?.0),
+                "when" => when = Some(map.next_value::<Condition>()?),
+                "delay_months" => delay_months = map.next_value::<Count>()?.0,
+                "label" => label = Some(map.next_value::<Label>()?.0),
+                _ => {
+                    let value = map.next_value::<toml::Value>()?;
+                    table.insert(key, value);
+                }
             }
-        };
-        let label = match take(&mut table, "label") {
-            None => None,
-            Some(toml::Value::String(s)) => Some(s),
-            Some(v) => return Err(format!("label must be a string, got {v}")),
-        };
+        }
         if !table.contains_key("kind") {
-            return Err("event has no `kind`".to_string());
+            return Err(A::Error::custom("event has no `kind`"));
         }
         let action = toml::Value::Table(table)
             .try_into::<Action>()
-            .map_err(|e| e.message().to_string())?;
+            .map_err(|e| A::Error::custom(e.message()))?;
         Ok(EventSpec {
             at,
             tick,
@@ -381,6 +381,47 @@ impl TryFrom<toml::Table> for EventSpec {
             label,
             action,
         })
+    }
+}
+
+/// A tick or a number of months: an integer in `[0, u32::MAX]`.
+struct Count(u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match toml::Value::deserialize(deserializer)? {
+            toml::Value::Integer(i) if u32::try_from(i).is_ok() => Ok(Count(i as u32)),
+            v => Err(serde::de::Error::custom(format!(
+                "must be an integer from 0 to {}, got {v}",
+                u32::MAX
+            ))),
+        }
+    }
+}
+
+/// `at`: a `YYYY-MM` string (the month itself is checked in validation).
+struct MonthText(String);
+
+impl<'de> Deserialize<'de> for MonthText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        string(deserializer, "a YYYY-MM string").map(MonthText)
+    }
+}
+
+/// `label`: any string.
+struct Label(String);
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        string(deserializer, "a string").map(Label)
+    }
+}
+
+/// A string, or an error saying it must be `what`.
+fn string<'de, D: serde::Deserializer<'de>>(deserializer: D, what: &str) -> Result<String, D::Error> {
+    match toml::Value::deserialize(deserializer)? {
+        toml::Value::String(s) => Ok(s),
+        v => Err(serde::de::Error::custom(format!("must be {what}, got {v}"))),
     }
 }
 
@@ -501,7 +542,10 @@ period_months = 12
         for e in &events {
             let table = toml::Table::from(e.clone());
             assert_eq!(table["kind"].as_str(), Some(e.action.kind()));
-            assert_eq!(&EventSpec::try_from(table).expect("round trip"), e);
+            assert_eq!(
+                &toml::Value::Table(table).try_into::<EventSpec>().expect("round trip"),
+                e
+            );
         }
         kinds.sort_unstable();
         kinds.dedup();

@@ -33,7 +33,8 @@ enum Trigger {
     Watch {
         condition: Condition,
         from: i64,
-        delay: u32,
+        /// Months from the condition being met to the effect (two `u32`s may add up past `u32::MAX`).
+        delay: i64,
     },
     Done,
 }
@@ -116,7 +117,7 @@ impl EventQueue {
                         below: None,
                     },
                     from,
-                    delay: spec.delay_months + remedy_delay_months,
+                    delay: i64::from(spec.delay_months) + i64::from(*remedy_delay_months),
                 },
             };
         }
@@ -124,7 +125,7 @@ impl EventQueue {
             Some(c) => Trigger::Watch {
                 condition: c.clone(),
                 from,
-                delay: spec.delay_months,
+                delay: i64::from(spec.delay_months),
             },
             None => Trigger::At(from + i64::from(spec.delay_months)),
         };
@@ -182,7 +183,7 @@ pub fn apply_due_events(world: &mut World) {
                         });
                     }
                     if *delay > 0 {
-                        p.trigger = Trigger::At(tick + i64::from(*delay));
+                        p.trigger = Trigger::At(tick + *delay);
                         false
                     } else {
                         true
