@@ -678,6 +678,23 @@ fn bad_events_are_rejected_before_anything_runs() {
             "[[events]]\ntick = -1\nkind = \"ban_bundling\"\n",
             vec!["events[0].tick", "got -1"],
         ),
+        // Kinds without fields reject fields too (`provider = "azure"` applied to everyone).
+        (
+            "[[events]]\nat = \"2027-01\"\nkind = \"ban_bundling\"\nprovider = \"azure\"\n",
+            vec!["events[0]", "unknown field `provider`"],
+        ),
+        (
+            "[[events]]\nat = \"2027-01\"\nkind = \"ban_exclusivity\"\nlab = \"openai\"\n",
+            vec!["events[0]", "unknown field `lab`"],
+        ),
+        (
+            "[[events]]\nat = \"2027-01\"\nkind = \"remove_licensing_penalties\"\nprovider = \"microsoft\"\n",
+            vec!["events[0]", "unknown field `provider`"],
+        ),
+        (
+            "[[events]]\nkind = \"investigation\"\nmarket = \"cloud\"\nremedy = [{ kind = \"ban_bundling\", provider = \"azure\" }]\n",
+            vec!["events[0]", "unknown field `provider`"],
+        ),
     ];
     for (extra, needles) in cases {
         for command in ["validate", "run"] {

@@ -7,6 +7,7 @@ use crate::config::ConfigError;
 
 /// Ban bundling: suite affinity no longer favours the bundler. It has no fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BanBundling {}
 
 impl Kind for BanBundling {

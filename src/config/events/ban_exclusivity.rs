@@ -7,6 +7,7 @@ use crate::config::ConfigError;
 
 /// Ban exclusivity: compute floors and exclusive licences no longer bind. It has no fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BanExclusivity {}
 
 impl Kind for BanExclusivity {

@@ -7,6 +7,7 @@ use crate::config::ConfigError;
 
 /// Remove licensing penalties for running a provider's software on rival clouds. It has no fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemoveLicensingPenalties {}
 
 impl Kind for RemoveLicensingPenalties {
