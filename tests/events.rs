@@ -678,6 +678,15 @@ fn bad_events_are_rejected_before_anything_runs() {
             "[[events]]\ntick = -1\nkind = \"ban_bundling\"\n",
             vec!["events[0].tick", "got -1"],
         ),
+        // A NaN or infinite threshold can never (or always) be crossed.
+        (
+            "[[events]]\nwhen = { metric = \"hhi_cloud\", above = nan }\nkind = \"ban_bundling\"\n",
+            vec!["events[0].when.above", "must be a finite number, got NaN"],
+        ),
+        (
+            "[[events]]\nwhen = { metric = \"hhi_cloud\", below = -inf }\nkind = \"ban_bundling\"\n",
+            vec!["events[0].when.below", "must be a finite number, got -inf"],
+        ),
         // Kinds without fields reject fields too (`provider = "azure"` applied to everyone).
         (
             "[[events]]\nat = \"2027-01\"\nkind = \"ban_bundling\"\nprovider = \"azure\"\n",

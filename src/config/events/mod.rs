@@ -311,6 +311,11 @@ impl EventSpec {
             if w.above.is_some() == w.below.is_some() {
                 return Err(ck.fail(&format!("{key}.when"), "needs exactly one of `above` or `below`"));
             }
+            for (field, threshold) in [("above", w.above), ("below", w.below)] {
+                if let Some(x) = threshold {
+                    ck.finite(&format!("{key}.when.{field}"), x)?;
+                }
+            }
         }
         let cx = Check {
             config: c,
