@@ -10,40 +10,12 @@
 //! fire is decided in `crate::sim::events`; effects are documented in `docs/MODEL.md`
 //! ("Events").
 
-mod acquisition;
-mod agi_declaration;
-mod ban_bundling;
-mod ban_exclusivity;
-mod cap_switching_charges;
-mod capacity_shock;
-mod contract;
-mod demand_shock;
-mod gpu_price_cycle;
-mod investigation;
-mod lab_entry;
-mod open_weights;
-mod provider_entry;
-mod remove_licensing_penalties;
-mod set;
 mod world;
 
 use serde::{Deserialize, Serialize};
 
-pub use acquisition::{Acquisition, merger_blocked};
-pub use agi_declaration::AgiDeclaration;
-pub use ban_bundling::BanBundling;
-pub use ban_exclusivity::BanExclusivity;
-pub use cap_switching_charges::CapSwitchingCharges;
-pub use capacity_shock::CapacityShock;
-pub use contract::Contract;
-pub use demand_shock::DemandShock;
-pub use gpu_price_cycle::GpuPriceCycle;
-pub use investigation::Investigation;
-pub use lab_entry::LabEntry;
-pub use open_weights::OpenWeights;
-pub use provider_entry::ProviderEntry;
-pub use remove_licensing_penalties::RemoveLicensingPenalties;
-pub use set::{SETTABLE_AT_RUNTIME_HELP, Set, is_initial_condition};
+pub use acquisition::merger_blocked;
+pub use set::{SETTABLE_AT_RUNTIME_HELP, is_initial_condition};
 pub use world::EventWorld;
 
 use super::validate::{Checker, ids};
@@ -97,9 +69,15 @@ pub trait Kind {
     fn apply(&self, world: &mut dyn EventWorld) -> Result<String, String>;
 }
 
-/// Declares [`Action`], one newtype variant per kind, and its dispatch to [`Kind`].
+/// Declares each kind's module (re-exporting its fields struct), [`Action`] with one newtype
+/// variant per kind, and its dispatch to [`Kind`].
 macro_rules! catalogue {
     ($($variant:ident($module:ident::$ty:ident),)*) => {
+        $(
+            mod $module;
+            pub use $module::$ty;
+        )*
+
         /// The catalogue of event kinds (see `docs/MODEL.md`, "Events", for their effects).
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
         #[serde(tag = "kind", rename_all = "snake_case")]
