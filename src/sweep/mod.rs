@@ -3,13 +3,24 @@
 //! A sweep file (`spec`) names a base config, optional scenario configs, parameter axes, a
 //! design (`design`: grid, random or Latin hypercube), replicates and a master seed. Every
 //! (point, replicate) becomes one independent run with a seed derived from (master seed, point,
-//! replicate). The runner (`runner`) executes the runs in parallel and streams points.csv,
-//! runs.csv, summary.csv (replicate statistics from `stats`) and optionally trajectories.csv,
-//! in an order that does not depend on the thread count, and can resume an interrupted sweep.
+//! replicate). The runner (`runner`) executes the runs in parallel (`schedule`) and streams
+//! points.csv, runs.csv, summary.csv (replicate statistics from `stats`) and optionally
+//! trajectories.csv (`tables`), in an order that does not depend on the thread count; finished
+//! runs are journaled (`journal`) so that an interrupted sweep can be resumed (`resume`), and
+//! `manifest.json` (`manifest`) is written when it is complete. Failures are a [`SweepError`]
+//! (`error`); only [`execute`], the command glue, turns them into exit codes.
 
 pub mod design;
+pub mod error;
+pub mod journal;
+pub mod manifest;
+pub mod resume;
 pub mod runner;
+pub mod schedule;
 pub mod spec;
+pub mod tables;
+
+pub use error::SweepError;
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +65,7 @@ pub fn execute(args: &SweepArgs) -> Result<(), Failure> {
         );
     }
     let stop = interrupt_flag();
-    let ending = runner::execute(&plan, &opts, &stop)?;
+    let ending = runner::execute(&plan, &opts, &stop).map_err(failure)?;
     match ending {
         runner::Ending::Complete {
             runs,
@@ -91,5 +102,25 @@ pub fn execute(args: &SweepArgs) -> Result<(), Failure> {
             ),
             code: 130,
         }),
+    }
+}
+
+/// The exit code of a failed sweep session: 2 when the request is refused before anything in
+/// the output directory changed (bad `--threads`, a directory holding another sweep or one that
+/// cannot be resumed), 1 when reading or writing the directory failed.
+fn failure(e: SweepError) -> Failure {
+    match e {
+        SweepError::Threads(_)
+        | SweepError::Occupied { .. }
+        | SweepError::Foreign { .. }
+        | SweepError::CorruptState { .. }
+        | SweepError::Mismatch { .. } => Failure::input(e),
+        SweepError::Io { .. }
+        | SweepError::Encode { .. }
+        | SweepError::ForeignTable { .. }
+        | SweepError::CorruptJournal { .. }
+        | SweepError::MisplacedJournal { .. }
+        | SweepError::JournalGone { .. }
+        | SweepError::Point(_) => Failure::run(e),
     }
 }
