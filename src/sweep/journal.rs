@@ -27,7 +27,7 @@ pub const JOURNAL_DIR: &str = ".journal";
 pub struct RunRecord {
     /// Run id (`point × replicates + replicate`).
     pub run: u64,
-    /// The run's derived seed.
+    /// The run's seed, `derive_seed(master seed, point, replicate)` (63 bits).
     pub seed: u64,
     /// `None` when ok; the failure message otherwise (single line).
     pub error: Option<String>,

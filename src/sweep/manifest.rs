@@ -32,9 +32,9 @@ pub struct SweepState {
     pub sweep_hash: String,
     /// The base as written in the sweep file.
     pub base: String,
-    /// Hash of the resolved base config (with `set`).
+    /// SHA-256 of the resolved base config (with `set`) in its JSON form.
     pub base_hash: String,
-    /// (label, hash of the resolved config) of every scenario.
+    /// (label, hash of the resolved config as for `base_hash`) of every scenario.
     pub scenarios: Vec<(String, String)>,
     /// Whether trajectories.csv is written.
     pub trajectories: bool,
