@@ -24,8 +24,6 @@ pub use error::SweepError;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Failure, SweepArgs, interrupt_flag, show_progress};
-
 /// Default output directory of a sweep file: `outputs/sweeps/<file stem>`.
 pub fn default_out(sweep: &Path) -> PathBuf {
     let stem = sweep
@@ -38,7 +36,32 @@ pub fn default_out(sweep: &Path) -> PathBuf {
 /// Runs `aimarket sweep`: validates the sweep file (nothing runs if it is bad), executes or
 /// resumes it, and maps the ending to an exit code: 0 when every run is ok, 1 when some runs
 /// failed (all others finished), 130 when interrupted.
-pub fn execute(args: &SweepArgs) -> Result<(), Failure> {
+///
+/// This is the command glue, the only place under `sweep` that knows about the command line:
+/// it imports `cli` locally so that it can move to the commands as one piece.
+pub fn execute(args: &crate::cli::SweepArgs) -> Result<(), crate::cli::Failure> {
+    use crate::cli::{Failure, interrupt_flag, show_progress};
+
+    /// The exit code of a failed sweep session: 2 when the request is refused before anything
+    /// in the output directory changed (bad `--threads`, a directory holding another sweep or
+    /// one that cannot be resumed), 1 when reading or writing the directory failed.
+    fn failure(e: SweepError) -> Failure {
+        match e {
+            SweepError::Threads(_)
+            | SweepError::Occupied { .. }
+            | SweepError::Foreign { .. }
+            | SweepError::CorruptState { .. }
+            | SweepError::Mismatch { .. } => Failure::input(e),
+            SweepError::Io { .. }
+            | SweepError::Encode { .. }
+            | SweepError::ForeignTable { .. }
+            | SweepError::CorruptJournal { .. }
+            | SweepError::MisplacedJournal { .. }
+            | SweepError::JournalGone { .. }
+            | SweepError::Point(_) => Failure::run(e),
+        }
+    }
+
     let plan = spec::load(&args.sweep).map_err(Failure::input)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.sweep));
     let opts = runner::Options {
@@ -102,25 +125,5 @@ pub fn execute(args: &SweepArgs) -> Result<(), Failure> {
             ),
             code: 130,
         }),
-    }
-}
-
-/// The exit code of a failed sweep session: 2 when the request is refused before anything in
-/// the output directory changed (bad `--threads`, a directory holding another sweep or one that
-/// cannot be resumed), 1 when reading or writing the directory failed.
-fn failure(e: SweepError) -> Failure {
-    match e {
-        SweepError::Threads(_)
-        | SweepError::Occupied { .. }
-        | SweepError::Foreign { .. }
-        | SweepError::CorruptState { .. }
-        | SweepError::Mismatch { .. } => Failure::input(e),
-        SweepError::Io { .. }
-        | SweepError::Encode { .. }
-        | SweepError::ForeignTable { .. }
-        | SweepError::CorruptJournal { .. }
-        | SweepError::MisplacedJournal { .. }
-        | SweepError::JournalGone { .. }
-        | SweepError::Point(_) => Failure::run(e),
     }
 }

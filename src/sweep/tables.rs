@@ -44,7 +44,7 @@ impl Serialize for Num {
 
 /// One column per [`Metric`], in column order; all empty when there are no values (a failed
 /// run).
-pub struct PerMetric<'a>(pub Option<&'a MetricValues>);
+struct PerMetric<'a>(Option<&'a MetricValues>);
 
 impl Serialize for PerMetric<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -73,11 +73,11 @@ struct RunFields<'a> {
 
 /// A row of runs.csv: the run, then `final_<metric>` and `mean_<metric>` columns.
 #[derive(Serialize)]
-pub struct RunRow<'a>(RunFields<'a>, PerMetric<'a>, PerMetric<'a>);
+struct RunRow<'a>(RunFields<'a>, PerMetric<'a>, PerMetric<'a>);
 
 impl<'a> RunRow<'a> {
     /// The row of a finished run; `means` receives the per-metric means over its ticks.
-    pub fn new(rec: &'a RunRecord, replicates: u64, means: &'a mut MetricValues) -> RunRow<'a> {
+    fn new(rec: &'a RunRecord, replicates: u64, means: &'a mut MetricValues) -> RunRow<'a> {
         let last = rec.rows.last().filter(|_| rec.error.is_none());
         if last.is_some() {
             let ticks = rec.rows.len() as f64;
