@@ -167,7 +167,7 @@ pub struct RunManifest {
     pub aimarket_version: &'static str,
     /// Enterprise choice kernel identifier.
     pub choice_kernel: &'static str,
-    /// SHA-256 of the resolved config (TOML form).
+    /// SHA-256 of the resolved config (its JSON serialisation).
     pub config_hash: String,
     /// Seed.
     pub seed: u64,
