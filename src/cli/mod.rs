@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::compare::ComparePlan;
+use crate::commands::compare::{CompareInputs, ComparePlan};
 use crate::commands::run::RunPlan;
 use crate::commands::scenarios::ScenariosPlan;
 use crate::commands::validate::ValidatePlan;
@@ -115,21 +115,34 @@ pub struct ScenariosArgs {
 pub struct CompareArgs {
     /// Base config, e.g. configs/baseline.toml.
     pub base: PathBuf,
-    /// Scenario configs to compare against the base.
-    #[arg(required = true)]
+    /// Scenario configs to compare against the base (optional with --scenario-set).
     pub scenarios: Vec<PathBuf>,
+    /// Define one more scenario: the base with this override (same syntax as `run --set`).
+    /// Repeatable: all of them together make one scenario, labelled `set:<k=v,...>`.
+    #[arg(long = "scenario-set", value_name = "KEY=VALUE")]
+    pub scenario_set: Vec<String>,
+    /// Override a config key in the base and every scenario (same syntax as `run --set`).
+    /// Repeatable; applied in order, before scenario-set.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Replicates per config (each replicate uses the same seed for base and scenarios).
     #[arg(long, default_value_t = 8)]
     pub replicates: u32,
     /// Number of enterprises (overrides run.enterprises in every config).
     #[arg(long)]
     pub enterprises: Option<u32>,
+    /// Number of monthly ticks (overrides run.ticks in every config).
+    #[arg(long)]
+    pub ticks: Option<u32>,
     /// Master seed from which replicate seeds are derived (default: the base's run.seed).
     #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
-    /// Output directory for comparison.csv and manifest.json.
+    /// Output directory for comparison.csv, replicates.csv, trajectories.csv and manifest.json.
     #[arg(long, default_value = "outputs/compare")]
     pub out: PathBuf,
+    /// Also write trajectories.csv: per month, base, scenario and paired difference with 95% CIs.
+    #[arg(long)]
+    pub trajectories: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -239,17 +252,28 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));
             }
-            let overrides: Vec<String> = args
-                .enterprises
-                .map(|n| format!("run.enterprises={n}"))
-                .into_iter()
-                .collect();
-            let configs = ComparePlan::load_configs(&args.base, &args.scenarios, &overrides, args.replicates)?;
+            let mut shorthands = Vec::new();
+            if let Some(t) = args.ticks {
+                shorthands.push(format!("run.ticks={t}"));
+            }
+            if let Some(n) = args.enterprises {
+                shorthands.push(format!("run.enterprises={n}"));
+            }
+            let (configs, overrides) = ComparePlan::load_configs(&CompareInputs {
+                base: args.base,
+                scenarios: args.scenarios,
+                scenario_set: args.scenario_set,
+                set: args.set,
+                shorthands,
+                replicates: args.replicates,
+            })?;
             Plan::Compare(ComparePlan {
                 master_seed: args.seed.unwrap_or(configs[0].config.run.seed),
                 configs,
+                overrides,
                 replicates: args.replicates,
                 out: args.out,
+                trajectories: args.trajectories,
                 threads: args.threads,
                 progress: show_progress(args.quiet),
                 report: !args.quiet,
