@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::compare::{CompareInputs, ComparePlan};
+use crate::commands::plot::PlotPlan;
 use crate::commands::run::RunPlan;
 use crate::commands::scenarios::ScenariosPlan;
 use crate::commands::validate::ValidatePlan;
@@ -42,6 +43,8 @@ pub enum Command {
     Scenarios(ScenariosArgs),
     /// Compare scenarios against a base with common random numbers and paired 95% CIs.
     Compare(CompareArgs),
+    /// Draw a figure (PNG or SVG) of a run, sweep or compare output directory.
+    Plot(PlotArgs),
 }
 
 /// Arguments of `aimarket run`.
@@ -151,6 +154,38 @@ pub struct CompareArgs {
     pub quiet: bool,
 }
 
+/// Arguments of `aimarket plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Output directory of `aimarket run`, `sweep` or `compare` (compare needs --trajectories).
+    pub dir: PathBuf,
+    /// Metrics to plot, one panel each (default: the four HHIs). Compare also takes rent.<provider>.
+    #[arg(long, num_args = 1.., value_name = "NAME")]
+    pub metric: Vec<String>,
+    /// Response plots (--x): the runs' final value or their time average (default final).
+    #[arg(long, value_parser = ["final", "average"])]
+    pub window: Option<String>,
+    /// Response plot of a sweep: the swept axis on x (its key, or its last segment if unique).
+    #[arg(long, value_name = "AXIS")]
+    pub x: Option<String>,
+    /// With --x: a second swept axis, drawing a heatmap of the mean.
+    #[arg(long, value_name = "AXIS")]
+    pub y: Option<String>,
+    /// Image file, .png or .svg (default: DIR/figure_<run|sweep|compare|response>.png); the
+    /// plotted data go to the same path with .csv appended.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Width in pixels (default: from the number of panels).
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Height in pixels (default: from the number of panels).
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// Do not print what was written.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
 /// A command's failure as the sweep glue reports it: what to tell the user and the exit code.
 #[derive(Debug)]
 pub struct Failure {
@@ -191,6 +226,8 @@ pub enum Plan {
     Scenarios(ScenariosPlan),
     /// `aimarket compare`.
     Compare(ComparePlan),
+    /// `aimarket plot`.
+    Plot(PlotPlan),
 }
 
 /// The exit code of a command error.
@@ -210,6 +247,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Validate(p) => commands::validate::execute(&p),
         Plan::Scenarios(p) => commands::scenarios::execute(&p),
         Plan::Compare(p) => commands::compare::execute(&p),
+        Plan::Plot(p) => commands::plot::execute(&p),
         Plan::Sweep(args) => crate::sweep::execute(&args).map_err(|f| match f.code {
             2 => CommandError::BadInput(f.message),
             130 => CommandError::Interrupted(f.message),
@@ -278,6 +316,28 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 progress: show_progress(args.quiet),
                 report: !args.quiet,
             })
+        }
+        Command::Plot(args) => {
+            let window = args
+                .window
+                .as_deref()
+                .map(crate::output::plot::build::Window::parse)
+                .transpose()
+                .map_err(CommandError::input)?;
+            let options = crate::output::plot::build::Options {
+                metrics: args.metric,
+                window,
+                x: args.x,
+                y: args.y,
+            };
+            Plan::Plot(PlotPlan::new(
+                &args.dir,
+                &options,
+                args.out,
+                args.width,
+                args.height,
+                !args.quiet,
+            )?)
         }
     })
 }
