@@ -509,9 +509,15 @@ fn draw_lines<DB: DrawingBackend>(
     }
     let categories = matches!(x, XAxis::Categories { .. });
     // Bands first (so that every line is drawn over every band), then lines.
+    // Overlapping bands darken each other: the more series, the lighter each band.
+    let banded = series
+        .iter()
+        .filter(|s| s.points.iter().any(|p| p.low.is_some()))
+        .count();
+    let alpha = (0.22 / (banded.max(1) as f64).sqrt()).max(0.08);
     for s in series {
         let c = rgb(s.colour);
-        let alpha = if s.colour == super::BLACK { 0.12 } else { 0.2 };
+        let alpha = if s.colour == super::BLACK { alpha * 0.7 } else { alpha };
         for seg in segments(&s.points, true) {
             if categories || seg.len() == 1 {
                 for p in &seg {
