@@ -508,6 +508,24 @@ fn draw_lines<DB: DrawingBackend>(
             .map_err(err)?;
     }
     let categories = matches!(x, XAxis::Categories { .. });
+    // On a categorical axis, series are set slightly apart so that their error bars do not
+    // hide each other (the exported x is still the category).
+    let dodged: Vec<Series> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let shift = if categories && series.len() > 1 {
+                (i as f64 - (series.len() - 1) as f64 / 2.0) * (0.3 / series.len() as f64)
+            } else {
+                0.0
+            };
+            Series {
+                points: s.points.iter().map(|p| Point { x: p.x + shift, ..*p }).collect(),
+                ..s.clone()
+            }
+        })
+        .collect();
+    let series = &dodged;
     // Bands first (so that every line is drawn over every band), then lines.
     // Overlapping bands darken each other: the more series, the lighter each band.
     let banded = series

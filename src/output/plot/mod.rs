@@ -266,8 +266,18 @@ impl Figure {
     pub fn default_size(&self) -> (u32, u32) {
         let heatmap = self.panels.iter().any(|p| matches!(p.content, Content::Heatmap(_)));
         let (pw, ph) = if heatmap { (560, 440) } else { (480, 340) };
-        let legend_rows = self.legend.len().div_ceil(4).max(usize::from(!self.legend.is_empty()));
         let w = (pw * self.cols as u32 + 40).max(720);
+        // Legend rows as the drawing packs them (about 8.5 px per character at 15 px).
+        let mut legend_rows = usize::from(!self.legend.is_empty());
+        let mut used = 0.0;
+        for (name, _) in &self.legend {
+            let entry = name.chars().count() as f64 * 8.5 + 54.0;
+            if used > 0.0 && used + entry > f64::from(w) - 40.0 {
+                legend_rows += 1;
+                used = 0.0;
+            }
+            used += entry;
+        }
         let h = ph * self.rows as u32 + 90 + 28 * legend_rows as u32;
         (w, h)
     }
