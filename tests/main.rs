@@ -9,6 +9,7 @@ mod events;
 mod invariants;
 mod layering;
 mod monotone;
+mod plot;
 mod scenarios;
 mod sweep;
 mod theory;

@@ -275,17 +275,22 @@ fn compare_writes_a_paired_table_with_common_seeds_whatever_the_thread_count() {
         lines.next(),
         Some("scenario,quantity,window,replicates,base_mean,scenario_mean,delta,ci_low,ci_high,significant")
     );
-    // 4 HHIs + 7 series + 6 provider rents, each final and average.
-    assert_eq!(
-        lines.count(),
-        2 * (4 + aimarket::commands::compare::COMPARED_SERIES.len() + 6)
-    );
+    // Every metric + 6 provider rents, each final and average.
+    assert_eq!(lines.count(), 2 * (aimarket::config::Metric::all().count() + 6));
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("a/manifest.json")).expect("manifest"))
             .expect("json");
     assert_eq!(manifest["seeds"][0].as_u64(), Some(derive_seed(20_260_101, 0, 0)));
     assert_eq!(manifest["replicates"].as_u64(), Some(3));
     assert_eq!(manifest["failed"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        manifest["seeds_hex"][0].as_str().map(str::to_string),
+        Some(format!("0x{:016x}", derive_seed(20_260_101, 0, 0)))
+    );
+    assert!(
+        !dir.path().join("a/trajectories.csv").exists(),
+        "only with --trajectories"
+    );
     let one = compare_cmd(&[&args[..], &["--threads", "1"]].concat(), &dir.path().join("b"));
     assert!(one.status.success());
     assert_eq!(
@@ -327,4 +332,197 @@ fn compare_rejects_mismatched_runs_and_bad_arguments_before_running() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.path().join("o").exists(), "nothing written");
+    // Nothing to compare, and a bad --scenario-set key, are refused before anything runs.
+    let out = compare_cmd(&["configs/baseline.toml"], &dir.path().join("o"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--scenario-set"));
+    let out = compare_cmd(
+        &["configs/baseline.toml", "--scenario-set", "enterprise.swich_cost=1"],
+        &dir.path().join("o"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--scenario-set") && err.contains("swich_cost"), "{err}");
+    assert!(!dir.path().join("o").exists(), "nothing written");
+}
+
+/// A CSV file as header-keyed rows.
+fn read_csv(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = r.headers().expect("header").clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.expect("row");
+            headers
+                .iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn f(row: &std::collections::HashMap<String, String>, column: &str) -> f64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column} = {:?} is a number", row[column]))
+}
+
+#[test]
+fn compare_trajectories_end_at_the_final_rows_and_replicates_reproduce_the_deltas() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = compare_cmd(
+        &[
+            "configs/baseline.toml",
+            "configs/scenarios/eu_data_act.toml",
+            "--replicates",
+            "3",
+            "--enterprises",
+            "2000",
+            "--ticks",
+            "24",
+            "--trajectories",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let comparison = read_csv(&dir.path().join("comparison.csv"));
+    let trajectories = read_csv(&dir.path().join("trajectories.csv"));
+    let replicates = read_csv(&dir.path().join("replicates.csv"));
+    let quantities: Vec<&String> = comparison
+        .iter()
+        .filter(|r| r["window"] == "final")
+        .map(|r| &r["quantity"])
+        .collect();
+    assert_eq!(quantities.len(), aimarket::config::Metric::all().count() + 6);
+    // Every quantity has 24 months, dated from 2026-01; the last equals the `final` row.
+    assert_eq!(trajectories.len(), 24 * quantities.len());
+    assert_eq!(trajectories[0]["date"], "2026-01");
+    for c in comparison.iter().filter(|r| r["window"] == "final") {
+        let months: Vec<_> = trajectories
+            .iter()
+            .filter(|t| t["scenario"] == c["scenario"] && t["quantity"] == c["quantity"])
+            .collect();
+        assert_eq!(months.len(), 24, "{}", c["quantity"]);
+        let last = months[23];
+        assert_eq!((last["tick"].as_str(), last["date"].as_str()), ("23", "2027-12"));
+        for (t, k) in [
+            ("base_mean", "base_mean"),
+            ("scenario_mean", "scenario_mean"),
+            ("delta", "delta"),
+            ("delta_ci_low", "ci_low"),
+            ("delta_ci_high", "ci_high"),
+            ("replicates", "replicates"),
+        ] {
+            assert_eq!(last[t], c[k], "{} {t}", c["quantity"]);
+        }
+        let base_low = f(last, "base_ci_low");
+        assert!(base_low <= f(last, "base_mean") && f(last, "base_mean") <= f(last, "base_ci_high"));
+    }
+    // Per-replicate values: the seeds are written exactly, as decimal and as hex strings, and
+    // the mean of the paired differences reproduces every delta.
+    let seeds: Vec<u64> = (0..3).map(|r| derive_seed(20_260_101, 0, r)).collect();
+    for r in &replicates {
+        let i: usize = r["replicate"].parse().expect("replicate");
+        assert_eq!(r["seed"], seeds[i].to_string());
+        assert_eq!(r["seed_hex"], format!("0x{:016x}", seeds[i]));
+    }
+    for c in &comparison {
+        let value = |role: &str, label: &str, rep: usize| {
+            let row = replicates
+                .iter()
+                .find(|r| {
+                    r["role"] == role
+                        && r["scenario"] == label
+                        && r["quantity"] == c["quantity"]
+                        && r["window"] == c["window"]
+                        && r["replicate"] == rep.to_string()
+                })
+                .unwrap_or_else(|| panic!("{role} {label} {} {} {rep}", c["quantity"], c["window"]));
+            f(row, "value")
+        };
+        let d: Vec<f64> = (0..3)
+            .map(|r| value("scenario", &c["scenario"], r) - value("base", "baseline", r))
+            .collect();
+        let mean = d.iter().sum::<f64>() / 3.0;
+        let delta = f(c, "delta");
+        assert!(
+            (mean - delta).abs() <= 1e-9 * delta.abs().max(1.0),
+            "{} {}: {mean} vs {delta}",
+            c["quantity"],
+            c["window"]
+        );
+    }
+}
+
+#[test]
+fn compare_scenario_set_finds_an_effect_that_matters_and_none_where_nothing_can_change() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let common = ["--replicates", "4", "--enterprises", "2000", "--ticks", "24"];
+    // Cheaper switching: enterprises re-choose their AI supplier much more often.
+    let args = [
+        &[
+            "configs/baseline.toml",
+            "--scenario-set",
+            "enterprise.switch_cost_base=1",
+        ][..],
+        &common[..],
+    ]
+    .concat();
+    let out = compare_cmd(&args, &dir.path().join("cost"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let label = "set:enterprise.switch_cost_base=1";
+    assert!(String::from_utf8_lossy(&out.stdout).contains(label));
+    let rows = read_csv(&dir.path().join("cost/comparison.csv"));
+    let switching = rows
+        .iter()
+        .find(|r| r["scenario"] == label && r["quantity"] == "switching_rate" && r["window"] == "average")
+        .expect("switching_rate row");
+    assert!(f(switching, "delta") > 0.0, "{switching:?}");
+    assert_eq!(switching["significant"], "true", "{switching:?}");
+    // A lab's display name cannot change any decision: every difference is exactly 0.
+    let args = [
+        &[
+            "configs/baseline.toml",
+            "--scenario-set",
+            "labs.openai.name=OpenAI Group",
+        ][..],
+        &common[..],
+    ]
+    .concat();
+    let out = compare_cmd(&args, &dir.path().join("name"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = read_csv(&dir.path().join("name/comparison.csv"));
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r["scenario"], "set:labs.openai.name=OpenAI Group");
+        for k in ["delta", "ci_low", "ci_high"] {
+            assert_eq!(f(r, k), 0.0, "{} {}: {r:?}", r["quantity"], r["window"]);
+        }
+        assert_eq!(r["significant"], "false");
+    }
+    // --set applies to the base and every scenario: the same change on both sides is no change.
+    let args = [
+        &[
+            "configs/baseline.toml",
+            "--set",
+            "enterprise.switch_cost_base=1",
+            "--scenario-set",
+            "enterprise.switch_cost_base=1",
+        ][..],
+        &common[..],
+    ]
+    .concat();
+    let out = compare_cmd(&args, &dir.path().join("both"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = read_csv(&dir.path().join("both/comparison.csv"));
+    assert!(rows.iter().all(|r| f(r, "delta") == 0.0));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("both/manifest.json")).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["overrides"][0], "enterprise.switch_cost_base=1");
+    assert_eq!(
+        manifest["scenarios"][0]["scenario_set"][0],
+        "enterprise.switch_cost_base=1"
+    );
 }

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::compare::ComparePlan;
+use crate::commands::compare::{CompareInputs, ComparePlan};
+use crate::commands::plot::PlotPlan;
 use crate::commands::run::RunPlan;
 use crate::commands::scenarios::ScenariosPlan;
 use crate::commands::sweep::SweepPlan;
@@ -43,6 +44,8 @@ pub enum Command {
     Scenarios(ScenariosArgs),
     /// Compare scenarios against a base with common random numbers and paired 95% CIs.
     Compare(CompareArgs),
+    /// Draw a figure (PNG or SVG) of a run, sweep or compare output directory.
+    Plot(PlotArgs),
 }
 
 /// Arguments of `aimarket run`.
@@ -116,25 +119,70 @@ pub struct ScenariosArgs {
 pub struct CompareArgs {
     /// Base config, e.g. configs/baseline.toml.
     pub base: PathBuf,
-    /// Scenario configs to compare against the base.
-    #[arg(required = true)]
+    /// Scenario configs to compare against the base (optional with --scenario-set).
     pub scenarios: Vec<PathBuf>,
+    /// Define one more scenario: the base with this override (same syntax as `run --set`).
+    /// Repeatable: all of them together make one scenario, labelled `set:<k=v,...>`.
+    #[arg(long = "scenario-set", value_name = "KEY=VALUE")]
+    pub scenario_set: Vec<String>,
+    /// Override a config key in the base and every scenario (same syntax as `run --set`).
+    /// Repeatable; applied in order, before scenario-set.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Replicates per config (each replicate uses the same seed for base and scenarios).
     #[arg(long, default_value_t = 8)]
     pub replicates: u32,
     /// Number of enterprises (overrides run.enterprises in every config).
     #[arg(long)]
     pub enterprises: Option<u32>,
+    /// Number of monthly ticks (overrides run.ticks in every config).
+    #[arg(long)]
+    pub ticks: Option<u32>,
     /// Master seed from which replicate seeds are derived (default: the base's run.seed).
     #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: Option<u64>,
-    /// Output directory for comparison.csv and manifest.json.
+    /// Output directory for comparison.csv, replicates.csv, trajectories.csv and manifest.json.
     #[arg(long, default_value = "outputs/compare")]
     pub out: PathBuf,
+    /// Also write trajectories.csv: per month, base, scenario and paired difference with 95% CIs.
+    #[arg(long)]
+    pub trajectories: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
     /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `aimarket plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Output directory of `aimarket run`, `sweep` or `compare` (compare needs --trajectories).
+    pub dir: PathBuf,
+    /// Metrics to plot, one panel each (default: the four HHIs). Compare also takes rent.<provider>.
+    #[arg(long, num_args = 1.., value_name = "NAME")]
+    pub metric: Vec<String>,
+    /// Response plots (--x): the runs' final value or their time average (default final).
+    #[arg(long, value_parser = ["final", "average"])]
+    pub window: Option<String>,
+    /// Response plot of a sweep: the swept axis on x (its key, or its last segment if unique).
+    #[arg(long, value_name = "AXIS")]
+    pub x: Option<String>,
+    /// With --x: a second swept axis, drawing a heatmap of the mean.
+    #[arg(long, value_name = "AXIS")]
+    pub y: Option<String>,
+    /// Image file, .png or .svg (default: DIR/figure_<run|sweep|compare|response>.png); the
+    /// plotted data go to the same path with .csv appended.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Width in pixels (default: from the number of panels).
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Height in pixels (default: from the number of panels).
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// Do not print what was written.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -152,6 +200,8 @@ pub enum Plan {
     Scenarios(ScenariosPlan),
     /// `aimarket compare`.
     Compare(ComparePlan),
+    /// `aimarket plot`.
+    Plot(PlotPlan),
 }
 
 /// The exit code of a command error.
@@ -171,6 +221,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Validate(p) => commands::validate::execute(&p),
         Plan::Scenarios(p) => commands::scenarios::execute(&p),
         Plan::Compare(p) => commands::compare::execute(&p),
+        Plan::Plot(p) => commands::plot::execute(&p),
         Plan::Sweep(p) => commands::sweep::execute(&p),
     });
     match result {
@@ -225,21 +276,54 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));
             }
-            let overrides: Vec<String> = args
-                .enterprises
-                .map(|n| format!("run.enterprises={n}"))
-                .into_iter()
-                .collect();
-            let configs = ComparePlan::load_configs(&args.base, &args.scenarios, &overrides, args.replicates)?;
+            let mut shorthands = Vec::new();
+            if let Some(t) = args.ticks {
+                shorthands.push(format!("run.ticks={t}"));
+            }
+            if let Some(n) = args.enterprises {
+                shorthands.push(format!("run.enterprises={n}"));
+            }
+            let (configs, overrides) = ComparePlan::load_configs(&CompareInputs {
+                base: args.base,
+                scenarios: args.scenarios,
+                scenario_set: args.scenario_set,
+                set: args.set,
+                shorthands,
+                replicates: args.replicates,
+            })?;
             Plan::Compare(ComparePlan {
                 master_seed: args.seed.unwrap_or(configs[0].config.run.seed),
                 configs,
+                overrides,
                 replicates: args.replicates,
                 out: args.out,
+                trajectories: args.trajectories,
                 threads: args.threads,
                 progress: show_progress(args.quiet),
                 report: !args.quiet,
             })
+        }
+        Command::Plot(args) => {
+            let window = args
+                .window
+                .as_deref()
+                .map(crate::output::plot::build::Window::parse)
+                .transpose()
+                .map_err(CommandError::input)?;
+            let options = crate::output::plot::build::Options {
+                metrics: args.metric,
+                window,
+                x: args.x,
+                y: args.y,
+            };
+            Plan::Plot(PlotPlan::new(
+                &args.dir,
+                &options,
+                args.out,
+                args.width,
+                args.height,
+                !args.quiet,
+            )?)
         }
     })
 }

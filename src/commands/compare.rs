@@ -3,29 +3,34 @@
 //! `aimarket compare BASE SCENARIO...` runs the base and every scenario `--replicates` times.
 //! Replicate r of every config uses the same seed, `derive_seed(master, 0, r)`, so the same
 //! enterprises make the same draws and the paired difference scenario − base isolates the
-//! scenario's effect. For each scenario and quantity (HHI of the four markets, switching rates,
-//! infrastructure rent in total and per provider, lab dependency) it reports the mean paired
-//! difference of the final value and of the time average, with a 95 % Student-t confidence
-//! interval, prints a table and writes `comparison.csv` and `manifest.json` atomically.
+//! scenario's effect. For each scenario and quantity (every `metrics.csv` series of
+//! [`Metric::all`] and each provider's infrastructure rent) it reports the mean paired difference
+//! of the final value and of the time average, with a 95 % Student-t confidence interval, prints
+//! a table (a readable subset of the quantities) and writes `comparison.csv`, `replicates.csv`,
+//! optionally `trajectories.csv` (every month) and `manifest.json`, each atomically.
+//!
+//! Besides scenario files, `--scenario-set KEY=VALUE...` defines one more scenario: the base with
+//! those overrides, labelled `set:<k=v,...>`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::stats::{Paired, paired};
+use crate::stats::{Paired, paired, summarise as replicate_summary, t975};
 use serde::Serialize;
 
 use super::CommandError;
 use super::progress::{bar, interrupt_flag};
 use crate::batch::{self, Job};
-use crate::config::{self, Config, Market, Metric};
+use crate::config::{self, Config, Market, Metric, Month};
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
 use crate::sim::MetricsRecorder;
 use crate::sim::rng::derive_seed;
 
-/// Run-level series compared besides the four HHIs.
-pub const COMPARED_SERIES: [Metric; 7] = [
+/// Run-level series printed in the table besides the four HHIs and the provider rents (every
+/// metric is compared and written to the CSV files; the table keeps this readable subset).
+pub const TABLE_SERIES: [Metric; 7] = [
     Metric::SwitchingRate,
     Metric::ProviderSwitchingRate,
     Metric::MigrationRate,
@@ -50,6 +55,33 @@ impl Quantity {
         match self {
             Quantity::Metric(m) => m.name().to_string(),
             Quantity::Rent(p) => format!("rent.{p}"),
+        }
+    }
+
+    /// The quantity of a label (`hhi_cloud`, `rent.aws`), if any.
+    pub fn parse(label: &str) -> Option<Quantity> {
+        if let Some(m) = Metric::from_name(label) {
+            return Some(Quantity::Metric(m));
+        }
+        label
+            .strip_prefix("rent.")
+            .filter(|p| !p.is_empty())
+            .map(|p| Quantity::Rent(p.to_string()))
+    }
+
+    /// Unit of the quantity (a rent share is a fraction of enterprise AI spend).
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Quantity::Metric(m) => m.unit(),
+            Quantity::Rent(_) => "fraction",
+        }
+    }
+
+    /// Whether the printed table shows this quantity (comparison.csv has them all).
+    pub fn in_table(&self) -> bool {
+        match self {
+            Quantity::Metric(m) => Market::all().any(|k| Metric::hhi(k) == *m) || TABLE_SERIES.contains(m),
+            Quantity::Rent(_) => true,
         }
     }
 
@@ -108,10 +140,10 @@ pub struct Row {
     pub stats: Paired,
 }
 
-/// The quantities compared for runs whose providers are `providers`.
+/// The quantities compared for runs whose providers are `providers`: every metric in column
+/// order, then each provider's rent.
 pub fn quantities(providers: &[String]) -> Vec<Quantity> {
-    let mut q: Vec<Quantity> = Market::all().map(|m| Quantity::Metric(Metric::hhi(m))).collect();
-    q.extend(COMPARED_SERIES.iter().map(|&s| Quantity::Metric(s)));
+    let mut q: Vec<Quantity> = Metric::all().map(Quantity::Metric).collect();
     q.extend(providers.iter().map(|p| Quantity::Rent(p.clone())));
     q
 }
@@ -145,6 +177,7 @@ struct FailedRun {
     config: String,
     replicate: u32,
     seed: u64,
+    seed_hex: String,
     error: String,
 }
 
@@ -152,6 +185,9 @@ struct FailedRun {
 struct ConfigEntry {
     label: String,
     path: String,
+    /// `--scenario-set` overrides of a `set:` scenario (applied after `--set`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scenario_set: Vec<String>,
     hash: String,
 }
 
@@ -161,16 +197,26 @@ struct Manifest {
     aimarket_version: &'static str,
     base: ConfigEntry,
     scenarios: Vec<ConfigEntry>,
+    overrides: Vec<String>,
     master_seed: u64,
     seeds: Vec<u64>,
+    seeds_hex: Vec<String>,
     replicates: u32,
     enterprises: u32,
     ticks: u32,
     start: String,
     runs: usize,
     failed: Vec<FailedRun>,
+    trajectories: bool,
     files: Vec<&'static str>,
     wall_seconds: f64,
+}
+
+/// A seed as written next to its decimal form: `0x` and 16 hex digits. A 19-digit decimal
+/// seed is above 2^53 and is silently rounded by tools that read numbers as doubles
+/// (spreadsheets, pandas' default float columns, JavaScript); the hex form is a string to them.
+pub fn seed_hex(seed: u64) -> String {
+    format!("0x{seed:016x}")
 }
 
 fn label_of(path: &Path) -> String {
@@ -181,10 +227,13 @@ fn label_of(path: &Path) -> String {
 /// One config taking part in a comparison.
 #[derive(Debug, Clone)]
 pub struct Compared {
-    /// The file as given.
+    /// The file as given (for a `set:` scenario, the base file).
     pub path: PathBuf,
-    /// Label in tables (file stem; the path when two stems clash).
+    /// Label in tables (file stem; the path when two stems clash; `set:<k=v,...>` for the
+    /// scenario defined by `--scenario-set`).
     pub label: String,
+    /// The `--scenario-set` overrides that define a `set:` scenario (empty otherwise).
+    pub scenario_set: Vec<String>,
     /// The resolved config.
     pub config: Config,
 }
@@ -194,12 +243,16 @@ pub struct Compared {
 pub struct ComparePlan {
     /// The base (index 0) and the scenarios.
     pub configs: Vec<Compared>,
+    /// Overrides applied to every config (`--set`, then `--ticks`/`--enterprises`).
+    pub overrides: Vec<String>,
     /// Replicates per config (≥ 1).
     pub replicates: u32,
     /// Master seed from which replicate seeds are derived.
     pub master_seed: u64,
     /// Output directory.
     pub out: PathBuf,
+    /// Also write `trajectories.csv` (per-month statistics).
+    pub trajectories: bool,
     /// Worker threads (`None`: all cores).
     pub threads: Option<usize>,
     /// Draw a progress bar.
@@ -208,36 +261,57 @@ pub struct ComparePlan {
     pub report: bool,
 }
 
+/// What `compare` loads: files and overrides as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct CompareInputs {
+    /// The base config file.
+    pub base: PathBuf,
+    /// Scenario config files.
+    pub scenarios: Vec<PathBuf>,
+    /// `--scenario-set` overrides: together they define one more scenario, the base with them.
+    pub scenario_set: Vec<String>,
+    /// `--set` overrides, applied to every config.
+    pub set: Vec<String>,
+    /// Overrides from dedicated flags (`--ticks`, `--enterprises`), applied last (they win).
+    pub shorthands: Vec<String>,
+    /// Replicates per config.
+    pub replicates: u32,
+}
+
 impl ComparePlan {
-    /// The configs of a comparison from files: loads every config with `overrides`, checks that the
-    /// scenarios cover the base's months, and labels them. Nothing runs.
-    pub fn load_configs(
-        base: &Path,
-        scenarios: &[PathBuf],
-        overrides: &[String],
-        replicates: u32,
-    ) -> Result<Vec<Compared>, CommandError> {
-        if replicates == 0 {
+    /// The configs of a comparison: loads every config with its overrides, checks that the
+    /// scenarios cover the base's months, and labels them. Nothing runs. Also returns the
+    /// overrides applied to every config.
+    pub fn load_configs(inputs: &CompareInputs) -> Result<(Vec<Compared>, Vec<String>), CommandError> {
+        if inputs.replicates == 0 {
             return Err(CommandError::input("--replicates must be at least 1, got 0"));
         }
-        let base_config = config::load(base, overrides).map_err(CommandError::input)?;
+        if inputs.scenarios.is_empty() && inputs.scenario_set.is_empty() {
+            return Err(CommandError::input(
+                "nothing to compare: give at least one SCENARIO config or --scenario-set KEY=VALUE",
+            ));
+        }
+        let overrides: Vec<String> = inputs.set.iter().chain(&inputs.shorthands).cloned().collect();
+        let base = &inputs.base;
+        let base_config = config::load(base, &overrides).map_err(CommandError::input)?;
         let mut configs = vec![Compared {
             path: base.to_path_buf(),
             label: label_of(base),
+            scenario_set: Vec::new(),
             config: base_config.clone(),
         }];
-        for path in scenarios {
-            let c = config::load(path, overrides).map_err(CommandError::input)?;
+        let same_months = |c: &Config, what: &str| {
             if c.run.start != base_config.run.start || c.run.ticks != base_config.run.ticks {
                 return Err(CommandError::input(format!(
-                    "{}: run.start/run.ticks are {}/{}, expected the base's {}/{}: compared runs must cover the same months",
-                    path.display(),
-                    c.run.start,
-                    c.run.ticks,
-                    base_config.run.start,
-                    base_config.run.ticks
+                    "{what}: run.start/run.ticks are {}/{}, expected the base's {}/{}: compared runs must cover the same months",
+                    c.run.start, c.run.ticks, base_config.run.start, base_config.run.ticks
                 )));
             }
+            Ok(())
+        };
+        for path in &inputs.scenarios {
+            let c = config::load(path, &overrides).map_err(CommandError::input)?;
+            same_months(&c, &path.display().to_string())?;
             let mut label = label_of(path);
             if configs.iter().any(|x| x.label == label) {
                 label = path.display().to_string();
@@ -245,11 +319,41 @@ impl ComparePlan {
             configs.push(Compared {
                 path: path.clone(),
                 label,
+                scenario_set: Vec::new(),
                 config: c,
             });
         }
-        Ok(configs)
+        if !inputs.scenario_set.is_empty() {
+            let all: Vec<String> = inputs
+                .set
+                .iter()
+                .chain(&inputs.scenario_set)
+                .chain(&inputs.shorthands)
+                .cloned()
+                .collect();
+            let label = format!("set:{}", inputs.scenario_set.join(","));
+            let c = config::load(base, &all).map_err(|e| CommandError::input(format!("--scenario-set: {e}")))?;
+            same_months(&c, &format!("--scenario-set {}", inputs.scenario_set.join(" ")))?;
+            configs.push(Compared {
+                path: base.to_path_buf(),
+                label,
+                scenario_set: inputs.scenario_set.clone(),
+                config: c,
+            });
+        }
+        Ok((configs, overrides))
     }
+}
+
+/// The finished runs of one config, by replicate (`None`: the run failed).
+type Runs<'a> = Vec<Option<&'a MetricsRecorder>>;
+
+/// The replicates where both the base and the scenario finished, as paired lists.
+fn pairs<'a>(base: &Runs<'a>, scenario: &Runs<'a>) -> (Vec<&'a MetricsRecorder>, Vec<&'a MetricsRecorder>) {
+    base.iter()
+        .zip(scenario)
+        .filter_map(|(b, s)| Some(((*b)?, (*s)?)))
+        .unzip()
 }
 
 /// Runs `aimarket compare`.
@@ -294,9 +398,10 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
         if let Err(e) = result {
             let (c, r) = (i / n, i % n);
             let f = FailedRun {
-                config: configs[c].path.display().to_string(),
+                config: configs[c].label.clone(),
                 replicate: r as u32,
                 seed: seeds[r],
+                seed_hex: seed_hex(seeds[r]),
                 error: e.clone(),
             };
             eprintln!(
@@ -306,27 +411,47 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
             failed.push(f);
         }
     }
+    let runs: Vec<Runs> = (0..configs.len())
+        .map(|c| {
+            (0..n)
+                .map(|r| results[c * n + r].as_ref().ok().map(|o| &o.recorded))
+                .collect()
+        })
+        .collect();
 
-    let mut rows = Vec::new();
-    for (s, compared) in configs.iter().enumerate().skip(1) {
-        let (label, c) = (&compared.label, &compared.config);
-        // Rents of the base's providers and of any provider the scenario adds.
-        let mut providers: Vec<String> = base.providers.keys().cloned().collect();
-        providers.extend(c.providers.keys().filter(|p| !base.providers.contains_key(*p)).cloned());
-        let quantities = quantities(&providers);
-        let mut b = Vec::new();
-        let mut sc = Vec::new();
-        for r in 0..n {
-            if let (Ok(x), Ok(y)) = (&results[r], &results[s * n + r]) {
-                b.push(&x.recorded);
-                sc.push(&y.recorded);
+    // Rents of the base's providers, then of any provider a scenario adds (absent ones count 0).
+    let mut providers: Vec<String> = base.providers.keys().cloned().collect();
+    for c in &configs[1..] {
+        for p in c.config.providers.keys() {
+            if !providers.contains(p) {
+                providers.push(p.clone());
             }
         }
+    }
+    let all_quantities = quantities(&providers);
+
+    let mut rows = Vec::new();
+    let mut trajectories = Vec::new();
+    for (s, compared) in configs.iter().enumerate().skip(1) {
+        let label = &compared.label;
+        // Rents of the base's providers and of any provider this scenario adds.
+        let quantities: Vec<Quantity> = all_quantities
+            .iter()
+            .filter(|q| match q {
+                Quantity::Rent(p) => base.providers.contains_key(p) || compared.config.providers.contains_key(p),
+                Quantity::Metric(_) => true,
+            })
+            .cloned()
+            .collect();
+        let (b, sc) = pairs(&runs[0], &runs[s]);
         if b.is_empty() {
             eprintln!("error: {label}: no replicate finished for both base and scenario; it is left out of the table");
             continue;
         }
         rows.extend(compare_runs(label, &b, &sc, &quantities));
+        if plan.trajectories {
+            trajectories.extend(trajectory_rows(label, &b, &sc, &quantities));
+        }
     }
 
     let table = format!(
@@ -343,14 +468,33 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes());
 
     let out = &plan.out;
+    let io =
+        |file: &'static str| move |e: std::io::Error| CommandError::failed(format!("{}/{file}: {e}", out.display()));
     std::fs::create_dir_all(out)
         .map_err(|e| CommandError::failed(format!("{}: cannot be created: {e}", out.display())))?;
     let csv = comparison_csv(&rows).map_err(|e| CommandError::failed(format!("comparison.csv: {e}")))?;
-    let csv_path = write_atomic(out, "comparison.csv", &csv)
-        .map_err(|e| CommandError::failed(format!("{}: {e}", out.display())))?;
+    let csv_path = write_atomic(out, "comparison.csv", &csv).map_err(io("comparison.csv"))?;
+    let reps = replicates_csv(configs, &runs, &seeds, &all_quantities)
+        .map_err(|e| CommandError::failed(format!("replicates.csv: {e}")))?;
+    write_atomic(out, "replicates.csv", &reps).map_err(io("replicates.csv"))?;
+    let mut files = vec!["comparison.csv", "replicates.csv"];
+    let start = Month::parse(&base.run.start).map_err(CommandError::failed)?;
+    if plan.trajectories {
+        let t = trajectories_csv(&trajectories, start)
+            .map_err(|e| CommandError::failed(format!("trajectories.csv: {e}")))?;
+        write_atomic(out, "trajectories.csv", &t).map_err(io("trajectories.csv"))?;
+        files.push("trajectories.csv");
+    } else {
+        // An older comparison's trajectories would not match these results.
+        match std::fs::remove_file(out.join("trajectories.csv")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("trajectories.csv")(e)),
+            _ => {}
+        }
+    }
     let entry = |c: &Compared| ConfigEntry {
         label: c.label.clone(),
         path: c.path.display().to_string(),
+        scenario_set: c.scenario_set.clone(),
         hash: config::hash(&c.config),
     };
     let manifest = Manifest {
@@ -358,25 +502,32 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
         aimarket_version: env!("CARGO_PKG_VERSION"),
         base: entry(&configs[0]),
         scenarios: configs[1..].iter().map(entry).collect(),
+        overrides: plan.overrides.clone(),
         master_seed: master,
         seeds: seeds.clone(),
+        seeds_hex: seeds.iter().map(|&s| seed_hex(s)).collect(),
         replicates: plan.replicates,
         enterprises: base.run.enterprises,
         ticks: base.run.ticks,
         start: base.run.start.clone(),
         runs: jobs.len(),
         failed: failed.clone(),
-        files: vec!["comparison.csv"],
+        trajectories: plan.trajectories,
+        files: files.clone(),
         wall_seconds: started.elapsed().as_secs_f64(),
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| CommandError::failed(format!("manifest.json: {e}")))?;
-    write_atomic(out, "manifest.json", &json).map_err(|e| CommandError::failed(format!("{}: {e}", out.display())))?;
+    write_atomic(out, "manifest.json", &json).map_err(io("manifest.json"))?;
     if plan.report {
         eprintln!(
-            "{} runs in {:.1} s; wrote {} and manifest.json",
+            "{} runs in {:.1} s; wrote {}, {} and manifest.json to {}",
             jobs.len(),
             started.elapsed().as_secs_f64(),
-            csv_path.display()
+            csv_path
+                .file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+            files[1..].join(", "),
+            out.display()
         );
     }
     if !failed.is_empty() {
@@ -389,40 +540,115 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// A number for the printed table with `decimals` places (`n/a` if not finite).
-fn short(v: f64, decimals: usize, sign: bool) -> String {
-    match (v.is_finite(), sign) {
-        (false, _) => "n/a".into(),
-        (true, true) => format!("{v:+.decimals$}"),
-        (true, false) => format!("{v:.decimals$}"),
+/// One month of one quantity of one scenario: the base's and the scenario's replicate means
+/// with 95 % intervals, and the paired difference.
+#[derive(Debug, Clone)]
+pub struct TrajectoryRow {
+    /// Scenario label.
+    pub scenario: String,
+    /// Quantity.
+    pub quantity: Quantity,
+    /// Month index from `run.start`.
+    pub tick: usize,
+    /// Mean and 95 % Student-t interval of the base's values over the paired replicates.
+    pub base: (f64, f64, f64),
+    /// The same for the scenario.
+    pub scenario_stats: (f64, f64, f64),
+    /// The paired difference scenario − base.
+    pub paired: Paired,
+}
+
+/// Mean and 95 % interval of replicate values (NaN where undefined).
+fn mean_ci(values: &[f64], t: f64) -> (f64, f64, f64) {
+    let s = replicate_summary(values, t);
+    let nan = f64::NAN;
+    (s.mean.unwrap_or(nan), s.ci_low.unwrap_or(nan), s.ci_high.unwrap_or(nan))
+}
+
+/// Per-month statistics of paired runs on every quantity.
+pub fn trajectory_rows(
+    label: &str,
+    base: &[&MetricsRecorder],
+    scenario: &[&MetricsRecorder],
+    quantities: &[Quantity],
+) -> Vec<TrajectoryRow> {
+    let n = base.len().min(scenario.len());
+    let t = if n >= 2 { t975(n - 1) } else { f64::NAN };
+    let mut rows = Vec::new();
+    for q in quantities {
+        let b: Vec<Vec<f64>> = base.iter().map(|r| q.series(r)).collect();
+        let s: Vec<Vec<f64>> = scenario.iter().map(|r| q.series(r)).collect();
+        let ticks = b.iter().chain(&s).map(Vec::len).min().unwrap_or(0);
+        for tick in 0..ticks {
+            let bt: Vec<f64> = b.iter().map(|x| x[tick]).collect();
+            let st: Vec<f64> = s.iter().map(|x| x[tick]).collect();
+            rows.push(TrajectoryRow {
+                scenario: label.to_string(),
+                quantity: q.clone(),
+                tick,
+                base: mean_ci(&bt, t),
+                scenario_stats: mean_ci(&st, t),
+                paired: paired(&bt, &st),
+            });
+        }
+    }
+    rows
+}
+
+/// A number for the printed table: `digits` significant digits of `scale` (the largest
+/// magnitude shown in the cell), scientific notation when `scale` is below 10⁻³ so that small
+/// effects never print as zeros. `n/a` if not finite; an exact zero prints as `0`.
+fn short(v: f64, scale: f64, digits: i32, sign: bool) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let scale = if scale.is_finite() && scale > 0.0 {
+        scale
+    } else {
+        v.abs()
+    };
+    let mantissa = (digits - 1).max(0) as usize;
+    match (scale < 1e-3, sign) {
+        (true, true) => format!("{v:+.mantissa$e}"),
+        (true, false) => format!("{v:.mantissa$e}"),
+        (false, _) => {
+            let decimals = (digits - 1 - scale.log10().floor() as i32).clamp(0, 8) as usize;
+            if sign {
+                format!("{v:+.decimals$}")
+            } else {
+                format!("{v:.decimals$}")
+            }
+        }
     }
 }
 
-/// Decimal places per quantity: HHI points to 0.1, prices to 0.001 $/GPU-h, shares and rates to
-/// 0.00001 (a thousandth of a percentage point).
-fn decimals(q: &Quantity) -> usize {
-    match q {
-        Quantity::Metric(m) if m.name().starts_with("hhi_") => 1,
-        Quantity::Metric(Metric::MeanComputePrice) => 3,
-        _ => 5,
-    }
-}
-
-fn delta_cell(p: &Paired, d: usize) -> String {
+fn delta_cell(p: &Paired) -> String {
+    let scale = [p.delta, p.ci_low, p.ci_high]
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, v| m.max(v.abs()));
     let ci = if p.ci_low.is_finite() {
-        format!(" [{}, {}]", short(p.ci_low, d, false), short(p.ci_high, d, false))
+        format!(
+            " [{}, {}]",
+            short(p.ci_low, scale, 3, false),
+            short(p.ci_high, scale, 3, false)
+        )
     } else {
         String::new()
     };
     format!(
         "{}{ci}{}",
-        short(p.delta, d, true),
+        short(p.delta, scale, 3, true),
         if p.significant() { " *" } else { "" }
     )
 }
 
 /// The printed table: per scenario and quantity, the base's time average and the paired
-/// change of the time average and of the final value (`*`: the 95 % CI excludes 0).
+/// change of the time average and of the final value (`*`: the 95 % CI excludes 0). It shows
+/// the quantities of [`Quantity::in_table`]; comparison.csv has every one.
 pub fn render_table(rows: &[Row]) -> String {
     let mut lines: Vec<[String; 5]> = vec![[
         "scenario".into(),
@@ -433,13 +659,17 @@ pub fn render_table(rows: &[Row]) -> String {
     ]];
     for pair in rows.chunks(2) {
         let [fin, avg] = pair else { continue };
-        let d = decimals(&fin.quantity);
+        if !fin.quantity.in_table() {
+            continue;
+        }
+        let b = avg.stats.base_mean;
+        let base_cell = short(b, b.abs(), 4, false);
         lines.push([
             fin.scenario.clone(),
             fin.quantity.label(),
-            short(avg.stats.base_mean, d, false),
-            delta_cell(&avg.stats, d),
-            delta_cell(&fin.stats, d),
+            base_cell,
+            delta_cell(&avg.stats),
+            delta_cell(&fin.stats),
         ]);
     }
     let mut widths = [0usize; 5];
@@ -471,7 +701,13 @@ pub fn render_table(rows: &[Row]) -> String {
         out.push('\n');
     }
     out.push_str("\n* the 95% confidence interval of the paired difference (scenario − base) excludes 0\n");
+    out.push_str("(the table shows the HHIs, switching, spend shares, price, rent and dependency; comparison.csv has every metric)\n");
     out
+}
+
+/// A CSV cell: shortest round-trip decimal, empty when not finite.
+fn num(v: f64) -> String {
+    if v.is_finite() { format_number(v) } else { String::new() }
 }
 
 /// `comparison.csv`: one row per scenario, quantity and window.
@@ -490,7 +726,6 @@ pub fn comparison_csv(rows: &[Row]) -> Result<Vec<u8>, String> {
         "significant",
     ])
     .map_err(|e| e.to_string())?;
-    let num = |v: f64| if v.is_finite() { format_number(v) } else { String::new() };
     for r in rows {
         let p = &r.stats;
         w.write_record([
@@ -510,6 +745,93 @@ pub fn comparison_csv(rows: &[Row]) -> Result<Vec<u8>, String> {
     w.into_inner().map_err(|e| e.to_string())
 }
 
+/// `replicates.csv`: one row per config (the base included), finished replicate, quantity and
+/// window, with the run's summary value.
+fn replicates_csv(
+    configs: &[Compared],
+    runs: &[Runs],
+    seeds: &[u64],
+    quantities: &[Quantity],
+) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "scenario",
+        "role",
+        "replicate",
+        "seed",
+        "seed_hex",
+        "quantity",
+        "window",
+        "value",
+    ])
+    .map_err(|e| e.to_string())?;
+    for (c, compared) in configs.iter().enumerate() {
+        let role = if c == 0 { "base" } else { "scenario" };
+        for (r, rec) in runs[c].iter().enumerate() {
+            let Some(rec) = rec else { continue };
+            for q in quantities {
+                for win in [Window::Final, Window::Average] {
+                    w.write_record([
+                        compared.label.clone(),
+                        role.to_string(),
+                        r.to_string(),
+                        seeds[r].to_string(),
+                        seed_hex(seeds[r]),
+                        q.label(),
+                        win.label().to_string(),
+                        num(summarise(rec, q, win)),
+                    ])
+                    .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+/// `trajectories.csv`: one row per scenario, quantity and month.
+pub fn trajectories_csv(rows: &[TrajectoryRow], start: Month) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "scenario",
+        "quantity",
+        "tick",
+        "date",
+        "base_mean",
+        "base_ci_low",
+        "base_ci_high",
+        "scenario_mean",
+        "scenario_ci_low",
+        "scenario_ci_high",
+        "delta",
+        "delta_ci_low",
+        "delta_ci_high",
+        "replicates",
+    ])
+    .map_err(|e| e.to_string())?;
+    for r in rows {
+        let p = &r.paired;
+        w.write_record([
+            r.scenario.clone(),
+            r.quantity.label(),
+            r.tick.to_string(),
+            start.plus(r.tick as i64).to_string(),
+            num(r.base.0),
+            num(r.base.1),
+            num(r.base.2),
+            num(r.scenario_stats.0),
+            num(r.scenario_stats.1),
+            num(r.scenario_stats.2),
+            num(p.delta),
+            num(p.ci_low),
+            num(p.ci_high),
+            p.n.to_string(),
+        ])
+        .map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,5 +845,49 @@ mod tests {
         };
         assert!((summarise(&rec, &Quantity::Rent("aws".into()), Window::Average) - 0.2).abs() < 1e-12);
         assert_eq!(summarise(&rec, &Quantity::Rent("stargate".into()), Window::Final), 0.0);
+    }
+
+    #[test]
+    fn small_effects_print_in_scientific_notation_never_as_zeros() {
+        let p = Paired {
+            n: 8,
+            base_mean: 2e-4,
+            scenario_mean: 1.9e-4,
+            delta: -3.41e-6,
+            ci_low: -4.0e-6,
+            ci_high: -2.8e-6,
+        };
+        assert_eq!(delta_cell(&p), "-3.41e-6 [-4.00e-6, -2.80e-6] *");
+        let hhi = Paired {
+            delta: 12.34,
+            ci_low: 10.1,
+            ci_high: 14.56,
+            ..p
+        };
+        assert_eq!(delta_cell(&hhi), "+12.3 [10.1, 14.6] *");
+        let zero = Paired {
+            delta: 0.0,
+            ci_low: 0.0,
+            ci_high: 0.0,
+            ..p
+        };
+        assert_eq!(delta_cell(&zero), "0 [0, 0]");
+        let share = Paired {
+            delta: 0.0123,
+            ci_low: -0.002,
+            ci_high: 0.0266,
+            ..p
+        };
+        assert_eq!(delta_cell(&share), "+0.0123 [-0.0020, 0.0266]");
+    }
+
+    #[test]
+    fn quantity_labels_parse_back() {
+        for q in quantities(&["aws".to_string()]) {
+            assert_eq!(Quantity::parse(&q.label()), Some(q));
+        }
+        assert_eq!(Quantity::parse("rent."), None);
+        assert_eq!(Quantity::parse("hhi_clouds"), None);
+        assert_eq!(seed_hex(255), "0x00000000000000ff");
     }
 }
