@@ -196,7 +196,12 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     if fault.0.is_none()
         && let Some(m) = metrics.first_non_finite()
     {
-        fault.0 = Some(format!("non-finite value of {} at {}", m.name(), clock.month()));
+        fault.0 = Some(format!(
+            "non-finite value of {} at {} (parameters that feed it: {})",
+            m.name(),
+            clock.month(),
+            crate::config::bounds::suspects(m.name())
+        ));
     }
 
     *report = TickReport {
