@@ -9,6 +9,8 @@ mod events;
 mod invariants;
 mod layering;
 mod monotone;
+mod proptest_config;
+mod reliability;
 mod scenarios;
 mod sweep;
 mod theory;

@@ -52,6 +52,12 @@ const PRICE: &str = "1,000 US$ per GPU-hour is 300 times today's hyperscaler pri
 const GROWTH: &str = "growth of 10/yr multiplies by 11 each year; no market sustains more";
 const MONTHS: &str = "1,200 months is a century; the model keeps one slot per month";
 const HORIZON: &str = "2,400 months is the longest run";
+/// `min ≤ key ≤ max`.
+const fn within(key: &'static str, min: f64, max: f64, why: &'static str) -> Bound {
+    Bound { key, min, max, why }
+}
+
+const COST: &str = "from a tenth of a cent to 1,000 US$ per GPU-hour (about 300 times today's hyperscaler price)";
 const ANY: &str = "only compared with measured values; any finite value is harmless";
 
 /// The table of bounds, one line per key.
@@ -109,8 +115,8 @@ pub const BOUNDS: &[Bound] = &[
     up("lab_behaviour.owner_min_share", 1.0, PROB),
     up("providers.*.home_share", 1.0, PROB),
     up("providers.*.capacity_kgpu", 1e9, KGPU),
-    up("providers.*.unit_cost", 1_000.0, PRICE),
-    up("providers.*.price", 1_000.0, PRICE),
+    within("providers.*.unit_cost", 0.001, 1_000.0, COST),
+    within("providers.*.price", 0.001, 1_000.0, COST),
     up(
         "providers.*.price_response",
         1.0,
@@ -158,7 +164,7 @@ pub const BOUNDS: &[Bound] = &[
     ),
     abs("labs.*.brand", 100.0, UTILITY),
     up("labs.*.own_capacity_kgpu", 1e9, KGPU),
-    up("labs.*.own_unit_cost", 1_000.0, PRICE),
+    within("labs.*.own_unit_cost", 0.001, 1_000.0, COST),
     up("labs.*.initial_hosts.*", 1.0, PROB),
     up("contracts.*.credits_musd", 1e9, MONEY),
     up("contracts.*.revenue_share", 1.0, PROB),
@@ -390,12 +396,16 @@ pub(super) fn check_horizon(c: &Config, ck: &Checker) -> Result<(), ConfigError>
             format!("labs.{budget_lab}.training_budget_musd"),
         ],
     );
-    let cheapest = c
+    let (cheapest, cheapest_key) = c
         .providers
-        .values()
-        .map(|p| p.unit_cost * (1.0 - amp))
-        .chain(c.labs.values().map(|l| l.own_unit_cost))
-        .fold(f64::INFINITY, f64::min);
+        .iter()
+        .map(|(id, p)| (p.unit_cost * (1.0 - amp), format!("providers.{id}.unit_cost")))
+        .chain(
+            c.labs
+                .iter()
+                .map(|(id, l)| (l.own_unit_cost, format!("labs.{id}.own_unit_cost"))),
+        )
+        .fold((f64::INFINITY, String::new()), |a, b| if b.0 < a.0 { b } else { a });
     // Labs rent what their budgets buy at the cheapest price.
     let lab_compute = budget.ln - ln(cheapest * 0.73) + ln(c.labs.len() as f64);
     let load_driven =
@@ -419,8 +429,12 @@ pub(super) fn check_horizon(c: &Config, ck: &Checker) -> Result<(), ConfigError>
     ];
     if load_driven > ln(start_capacity.max(1.0)) {
         // Capacity follows demand there: name what drives that demand.
-        let driver = if demand.ln >= lab_compute { &demand } else { &budget };
-        capacity_keys.extend(driver.keys.iter().skip(1).cloned());
+        if demand.ln >= lab_compute {
+            capacity_keys.extend(demand.keys.iter().skip(1).cloned());
+        } else {
+            capacity_keys.extend(budget.keys.iter().skip(1).cloned());
+            capacity_keys.push(cheapest_key);
+        }
     }
     let capacity = Term::new(
         ln(start_capacity.max(1.0)).max(load_driven)

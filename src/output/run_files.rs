@@ -200,14 +200,21 @@ impl Observer for RunWriter {
         let mut row = vec![tick.clone(), r.date.clone()];
         row.extend(r.metrics.values().iter().map(|v| format_number(*v)));
         self.metrics.write_record(&row).map_err(|e| e.to_string())?;
+        // Shares of an empty market are undefined: blank, not zeros that cannot sum to one.
+        let empty = |m| !r.shares.iter().any(|s| s.market == m && s.amount > 0.0);
         for s in &r.shares {
+            let share = if empty(s.market) {
+                String::new()
+            } else {
+                format_number(s.share)
+            };
             self.shares
                 .write_record([
                     &tick,
                     &r.date,
                     s.market.name(),
                     &s.agent,
-                    &format_number(s.share),
+                    &share,
                     &format_number(s.amount),
                 ])
                 .map_err(|e| e.to_string())?;

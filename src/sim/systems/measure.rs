@@ -99,7 +99,9 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     let mut metrics = MetricValues::default();
     let mut share_rows = Vec::new();
     for ((m, amount), market) in amounts.iter().enumerate().zip(Market::all()) {
-        let s = shares(amount);
+        // An empty market's shares are undefined: kept as 0 here (HHI and CR-n are 0), and
+        // written blank to shares.csv.
+        let s = shares(amount).unwrap_or_else(|| vec![0.0; amount.len()]);
         let f = &fringe[m];
         metrics[Metric::hhi(market)] = hhi_named(&s, f);
         metrics[Metric::cr1(market)] = concentration_ratio_named(&s, f, 1);
