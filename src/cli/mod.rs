@@ -296,7 +296,21 @@ pub fn load_run_config(args: &RunArgs) -> Result<Config, config::ConfigError> {
     if let Some(n) = args.enterprises {
         overrides.push(format!("run.enterprises={n}"));
     }
-    config::load(&args.config, &overrides)
+    config::load(&args.config, &overrides).map_err(|mut e| {
+        // Name the flag the user typed, not the override it became.
+        for (flag, value) in [
+            ("seed", args.seed),
+            ("ticks", args.ticks.map(u64::from)),
+            ("enterprises", args.enterprises.map(u64::from)),
+        ] {
+            if let Some(v) = value {
+                e.file = e
+                    .file
+                    .replace(&format!("(with --set run.{flag}={v})"), &format!("(with --{flag} {v})"));
+            }
+        }
+        e
+    })
 }
 
 /// A sweep file must be a regular file (a FIFO would block the read forever).

@@ -311,10 +311,20 @@ pub(super) fn check(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
             } else {
                 format!("must be in [{}, {}]", b.min, b.max)
             };
-            return Err(ck.fail(&leaf.key, format!("{range} ({}), got {}", b.why, leaf.value)));
+            return Err(ck.fail(&leaf.key, format!("{range} ({}), got {}", b.why, shown(leaf.value))));
         }
     }
     check_horizon(c, ck)
+}
+
+/// A value as a user would write it: exponent notation for very large or small magnitudes.
+fn shown(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-6..1e15).contains(&a) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 /// Natural log of the largest value a double may reach in a run, with room for sums over agents
@@ -490,7 +500,7 @@ pub(super) fn check_horizon(c: &Config, ck: &Checker) -> Result<(), ConfigError>
             return Err(ck.fail(
                 "run.ticks",
                 format!(
-                    "is too long for these growth rates: in the worst case {what} reach e^{:.0} ≈ 10^{:.0}, beyond what a double holds (10^308); lower one of: {}",
+                    "is too long for these growth rates: in the worst case {what} reach e^{:.0} ≈ 10^{:.0}, too close to the largest double (10^308); lower one of: {}",
                     term.ln,
                     term.ln / std::f64::consts::LN_10,
                     term.keys.join(", ")
