@@ -257,24 +257,23 @@ fn a_run_that_fails_midway_exits_1_and_leaves_no_finished_looking_file() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path();
     std::fs::write(out.join("metrics.csv"), "older results\n").unwrap();
-    // Cloud spend that grows without bound overflows to infinity within the run.
+    // Validation now refuses every config that could overflow (cloud growth of 1e300 used to
+    // fail here); a failure while writing tick 5 (the test hook of a full disk) stands in.
     let o = aimarket(
         &[
             "run",
             "configs/baseline.toml",
             "--enterprises",
             "2000",
-            "--set",
-            "demand.cloud_growth_per_year=1e300",
             "--out",
             out.to_str().unwrap(),
         ],
-        &[],
+        &[("AIMARKET_FAIL_AT_TICK", "5")],
     );
-    assert_eq!(o.status.code(), Some(1), "a model failure exits 1");
+    assert_eq!(o.status.code(), Some(1), "a failed run exits 1");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("non-finite") && stderr.contains("no output files were written"),
+        stderr.contains("injected failure at tick 5") && stderr.contains("no output files were written"),
         "{stderr}"
     );
     assert_eq!(

@@ -10,6 +10,8 @@ mod invariants;
 mod layering;
 mod monotone;
 mod plot;
+mod proptest_config;
+mod reliability;
 mod scenarios;
 mod sweep;
 mod theory;

@@ -16,7 +16,7 @@ use crate::commands::scenarios::ScenariosPlan;
 use crate::commands::sweep::SweepPlan;
 use crate::commands::validate::ValidatePlan;
 use crate::commands::{self, CommandError, progress::show_progress};
-use crate::config::{self, Config};
+use crate::config::{self, Config, bounds};
 
 /// aimarket: an agent-based simulation of the AI infrastructure market.
 ///
@@ -72,6 +72,9 @@ pub struct RunArgs {
     /// No progress bar and no summary.
     #[arg(long)]
     pub quiet: bool,
+    /// Run even if the estimated memory exceeds what the machine has available.
+    #[arg(long)]
+    pub force_size: bool,
 }
 
 /// Arguments of `aimarket validate`.
@@ -104,6 +107,9 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Run even if the estimated memory exceeds what the machine has available.
+    #[arg(long)]
+    pub force_size: bool,
 }
 
 /// Arguments of `aimarket scenarios`.
@@ -153,6 +159,9 @@ pub struct CompareArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Run even if the estimated memory exceeds what the machine has available.
+    #[arg(long)]
+    pub force_size: bool,
 }
 
 /// Arguments of `aimarket plot`.
@@ -195,7 +204,7 @@ pub enum Plan {
     /// `aimarket validate`.
     Validate(ValidatePlan),
     /// `aimarket sweep`.
-    Sweep(SweepPlan),
+    Sweep(Box<SweepPlan>),
     /// `aimarket scenarios`.
     Scenarios(ScenariosPlan),
     /// `aimarket compare`.
@@ -236,12 +245,21 @@ pub fn main_entry() -> ExitCode {
 /// Checks the arguments of a command and loads its inputs; nothing runs.
 pub fn plan(command: Command) -> Result<Plan, CommandError> {
     Ok(match command {
-        Command::Run(args) => Plan::Run(RunPlan {
-            config: load_run_config(&args).map_err(CommandError::input)?,
-            out: args.out,
-            progress: show_progress(args.quiet),
-            report: !args.quiet,
-        }),
+        Command::Run(args) => {
+            let config = load_run_config(&args).map_err(CommandError::input)?;
+            check_out_dir(&args.out)?;
+            check_size(
+                bounds::world_bytes(&config),
+                &format!("a run of {} enterprises", config.run.enterprises),
+                args.force_size,
+            )?;
+            Plan::Run(RunPlan {
+                config,
+                out: args.out,
+                progress: show_progress(args.quiet),
+                report: !args.quiet,
+            })
+        }
         Command::Validate(args) => {
             let config = config::load(&args.config, &args.set).map_err(CommandError::input)?;
             Plan::Validate(ValidatePlan {
@@ -250,6 +268,7 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             })
         }
         Command::Sweep(args) => {
+            check_input_file(&args.sweep)?;
             let plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));
@@ -258,7 +277,9 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 .out
                 .clone()
                 .unwrap_or_else(|| crate::sweep::default_out(&args.sweep));
-            Plan::Sweep(SweepPlan {
+            check_out_dir(&out)?;
+            check_sweep_size(&plan, args.threads, args.force_size)?;
+            Plan::Sweep(Box::new(SweepPlan {
                 file: args.sweep,
                 plan,
                 options: crate::sweep::runner::Options {
@@ -269,7 +290,7 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                     progress: show_progress(args.quiet),
                     quiet_notes: args.quiet,
                 },
-            })
+            }))
         }
         Command::Scenarios(args) => Plan::Scenarios(ScenariosPlan { dir: args.dir }),
         Command::Compare(args) => {
@@ -291,6 +312,24 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 shorthands,
                 replicates: args.replicates,
             })?;
+            check_out_dir(&args.out)?;
+            let runs = configs.len() as u64 * u64::from(args.replicates);
+            let at_once = runs.min(threads_of(args.threads));
+            let world = configs
+                .iter()
+                .map(|c| bounds::world_bytes(&c.config))
+                .max()
+                .unwrap_or(0);
+            let kept: u64 =
+                configs.iter().map(|c| bounds::recorded_bytes(&c.config)).sum::<u64>() * u64::from(args.replicates);
+            check_size(
+                at_once * world + kept,
+                &format!(
+                    "{runs} runs of {} enterprises ({at_once} at once, every run's months kept for the table)",
+                    configs[0].config.run.enterprises
+                ),
+                args.force_size,
+            )?;
             Plan::Compare(ComparePlan {
                 master_seed: args.seed.unwrap_or(configs[0].config.run.seed),
                 configs,
@@ -341,5 +380,108 @@ pub fn load_run_config(args: &RunArgs) -> Result<Config, config::ConfigError> {
     if let Some(n) = args.enterprises {
         overrides.push(format!("run.enterprises={n}"));
     }
-    config::load(&args.config, &overrides)
+    config::load(&args.config, &overrides).map_err(|mut e| {
+        // Name the flag the user typed, not the override it became.
+        for (flag, value) in [
+            ("seed", args.seed),
+            ("ticks", args.ticks.map(u64::from)),
+            ("enterprises", args.enterprises.map(u64::from)),
+        ] {
+            if let Some(v) = value {
+                e.file = e
+                    .file
+                    .replace(&format!("(with --set run.{flag}={v})"), &format!("(with --{flag} {v})"));
+            }
+        }
+        e
+    })
+}
+
+/// A sweep file must be a regular file (a FIFO would block the read forever).
+fn check_input_file(path: &std::path::Path) -> Result<(), CommandError> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(CommandError::input(format!(
+            "{}: is not a regular file (a directory, FIFO or device); expected a TOML file",
+            path.display()
+        ))),
+        // A missing file is reported by the loader, with its usual message.
+        _ => Ok(()),
+    }
+}
+
+/// `--out` must be a directory that can be created and written, checked before any run.
+fn check_out_dir(out: &std::path::Path) -> Result<(), CommandError> {
+    crate::output::check_out_dir(out).map_err(CommandError::input)
+}
+
+/// Worker threads a pool will have: `--threads`, or one per core.
+fn threads_of(threads: Option<usize>) -> u64 {
+    threads
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1) as u64
+}
+
+/// Test hook: pretend the machine has this many bytes available (instead of MemAvailable).
+const MEMORY_OVERRIDE_ENV: &str = "AIMARKET_MEMORY_AVAILABLE";
+
+/// Bytes of memory available for new work: `MemAvailable` of /proc/meminfo; `None` where it
+/// cannot be read (then nothing is refused).
+fn available_memory() -> Option<u64> {
+    if let Ok(v) = std::env::var(MEMORY_OVERRIDE_ENV) {
+        return v.trim().parse().ok();
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn gigabytes(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+/// Refuses work whose estimated memory exceeds what is available, unless forced.
+fn check_size(needed: u64, what: &str, force: bool) -> Result<(), CommandError> {
+    let Some(available) = available_memory() else {
+        return Ok(());
+    };
+    if force || needed <= available {
+        return Ok(());
+    }
+    Err(CommandError::input(format!(
+        "{what} needs about {} of memory ({} B per enterprise, --enterprises / run.enterprises), more than the {} available; \
+         lower --enterprises (run.enterprises), --replicates or --threads, or pass --force-size to run anyway",
+        gigabytes(needed),
+        bounds::BYTES_PER_ENTERPRISE,
+        gigabytes(available)
+    )))
+}
+
+/// The memory of a sweep: its largest point's world on every thread, plus one point's
+/// replicates of per-month metrics kept for the summary. Points whose config the model
+/// rejects are left out (they become failed runs).
+fn check_sweep_size(plan: &crate::sweep::spec::Plan, threads: Option<usize>, force: bool) -> Result<(), CommandError> {
+    let (mut enterprises, mut ticks) = (0u64, 0u64);
+    let max_n = bounds::bound_of(&["run".into(), "enterprises".into()]).map_or(f64::INFINITY, |b| b.max);
+    let max_t = bounds::bound_of(&["run".into(), "ticks".into()]).map_or(f64::INFINITY, |b| b.max);
+    for point in 0..plan.points.len() {
+        let Ok(table) = plan.point_table(point) else { continue };
+        let int = |key: &str, max: f64| {
+            config::get_key(&table, key)
+                .and_then(toml::Value::as_integer)
+                .filter(|&v| v >= 0 && v as f64 <= max)
+                .map_or(0, |v| v as u64)
+        };
+        enterprises = enterprises.max(int("run.enterprises", max_n));
+        ticks = ticks.max(int("run.ticks", max_t));
+    }
+    let at_once = plan.runs().min(threads_of(threads));
+    let world = enterprises * bounds::BYTES_PER_ENTERPRISE + bounds::BYTES_PER_WORLD;
+    let per_month = std::mem::size_of::<config::MetricValues>() as u64 + 24;
+    let kept = plan.replicates * ticks * per_month;
+    check_size(
+        at_once * world + kept,
+        &format!("a sweep with points of {enterprises} enterprises ({at_once} runs at once)"),
+        force,
+    )
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use super::CommandError;
 use super::progress::{bar, interrupt_flag};
 use crate::config::Config;
-use crate::output::RunWriter;
+use crate::output::{INCOMPLETE_FILE, RunWriter};
 use crate::sim::{RunError, simulate};
 
 /// A validated `run`: the resolved config and where to write.
@@ -28,6 +28,8 @@ pub fn execute(plan: &RunPlan) -> Result<(), CommandError> {
     let config = &plan.config;
     let bar = bar(plan.progress, u64::from(config.run.ticks), "months");
     let fail = |e: std::io::Error| CommandError::failed(format!("{}: {e}", plan.out.display()));
+    // Held until the results are committed: no other run writes into `out` meanwhile.
+    let _lock = crate::output::lock::lock_dir_itself(&plan.out).map_err(CommandError::input)?;
     let mut writer = RunWriter::create(&plan.out).map_err(fail)?;
     let stop = interrupt_flag();
     let result = simulate(
@@ -45,7 +47,17 @@ pub fn execute(plan: &RunPlan) -> Result<(), CommandError> {
     }
     match result {
         Ok(info) => {
-            let paths = writer.finish(config, &info).map_err(fail)?;
+            let paths = writer.finish(config, &info).map_err(|e| {
+                let marked = plan.out.join(INCOMPLETE_FILE).exists();
+                CommandError::failed(if marked {
+                    format!(
+                        "{}: could not commit the results: {e}; the directory holds an incomplete set (see {INCOMPLETE_FILE} there)",
+                        plan.out.display()
+                    )
+                } else {
+                    format!("{}: {e}; no output files were written (older results are kept)", plan.out.display())
+                })
+            })?;
             if plan.report {
                 eprintln!(
                     "ran {} months × {} enterprises in {:.2} s; wrote {}",

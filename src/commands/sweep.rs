@@ -27,6 +27,7 @@ pub struct SweepPlan {
 fn failure(e: SweepError) -> CommandError {
     match e {
         SweepError::Threads(_)
+        | SweepError::Locked(_)
         | SweepError::Occupied { .. }
         | SweepError::Foreign { .. }
         | SweepError::CorruptState { .. }

@@ -4,6 +4,7 @@
 //! [`Config`] (unknown keys rejected, the failing key named) → [`validate`]. Sweeps and events
 //! reuse the same dotted-key machinery, so a key means the same thing everywhere.
 
+pub mod bounds;
 pub mod events;
 mod metric;
 mod month;
@@ -74,6 +75,18 @@ pub fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
 
 fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigError> {
     let file = path.display().to_string();
+    // Checked before opening: a FIFO or a device would block or never end.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(ConfigError::new(
+                &file,
+                "",
+                "is not a regular file (a directory, FIFO or device); expected a TOML file",
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return Err(ConfigError::new(&file, "", format!("cannot be read: {e}"))),
+    }
     let text =
         std::fs::read_to_string(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
     let mut table = parse_table(&text, &file)?;

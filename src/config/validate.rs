@@ -131,7 +131,7 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     for (i, ev) in c.events.iter().enumerate() {
         ev.validate(c, &ck, start, &format!("events[{i}]"))?;
     }
-    Ok(())
+    super::bounds::check(c, &ck)
 }
 
 fn validate_providers(c: &Config, ck: &Checker, start: Month) -> Result<(), ConfigError> {

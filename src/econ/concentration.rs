@@ -1,13 +1,10 @@
 //! Market shares and concentration measures (HHI on the 0–10,000 scale, CR-n).
 
-/// Shares of each agent in a market from amounts; all zeros give all-zero shares.
-pub fn shares(amounts: &[f64]) -> Vec<f64> {
+/// Shares of each agent in a market from amounts; `None` for an empty market (all amounts
+/// zero), whose shares are undefined: they could not sum to one.
+pub fn shares(amounts: &[f64]) -> Option<Vec<f64>> {
     let total: f64 = amounts.iter().sum();
-    if total > 0.0 {
-        amounts.iter().map(|a| a / total).collect()
-    } else {
-        vec![0.0; amounts.len()]
-    }
+    (total > 0.0).then(|| amounts.iter().map(|a| a / total).collect())
 }
 
 /// Herfindahl–Hirschman index on the 0–10,000 scale; `shares` are fractions summing to one.
@@ -59,14 +56,14 @@ mod tests {
 
     #[test]
     fn monopoly_has_hhi_ten_thousand_and_cr1_one() {
-        let s = shares(&[0.0, 5.0, 0.0]);
+        let s = shares(&[0.0, 5.0, 0.0]).unwrap();
         assert_eq!(hhi(&s), 10_000.0);
         assert_eq!(concentration_ratio(&s, 1), 1.0);
     }
 
     #[test]
     fn equal_split_has_hhi_ten_thousand_over_n() {
-        let s = shares(&[2.0; 4]);
+        let s = shares(&[2.0; 4]).unwrap();
         assert!((hhi(&s) - 2_500.0).abs() < 1e-9);
         assert!((concentration_ratio(&s, 3) - 0.75).abs() < 1e-12);
     }
@@ -88,9 +85,9 @@ mod tests {
     }
 
     #[test]
-    fn empty_market_has_zero_shares() {
-        assert_eq!(shares(&[0.0, 0.0]), vec![0.0, 0.0]);
-        assert_eq!(hhi(&shares(&[0.0, 0.0])), 0.0);
+    fn an_empty_market_has_no_shares() {
+        assert_eq!(shares(&[0.0, 0.0]), None);
+        assert_eq!(shares(&[]), None);
     }
 
     #[test]
@@ -104,9 +101,8 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn hhi_lies_between_equal_split_and_monopoly(amounts in proptest::collection::vec(0.0f64..1e6, 1..20)) {
-            let s = shares(&amounts);
-            let total: f64 = s.iter().sum();
-            if total > 0.0 {
+            if let Some(s) = shares(&amounts) {
+                let total: f64 = s.iter().sum();
                 proptest::prop_assert!((total - 1.0).abs() < 1e-9);
                 let h = hhi(&s);
                 proptest::prop_assert!(h <= 10_000.0 + 1e-6);

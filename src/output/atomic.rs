@@ -50,6 +50,9 @@ impl StagedFile {
     pub fn commit(self) -> std::io::Result<PathBuf> {
         self.temp.as_file().sync_all()?;
         self.temp.persist(&self.target).map_err(|e| e.error)?;
+        if let Some(dir) = self.target.parent() {
+            super::run_files::sync_dir(dir)?;
+        }
         Ok(self.target)
     }
 }

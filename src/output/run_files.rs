@@ -1,13 +1,27 @@
-//! The files of one run — metrics.csv, shares.csv, agents.csv, manifest.json — written as the
-//! run goes under temporary names and renamed into place when it succeeds.
+//! The files of one run — metrics.csv, shares.csv, agents.csv, manifest.json — committed as a
+//! whole set.
+//!
+//! The run streams its tables into a hidden staging directory inside the output directory
+//! (`.aimarket-staging.*`), which is removed on every failure path (and, after a crash, by the
+//! next run into that directory). When the run succeeds, every staged file (the manifest too)
+//! is flushed to disk, then the set is committed:
+//!
+//! 1. `INCOMPLETE` is written (a plain note: the directory is being replaced);
+//! 2. the old `manifest.json` is removed, so the old set no longer looks complete;
+//! 3. the three tables are renamed into place, then `manifest.json` — the commit marker;
+//! 4. `INCOMPLETE` is removed.
+//!
+//! So after any interruption the directory holds the complete previous set (the run failed
+//! before step 1), the complete new set (after step 4), or a set marked `INCOMPLETE` with no
+//! manifest of its own — never a mix that looks complete. A set is complete when
+//! `manifest.json` is present and `INCOMPLETE` is not.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::atomic::StagedFile;
 use crate::config::{self, Config, Metric};
 use crate::sim::events::FiredEvent;
 use crate::sim::resources::TickReport;
@@ -15,6 +29,25 @@ use crate::sim::{Observer, RunInfo};
 
 /// Identifier of the enterprise choice kernel, recorded so that results can be traced to it.
 pub const CHOICE_KERNEL: &str = "factorised-logit-inverse-cdf/1";
+
+/// Name of the note present while (or because) a set of results is being replaced.
+pub const INCOMPLETE_FILE: &str = "INCOMPLETE";
+
+/// Prefix of the staging directory of a run in progress.
+pub const STAGING_PREFIX: &str = ".aimarket-staging.";
+
+/// Test hook: fail the commit after this many renames (0–3), to show the state a crash or a
+/// full disk in the rename window leaves.
+pub const FAIL_AFTER_RENAMES_ENV: &str = "AIMARKET_FAIL_AFTER_RENAMES";
+
+/// Test hook: fail the run (as a full disk would) when writing this tick.
+pub const FAIL_AT_TICK_ENV: &str = "AIMARKET_FAIL_AT_TICK";
+
+const INCOMPLETE_NOTE: &str = "aimarket was replacing the results in this directory and did not finish:\n\
+the files here may come from different runs. A complete set has a manifest.json and no\n\
+INCOMPLETE file. Run again to write a complete set.\n";
+
+const TABLES: [&str; 3] = ["metrics.csv", "shares.csv", "agents.csv"];
 
 /// Shortest decimal that reads back as the same f64 (deterministic across runs and threads).
 pub fn format_number(v: f64) -> String {
@@ -27,38 +60,66 @@ fn opt(v: Option<f64>) -> String {
 
 type CsvOut = csv::Writer<BufWriter<File>>;
 
-/// Streams a run's tables to staged files.
+/// Streams a run's tables into a staging directory; [`RunWriter::finish`] commits them.
 pub struct RunWriter {
     dir: PathBuf,
-    metrics: (StagedFile, CsvOut),
-    shares: (StagedFile, CsvOut),
-    agents: (StagedFile, CsvOut),
+    staging: tempfile::TempDir,
+    metrics: CsvOut,
+    shares: CsvOut,
+    agents: CsvOut,
+    fail_at_tick: Option<u32>,
 }
 
-fn staged_csv(dir: &Path, name: &str, header: &[String]) -> std::io::Result<(StagedFile, CsvOut)> {
-    let staged = StagedFile::new(dir, name)?;
-    let mut w = csv::Writer::from_writer(staged.writer()?);
+fn staged_csv(dir: &Path, name: &str, header: &[String]) -> std::io::Result<CsvOut> {
+    let mut w = csv::Writer::from_writer(BufWriter::new(File::create(dir.join(name))?));
     w.write_record(header).map_err(std::io::Error::other)?;
-    Ok((staged, w))
+    Ok(w)
+}
+
+/// Flushes a directory's entries (renames, removals) to disk.
+pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Removes staging directories left by runs that were killed (the caller holds the lock).
+fn remove_stale_staging(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn env_number(name: &str) -> Option<u32> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
 impl RunWriter {
-    /// Creates `dir` if needed and starts the three CSV files.
+    /// Creates `dir` if needed, removes staging left by killed runs and starts the three CSV
+    /// files in a new staging directory.
     pub fn create(dir: &Path) -> std::io::Result<RunWriter> {
         std::fs::create_dir_all(dir)?;
+        remove_stale_staging(dir);
+        let staging = tempfile::Builder::new().prefix(STAGING_PREFIX).tempdir_in(dir)?;
         let mut metric_header = vec!["tick".to_string(), "date".to_string()];
         metric_header.extend(Metric::names());
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let s = staging.path();
         Ok(RunWriter {
             dir: dir.to_path_buf(),
-            metrics: staged_csv(dir, "metrics.csv", &metric_header)?,
+            metrics: staged_csv(s, "metrics.csv", &metric_header)?,
             shares: staged_csv(
-                dir,
+                s,
                 "shares.csv",
                 &strings(&["tick", "date", "market", "agent", "share", "amount"]),
             )?,
             agents: staged_csv(
-                dir,
+                s,
                 "agents.csv",
                 &strings(&[
                     "tick",
@@ -75,56 +136,91 @@ impl RunWriter {
                     "compute_kgpu",
                 ]),
             )?,
+            staging,
+            fail_at_tick: env_number(FAIL_AT_TICK_ENV),
         })
     }
 
-    /// Writes the manifest and renames all four files into place (manifest last).
+    /// Writes the manifest and commits the whole set (see the module documentation). On an
+    /// error before the commit starts the older results are untouched; during it, the
+    /// directory is left marked `INCOMPLETE`. The staging directory is removed either way.
     pub fn finish(self, config: &Config, info: &RunInfo) -> std::io::Result<Vec<PathBuf>> {
-        let mut staged = Vec::new();
-        for (file, mut w) in [self.metrics, self.shares, self.agents] {
-            w.flush()?;
-            drop(w);
-            staged.push(file);
+        let staging = self.staging.path().to_path_buf();
+        for w in [self.metrics, self.shares, self.agents] {
+            let file = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
-        let manifest = RunManifest::new(config, info, staged.iter().map(|s| file_name(s.target())).collect());
+        let manifest = RunManifest::new(config, info, TABLES.iter().map(|s| s.to_string()).collect());
         let json = serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?;
-        let mut paths = Vec::new();
-        for s in staged {
-            paths.push(s.commit()?);
-        }
-        paths.push(super::atomic::write_atomic(&self.dir, "manifest.json", &json)?);
-        Ok(paths)
+        let mut m = File::create(staging.join("manifest.json"))?;
+        m.write_all(&json)?;
+        m.sync_all()?;
+        drop(m);
+        commit(&staging, &self.dir)
+        // `self.staging` (now empty, or holding what was not renamed) is removed on drop.
     }
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// Steps 1–4 of the module documentation.
+fn commit(staging: &Path, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let fail_after = env_number(FAIL_AFTER_RENAMES_ENV);
+    let marker = dir.join(INCOMPLETE_FILE);
+    let mut note = File::create(&marker)?;
+    note.write_all(INCOMPLETE_NOTE.as_bytes())?;
+    note.sync_all()?;
+    drop(note);
+    match std::fs::remove_file(dir.join("manifest.json")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    sync_dir(dir)?;
+    let mut paths = Vec::new();
+    for (renamed, name) in TABLES.iter().chain(["manifest.json"].iter()).enumerate() {
+        if fail_after == Some(renamed as u32) {
+            return Err(std::io::Error::other(format!(
+                "injected failure after {renamed} renames ({FAIL_AFTER_RENAMES_ENV})"
+            )));
+        }
+        let target = dir.join(name);
+        std::fs::rename(staging.join(name), &target)?;
+        paths.push(target);
+    }
+    sync_dir(dir)?;
+    std::fs::remove_file(&marker)?;
+    sync_dir(dir)?;
+    Ok(paths)
 }
 
 impl Observer for RunWriter {
     fn tick(&mut self, r: &TickReport) -> Result<(), String> {
+        if self.fail_at_tick == Some(r.tick) {
+            return Err(format!("injected failure at tick {} ({FAIL_AT_TICK_ENV})", r.tick));
+        }
         let tick = r.tick.to_string();
         let mut row = vec![tick.clone(), r.date.clone()];
         row.extend(r.metrics.values().iter().map(|v| format_number(*v)));
-        self.metrics.1.write_record(&row).map_err(|e| e.to_string())?;
+        self.metrics.write_record(&row).map_err(|e| e.to_string())?;
+        // Shares of an empty market are undefined: blank, not zeros that cannot sum to one.
+        let empty = |m| !r.shares.iter().any(|s| s.market == m && s.amount > 0.0);
         for s in &r.shares {
+            let share = if empty(s.market) {
+                String::new()
+            } else {
+                format_number(s.share)
+            };
             self.shares
-                .1
                 .write_record([
                     &tick,
                     &r.date,
                     s.market.name(),
                     &s.agent,
-                    &format_number(s.share),
+                    &share,
                     &format_number(s.amount),
                 ])
                 .map_err(|e| e.to_string())?;
         }
         for a in &r.agents {
             self.agents
-                .1
                 .write_record([
                     tick.as_str(),
                     &r.date,

@@ -15,6 +15,9 @@ pub enum SweepError {
     /// The worker pool cannot be built as asked (`--threads`).
     #[error("{0}")]
     Threads(String),
+    /// Another process holds the output directory's lock (a sweep still running into it).
+    #[error("{0}")]
+    Locked(crate::output::lock::LockError),
     /// The output directory already holds a sweep and `--resume` was not given.
     #[error(
         "{} already holds a sweep; pass --resume to continue it, or choose another --out (or delete {})",

@@ -62,6 +62,8 @@ pub enum Ending {
 /// Executes (or resumes) a sweep into `opts.out`. `stop` is the interrupt flag.
 pub fn execute(plan: &Plan, opts: &Options, stop: &AtomicBool) -> Result<Ending, SweepError> {
     let started = Instant::now();
+    // Held until the session ends: no other process writes into `out` meanwhile.
+    let _lock = crate::output::lock::lock_dir(&opts.out).map_err(SweepError::Locked)?;
     let pool = crate::batch::pool(opts.threads).map_err(SweepError::Threads)?;
     let threads = pool.current_num_threads();
     let total = plan.runs();

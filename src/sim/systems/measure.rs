@@ -99,7 +99,9 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     let mut metrics = MetricValues::default();
     let mut share_rows = Vec::new();
     for ((m, amount), market) in amounts.iter().enumerate().zip(Market::all()) {
-        let s = shares(amount);
+        // An empty market's shares are undefined: kept as 0 here (HHI and CR-n are 0), and
+        // written blank to shares.csv.
+        let s = shares(amount).unwrap_or_else(|| vec![0.0; amount.len()]);
         let f = &fringe[m];
         metrics[Metric::hhi(market)] = hhi_named(&s, f);
         metrics[Metric::cr1(market)] = concentration_ratio_named(&s, f, 1);
@@ -196,7 +198,12 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     if fault.0.is_none()
         && let Some(m) = metrics.first_non_finite()
     {
-        fault.0 = Some(format!("non-finite value of {} at {}", m.name(), clock.month()));
+        fault.0 = Some(format!(
+            "non-finite value of {} at {} (parameters that feed it: {})",
+            m.name(),
+            clock.month(),
+            crate::config::bounds::suspects(m.name())
+        ));
     }
 
     *report = TickReport {
