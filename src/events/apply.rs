@@ -230,7 +230,7 @@ pub fn apply_action(world: &mut World, action: &Action) -> Result<String, String
             Ok(format!("remedy: {}", notes.join("; ")))
         }
         Action::DemandShock { factor } => {
-            world.resource_mut::<Demand>().ai_kgpu *= factor;
+            world.resource_mut::<Demand>().ai_kgpu_per_unit *= factor;
             Ok(format!("enterprise AI demand × {factor}"))
         }
         Action::GpuPriceCycle {

@@ -55,7 +55,17 @@ impl RunWriter {
             shares: staged_csv(
                 dir,
                 "shares.csv",
-                &strings(&["tick", "date", "market", "agent", "share", "amount"]),
+                &strings(&[
+                    "tick",
+                    "date",
+                    "market",
+                    "agent",
+                    "share",
+                    "amount",
+                    "quantity",
+                    "quantity_share",
+                    "new_share",
+                ]),
             )?,
             agents: staged_csv(
                 dir,
@@ -119,6 +129,9 @@ impl Observer for RunWriter {
                     &s.agent,
                     &format_number(s.share),
                     &format_number(s.amount),
+                    &format_number(s.quantity),
+                    &format_number(s.quantity_share),
+                    &opt(s.new_share),
                 ])
                 .map_err(|e| e.to_string())?;
         }
