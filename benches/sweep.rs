@@ -9,7 +9,10 @@
 
 use std::path::PathBuf;
 
-use aimarket::cli::SweepArgs;
+use std::sync::atomic::AtomicBool;
+
+use aimarket::sweep::runner::{self, Options};
+use aimarket::sweep::spec;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const RUNS: u64 = 20;
@@ -39,17 +42,18 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{threads}_threads"), |b| {
             b.iter(|| {
                 n += 1;
-                let args = SweepArgs {
-                    sweep: file.clone(),
-                    out: Some(dir.path().join(format!("out-{threads}-{n}"))),
+                let plan = spec::load(&file).expect("valid sweep file");
+                let opts = Options {
+                    out: dir.path().join(format!("out-{threads}-{n}")),
                     threads: Some(threads),
                     resume: false,
                     trajectories: false,
-                    quiet: true,
+                    progress: false,
+                    quiet_notes: true,
                 };
-                aimarket::sweep::execute(&args).expect("sweep runs");
+                runner::execute(&plan, &opts, &AtomicBool::new(false)).expect("sweep runs");
                 // Keep the disk footprint flat across iterations.
-                let _ = std::fs::remove_dir_all(args.out.as_ref().expect("set above"));
+                let _ = std::fs::remove_dir_all(&opts.out);
             })
         });
     }

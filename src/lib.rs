@@ -6,16 +6,16 @@
 //! ordered phases — events, labs, providers, enterprises, settlement, measurement — and reports
 //! shares and concentration (HHI, CR1, CR3) in four markets: cloud, AI channel, model, compute.
 //!
-//! Layout: `config` (typed parameters, overrides, validation), `econ` (the economics as plain
-//! functions), `sim` (the bevy_ecs world), `events` (dated and triggered changes), `output`
-//! (files that appear complete or not at all), `sweep` (batch runs) and `cli`.
+//! Layout: `config` (typed parameters, overrides, validation, and in `config::events` the
+//! catalogue of dated and triggered changes), `econ` (the economics as plain functions), `sim`
+//! (the bevy_ecs world, with the queue that fires events), `output` (files that appear complete
+//! or not at all), `sweep` (batch runs) and `cli`.
 
 pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod econ;
-pub mod events;
 pub mod output;
 pub mod sim;
 pub mod stats;

@@ -6,9 +6,9 @@
 use std::process::Command;
 
 use aimarket::config::{self, Config, Market, Metric};
-use aimarket::events::EventLog;
 use aimarket::sim::Simulation;
 use aimarket::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
+use aimarket::sim::events::EventLog;
 use aimarket::sim::resources::{Contracts, Demand, Layout, MarketView, Params, Policy, TickReport};
 
 use crate::common::{binary, repo};
@@ -658,6 +658,52 @@ fn bad_events_are_rejected_before_anything_runs() {
             "[[events]]\nat = \"2027-01\"\nkind = \"set\"\nkey = \"providers.aws.capacity_kgpu\"\nvalue = 1.0\n",
             vec!["events[0].key", "initial condition"],
         ),
+        // Ticks and delays beyond u32 used to wrap (tick 2^32 fired at tick 0).
+        (
+            "[[events]]\ntick = 4294967296\nkind = \"ban_bundling\"\n",
+            vec![
+                "events[0].tick",
+                "must be an integer from 0 to 4294967295, got 4294967296",
+            ],
+        ),
+        (
+            "[[events]]\ntick = 4294967295\nkind = \"ban_bundling\"\n",
+            vec!["events[0].tick", "outside the run", "got 4294967295"],
+        ),
+        (
+            "[[events]]\nat = \"2027-01\"\ndelay_months = 4294967296\nkind = \"ban_bundling\"\n",
+            vec!["events[0].delay_months", "got 4294967296"],
+        ),
+        (
+            "[[events]]\ntick = -1\nkind = \"ban_bundling\"\n",
+            vec!["events[0].tick", "got -1"],
+        ),
+        // A NaN or infinite threshold can never (or always) be crossed.
+        (
+            "[[events]]\nwhen = { metric = \"hhi_cloud\", above = nan }\nkind = \"ban_bundling\"\n",
+            vec!["events[0].when.above", "must be a finite number, got NaN"],
+        ),
+        (
+            "[[events]]\nwhen = { metric = \"hhi_cloud\", below = -inf }\nkind = \"ban_bundling\"\n",
+            vec!["events[0].when.below", "must be a finite number, got -inf"],
+        ),
+        // Kinds without fields reject fields too (`provider = "azure"` applied to everyone).
+        (
+            "[[events]]\nat = \"2027-01\"\nkind = \"ban_bundling\"\nprovider = \"azure\"\n",
+            vec!["events[0]", "unknown field `provider`"],
+        ),
+        (
+            "[[events]]\nat = \"2027-01\"\nkind = \"ban_exclusivity\"\nlab = \"openai\"\n",
+            vec!["events[0]", "unknown field `lab`"],
+        ),
+        (
+            "[[events]]\nat = \"2027-01\"\nkind = \"remove_licensing_penalties\"\nprovider = \"microsoft\"\n",
+            vec!["events[0]", "unknown field `provider`"],
+        ),
+        (
+            "[[events]]\nkind = \"investigation\"\nmarket = \"cloud\"\nremedy = [{ kind = \"ban_bundling\", provider = \"azure\" }]\n",
+            vec!["events[0]", "unknown field `provider`"],
+        ),
     ];
     for (extra, needles) in cases {
         for command in ["validate", "run"] {
@@ -670,6 +716,21 @@ fn bad_events_are_rejected_before_anything_runs() {
             assert!(!dir.path().join("out").exists(), "nothing written: {stderr}");
         }
     }
+}
+
+#[test]
+fn a_delay_past_the_largest_tick_never_fires() {
+    // delay_months + remedy_delay_months exceeds u32::MAX: the remedy is due after the run.
+    let extra = "[[events]]\nkind = \"investigation\"\nmarket = \"model\"\nthreshold = 0.0\ndelay_months = 4294967295\n\
+                 remedy_delay_months = 1\nremedy = [{ kind = \"ban_bundling\" }]\n";
+    let mut sim = Simulation::new(&with_extra(500, 4, extra));
+    run_to(&mut sim, 4);
+    assert!(!sim.world().resource::<Policy>().bundling_banned);
+    assert!(
+        log(&sim).iter().any(|(t, k, _)| *t == 1 && k == "investigation"),
+        "{:?}",
+        log(&sim)
+    );
 }
 
 #[test]

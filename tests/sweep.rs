@@ -469,7 +469,9 @@ fn resume_refuses_a_changed_sweep_file_or_flags_and_an_existing_dir_needs_resume
 #[test]
 fn bad_sweep_files_name_file_key_and_value_and_run_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, &[&str]); 7] = [
+    // (body, the value the message quotes, what else it says). Shape errors (types, unknown
+    // keys) come from serde with the key's path; the rest are the sweep file's own checks.
+    let cases: [(&str, &str, &[&str]); 9] = [
         (
             "[[axes]]\nkey = \"enterprise.swich_cost\"\nvalues = [1.0]\n",
             "enterprise.swich_cost",
@@ -480,7 +482,11 @@ fn bad_sweep_files_name_file_key_and_value_and_run_nothing() {
             "providers.*.egres_fee",
             &["axes[0].key", "no key `egres_fee`"],
         ),
-        ("design = \"sobol\"\n", "sobol", &["design must be"]),
+        (
+            "design = \"sobol\"\n",
+            "sobol",
+            &["design is invalid", "expected \"grid\", \"random\" or \"lhs\""],
+        ),
         (
             "[[axes]]\nkey = \"enterprise.switch_cost_base\"\nrange = { min = 1.0, max = 2.0 }\n",
             "levels",
@@ -492,7 +498,22 @@ fn bad_sweep_files_name_file_key_and_value_and_run_nothing() {
             &["axes[0].range.levels must be ≥ 2"],
         ),
         ("design = \"lhs\"\n", "lhs", &["points is missing"]),
-        ("replicate = 3\n", "replicate", &["is not a sweep-file key"]),
+        (
+            "replicate = 3\n",
+            "unknown field `replicate`",
+            &["replicate is invalid", "expected one of `base`, `scenarios`"],
+        ),
+        (
+            "[[axes]]\nkey = \"enterprise.switch_cost_base\"\nvalues = [1.0, 2.0]\n\
+             [[axes]]\nkey = \"providers.*.egress_fee\"\nrange = { min = 0.0, max = 0.1, levels = \"5\" }\n",
+            "string \"5\"",
+            &["axes[1].range.levels is invalid", "expected a non-negative integer"],
+        ),
+        (
+            "replicates = -2\n",
+            "integer `-2`",
+            &["replicates is invalid", "expected a non-negative integer"],
+        ),
     ];
     for (i, (body, value, needles)) in cases.iter().enumerate() {
         let file = sweep_file(dir.path(), &format!("bad{i}.toml"), body);

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands::compare::ComparePlan;
 use crate::commands::run::RunPlan;
 use crate::commands::scenarios::ScenariosPlan;
+use crate::commands::sweep::SweepPlan;
 use crate::commands::validate::ValidatePlan;
 use crate::commands::{self, CommandError, progress::show_progress};
 use crate::config::{self, Config};
@@ -138,33 +139,6 @@ pub struct CompareArgs {
     pub quiet: bool,
 }
 
-/// A command's failure as the sweep glue reports it: what to tell the user and the exit code.
-#[derive(Debug)]
-pub struct Failure {
-    /// Message printed to stderr (prefixed with "error: ").
-    pub message: String,
-    /// Process exit code.
-    pub code: u8,
-}
-
-impl Failure {
-    /// Exit code 2: bad input (config, sweep file, arguments).
-    pub fn input(message: impl std::fmt::Display) -> Failure {
-        Failure {
-            message: message.to_string(),
-            code: 2,
-        }
-    }
-
-    /// Exit code 1: the work itself failed.
-    pub fn run(message: impl std::fmt::Display) -> Failure {
-        Failure {
-            message: message.to_string(),
-            code: 1,
-        }
-    }
-}
-
 /// A validated command, ready to execute.
 #[derive(Debug)]
 pub enum Plan {
@@ -172,8 +146,8 @@ pub enum Plan {
     Run(RunPlan),
     /// `aimarket validate`.
     Validate(ValidatePlan),
-    /// `aimarket sweep` (its plan is built by the sweep module).
-    Sweep(SweepArgs),
+    /// `aimarket sweep`.
+    Sweep(SweepPlan),
     /// `aimarket scenarios`.
     Scenarios(ScenariosPlan),
     /// `aimarket compare`.
@@ -197,11 +171,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Validate(p) => commands::validate::execute(&p),
         Plan::Scenarios(p) => commands::scenarios::execute(&p),
         Plan::Compare(p) => commands::compare::execute(&p),
-        Plan::Sweep(args) => crate::sweep::execute(&args).map_err(|f| match f.code {
-            2 => CommandError::BadInput(f.message),
-            130 => CommandError::Interrupted(f.message),
-            _ => CommandError::Failed(f.message),
-        }),
+        Plan::Sweep(p) => commands::sweep::execute(&p),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -229,10 +199,26 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             })
         }
         Command::Sweep(args) => {
+            let plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));
             }
-            Plan::Sweep(args)
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::sweep::default_out(&args.sweep));
+            Plan::Sweep(SweepPlan {
+                file: args.sweep,
+                plan,
+                options: crate::sweep::runner::Options {
+                    out,
+                    threads: args.threads,
+                    resume: args.resume,
+                    trajectories: args.trajectories,
+                    progress: show_progress(args.quiet),
+                    quiet_notes: args.quiet,
+                },
+            })
         }
         Command::Scenarios(args) => Plan::Scenarios(ScenariosPlan { dir: args.dir }),
         Command::Compare(args) => {

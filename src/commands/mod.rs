@@ -6,6 +6,7 @@ pub mod compare;
 pub mod progress;
 pub mod run;
 pub mod scenarios;
+pub mod sweep;
 pub mod validate;
 
 /// How a command failed.

@@ -4,6 +4,7 @@
 //! [`Config`] (unknown keys rejected, the failing key named) → [`validate`]. Sweeps and events
 //! reuse the same dotted-key machinery, so a key means the same thing everywhere.
 
+pub mod events;
 mod metric;
 mod month;
 pub mod scenario;
@@ -15,10 +16,11 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+pub use events::{SETTABLE_AT_RUNTIME_HELP, is_initial_condition};
 pub use metric::{Market, Metric, MetricValues, Watched};
 pub use month::Month;
 pub use schema::*;
-pub use validate::{SETTABLE_AT_RUNTIME_HELP, is_initial_condition, validate};
+pub use validate::validate;
 
 /// A configuration problem: where (file, key), and what is wrong.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::events::EventSpec;
+use super::events::EventSpec;
 
 /// A whole run: horizon, population, behavioural parameters, agents, contracts and events.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -5,58 +5,19 @@
 //! [0, 1], got 1.4`.
 
 use super::{Config, ConfigError, Month};
-use super::{Market, Watched};
-use crate::events::{Action, EventSpec};
 
-/// Keys that describe the state at tick 0; an event cannot `set` them.
-const INITIAL_CONDITION_FIELDS: [&str; 14] = [
-    "home_share",
-    "training_budget_musd",
-    "build_lag_months",
-    "owner",
-    "marketplace_listing",
-    "capacity_kgpu",
-    "price",
-    "entry",
-    "compute_stock",
-    "own_capacity_kgpu",
-    "initial_hosts",
-    "credits_musd",
-    "suite_share",
-    "start",
-];
-
-/// Help text listing which keys an event may `set`.
-pub const SETTABLE_AT_RUNTIME_HELP: &str = "a behavioural parameter (enterprise.*, demand.*growth*, \
-lab_behaviour.*, providers.<id>.<rule>, labs.<id>.<rule>); initial conditions (run.*, shares, \
-capacities, stocks, budgets, prices at tick 0, entry dates, owners, listings) cannot change mid-run, \
-and contract terms change with `kind = \"contract\"`";
-
-/// Whether a dotted key names an initial condition rather than a behavioural rule.
-pub fn is_initial_condition(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    key.starts_with("run.")
-        || key == "demand.ai_inference_kgpu"
-        || key == "demand.cloud_spend_musd"
-        || key == "demand.initial_cloud_outside_share"
-        || key == "demand.cloud_outside_share"
-        || key == "demand.ai_outside_share"
-        || key.starts_with("enterprise.initial_")
-        || INITIAL_CONDITION_FIELDS.contains(&last)
-        || key.contains(".initial_hosts.")
-        || key.starts_with("contracts.")
-}
-
-struct Checker<'a> {
-    file: &'a str,
+/// Builds the messages of a failed check: the file, the key, the value and what was expected.
+pub(super) struct Checker<'a> {
+    /// The file the config came from.
+    pub(super) file: &'a str,
 }
 
 impl Checker<'_> {
-    fn fail(&self, key: &str, problem: impl Into<String>) -> ConfigError {
+    pub(super) fn fail(&self, key: &str, problem: impl Into<String>) -> ConfigError {
         ConfigError::new(self.file, key, problem)
     }
 
-    fn range(&self, key: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
+    pub(super) fn range(&self, key: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
         if v.is_finite() && v >= lo && v <= hi {
             Ok(())
         } else {
@@ -69,15 +30,15 @@ impl Checker<'_> {
         }
     }
 
-    fn probability(&self, key: &str, v: f64) -> Result<(), ConfigError> {
+    pub(super) fn probability(&self, key: &str, v: f64) -> Result<(), ConfigError> {
         self.range(key, v, 0.0, 1.0)
     }
 
-    fn non_negative(&self, key: &str, v: f64) -> Result<(), ConfigError> {
+    pub(super) fn non_negative(&self, key: &str, v: f64) -> Result<(), ConfigError> {
         self.range(key, v, 0.0, f64::INFINITY)
     }
 
-    fn positive(&self, key: &str, v: f64) -> Result<(), ConfigError> {
+    pub(super) fn positive(&self, key: &str, v: f64) -> Result<(), ConfigError> {
         if v.is_finite() && v > 0.0 {
             Ok(())
         } else {
@@ -85,7 +46,7 @@ impl Checker<'_> {
         }
     }
 
-    fn finite(&self, key: &str, v: f64) -> Result<(), ConfigError> {
+    pub(super) fn finite(&self, key: &str, v: f64) -> Result<(), ConfigError> {
         if v.is_finite() {
             Ok(())
         } else {
@@ -93,7 +54,7 @@ impl Checker<'_> {
         }
     }
 
-    fn growth(&self, key: &str, v: f64) -> Result<(), ConfigError> {
+    pub(super) fn growth(&self, key: &str, v: f64) -> Result<(), ConfigError> {
         if v.is_finite() && v > -1.0 {
             Ok(())
         } else {
@@ -101,7 +62,7 @@ impl Checker<'_> {
         }
     }
 
-    fn month(&self, key: &str, text: &str) -> Result<Month, ConfigError> {
+    pub(super) fn month(&self, key: &str, text: &str) -> Result<Month, ConfigError> {
         Month::parse(text).map_err(|e| self.fail(key, format!("is not a month: {e}")))
     }
 }
@@ -185,7 +146,7 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     validate_labs(c, &ck, start)?;
     validate_contracts(c, &ck)?;
     for (i, ev) in c.events.iter().enumerate() {
-        validate_event(c, &ck, start, &format!("events[{i}]"), ev)?;
+        ev.validate(c, &ck, start, &format!("events[{i}]"))?;
     }
     Ok(())
 }
@@ -397,225 +358,7 @@ fn validate_contracts(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn validate_event(c: &Config, ck: &Checker, start: Month, key: &str, ev: &EventSpec) -> Result<(), ConfigError> {
-    let triggers = usize::from(ev.at.is_some()) + usize::from(ev.tick.is_some());
-    if triggers > 1 {
-        return Err(ck.fail(key, "gives both `at` and `tick`; give one"));
-    }
-    if triggers == 0 && ev.when.is_none() && !matches!(ev.action, Action::Investigation { .. }) {
-        return Err(ck.fail(
-            key,
-            "has no trigger: give `at = \"YYYY-MM\"`, `tick = N` or `when = {{ metric = .., above = .. }}`",
-        ));
-    }
-    if let Some(at) = &ev.at {
-        let m = ck.month(&format!("{key}.at"), at)?;
-        let t = m.ticks_since(start);
-        if t < 0 || t >= i64::from(c.run.ticks) {
-            return Err(ck.fail(
-                &format!("{key}.at"),
-                format!(
-                    "is outside the run: got {at}, expected {start} to {}",
-                    start.plus(i64::from(c.run.ticks) - 1)
-                ),
-            ));
-        }
-    }
-    if let Some(t) = ev.tick
-        && t >= c.run.ticks
-    {
-        return Err(ck.fail(
-            &format!("{key}.tick"),
-            format!("is outside the run: got {t}, expected 0 to {}", c.run.ticks - 1),
-        ));
-    }
-    if let Some(w) = &ev.when {
-        let known = match Watched::parse(&w.metric) {
-            Some(Watched::Metric(_)) => true,
-            Some(Watched::Quality(l) | Watched::Dependency(l)) => c.labs.contains_key(&l),
-            Some(Watched::Rent(p)) => c.providers.contains_key(&p),
-            None => false,
-        };
-        if !known {
-            return Err(ck.fail(
-                &format!("{key}.when.metric"),
-                format!("is not a known metric: got \"{}\", expected a metrics.csv column or quality.<lab>, dependency.<lab>, rent.<provider>", w.metric),
-            ));
-        }
-        if w.above.is_some() == w.below.is_some() {
-            return Err(ck.fail(&format!("{key}.when"), "needs exactly one of `above` or `below`"));
-        }
-    }
-    validate_action(c, ck, key, &ev.action)
-}
-
-fn validate_action(c: &Config, ck: &Checker, key: &str, action: &Action) -> Result<(), ConfigError> {
-    let lab = |name: &str| -> Result<(), ConfigError> {
-        if c.labs.contains_key(name) {
-            Ok(())
-        } else {
-            Err(ck.fail(
-                &format!("{key}.lab"),
-                format!("names unknown lab \"{name}\"; expected one of {}", ids(c.labs.keys())),
-            ))
-        }
-    };
-    let provider = |name: &str| -> Result<(), ConfigError> {
-        if c.providers.contains_key(name) {
-            Ok(())
-        } else {
-            Err(ck.fail(
-                &format!("{key}.provider"),
-                format!(
-                    "names unknown provider \"{name}\"; expected one of {}",
-                    ids(c.providers.keys())
-                ),
-            ))
-        }
-    };
-    match action {
-        Action::Set { key: k, value } => {
-            if is_initial_condition(k) {
-                return Err(ck.fail(
-                    &format!("{key}.key"),
-                    format!(
-                        "\"{k}\" is an initial condition and cannot be set mid-run; expected {SETTABLE_AT_RUNTIME_HELP}"
-                    ),
-                ));
-            }
-            let mut table = super::to_table(c);
-            table.remove("events");
-            super::set_key(&mut table, k, value.clone())
-                .map_err(|p| ck.fail(&format!("{key}.key"), format!("\"{k}\" {p}")))?;
-            let probe: Result<Config, _> = serde_path_to_error::deserialize(toml::Value::Table(table.clone()));
-            match probe {
-                Err(e) => {
-                    return Err(ck.fail(
-                        &format!("{key}.value"),
-                        format!("does not fit \"{k}\": {}", e.inner().message().trim()),
-                    ));
-                }
-                Ok(probe) => validate(&probe, ck.file).map_err(|e| {
-                    ck.fail(
-                        &format!("{key}.value"),
-                        format!(
-                            "is rejected: {}",
-                            e.to_string().trim_start_matches(&format!("{}: ", ck.file))
-                        ),
-                    )
-                })?,
-            }
-        }
-        Action::Contract {
-            id,
-            lab: l,
-            provider: p,
-            add_credits_musd,
-            revenue_share,
-            revenue_share_cap_musd,
-            min_compute_share,
-            commitment_musd,
-            end,
-            ..
-        } => {
-            if !c.contracts.contains_key(id) && (l.is_none() || p.is_none()) {
-                return Err(ck.fail(
-                    &format!("{key}.id"),
-                    format!("\"{id}\" is a new contract, so it needs `lab` and `provider`"),
-                ));
-            }
-            if let Some(l) = l {
-                lab(l)?;
-            }
-            if let Some(p) = p {
-                provider(p)?;
-            }
-            if let Some(v) = add_credits_musd {
-                ck.non_negative(&format!("{key}.add_credits_musd"), *v)?;
-            }
-            if let Some(v) = revenue_share {
-                ck.probability(&format!("{key}.revenue_share"), *v)?;
-            }
-            if let Some(v) = revenue_share_cap_musd {
-                ck.non_negative(&format!("{key}.revenue_share_cap_musd"), *v)?;
-            }
-            if let Some(v) = min_compute_share {
-                ck.probability(&format!("{key}.min_compute_share"), *v)?;
-            }
-            if let Some(v) = commitment_musd {
-                ck.non_negative(&format!("{key}.commitment_musd"), *v)?;
-            }
-            if let Some(m) = end {
-                ck.month(&format!("{key}.end"), m)?;
-            }
-        }
-        Action::AgiDeclaration { lab: l } | Action::LabEntry { lab: l } => lab(l)?,
-        Action::OpenWeights { lab: l, gap } => {
-            lab(l)?;
-            if let Some(g) = gap {
-                ck.non_negative(&format!("{key}.gap"), *g)?;
-            }
-        }
-        Action::ProviderEntry {
-            provider: p,
-            ramp_kgpu_per_month,
-            ..
-        } => {
-            provider(p)?;
-            ck.non_negative(&format!("{key}.ramp_kgpu_per_month"), *ramp_kgpu_per_month)?;
-        }
-        Action::CapacityShock { provider: p, factor } => {
-            provider(p)?;
-            ck.non_negative(&format!("{key}.factor"), *factor)?;
-        }
-        Action::Acquisition {
-            provider: p, lab: l, ..
-        } => {
-            provider(p)?;
-            lab(l)?;
-        }
-        Action::BanBundling | Action::BanExclusivity | Action::RemoveLicensingPenalties => {}
-        Action::CapSwitchingCharges { cap } => ck.non_negative(&format!("{key}.cap"), *cap)?,
-        Action::Investigation {
-            market,
-            threshold,
-            remedy,
-            ..
-        } => {
-            if Market::from_name(market).is_none() {
-                return Err(ck.fail(
-                    &format!("{key}.market"),
-                    format!(
-                        "is not a market: got \"{market}\", expected one of {}",
-                        Market::all().map(Market::name).collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
-            ck.range(&format!("{key}.threshold"), *threshold, 0.0, 10_000.0)?;
-            if remedy.is_empty() {
-                return Err(ck.fail(&format!("{key}.remedy"), "must list at least one action"));
-            }
-            for (i, a) in remedy.iter().enumerate() {
-                validate_action(c, ck, &format!("{key}.remedy[{i}]"), a)?;
-            }
-        }
-        Action::DemandShock { factor } => ck.positive(&format!("{key}.factor"), *factor)?,
-        Action::GpuPriceCycle {
-            amplitude,
-            period_months,
-        } => {
-            ck.range(&format!("{key}.amplitude"), *amplitude, 0.0, 0.99)?;
-            if *period_months < 2 {
-                return Err(ck.fail(
-                    &format!("{key}.period_months"),
-                    format!("must be ≥ 2, got {period_months}"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn ids<'a>(keys: impl Iterator<Item = &'a String>) -> String {
+/// Agent ids as a comma-separated list, for error messages.
+pub(super) fn ids<'a>(keys: impl Iterator<Item = &'a String>) -> String {
     keys.map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::atomic::StagedFile;
 use crate::config::{self, Config, Metric};
-use crate::events::FiredEvent;
+use crate::sim::events::FiredEvent;
 use crate::sim::resources::TickReport;
 use crate::sim::{Observer, RunInfo};
 

@@ -2,6 +2,7 @@
 //! driver that steps it and hands each tick's report to an observer.
 
 pub mod agents;
+pub mod events;
 pub mod resources;
 pub mod rng;
 pub mod run;

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::config::{Config, MetricValues};
-use crate::events::{EventLog, FiredEvent};
+use crate::sim::events::{EventLog, FiredEvent};
 use crate::sim::resources::{Layout, TickReport};
 use crate::sim::world::Simulation;
 

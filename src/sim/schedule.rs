@@ -12,8 +12,8 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
 
-use crate::events::apply_due_events;
 use crate::sim::agents::enterprise::choose_initial_portfolios;
+use crate::sim::events::apply_due_events;
 use crate::sim::systems::{demand, enterprises, labs, measure, providers, settlement};
 
 /// The phases of a tick.

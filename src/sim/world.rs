@@ -3,10 +3,10 @@
 use bevy_ecs::prelude::*;
 
 use crate::config::{Config, ContractConfig, Month};
-use crate::events::{EventLog, EventQueue};
 use crate::sim::agents::enterprise::spawn_enterprises;
 use crate::sim::agents::lab::spawn_labs;
 use crate::sim::agents::provider::spawn_providers;
+use crate::sim::events::{EventLog, EventQueue};
 use crate::sim::resources::{
     Clock, Contract, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Policy, Settlement, TickReport, WithinRun,
 };

@@ -50,6 +50,20 @@ impl Kind {
     }
 }
 
+/// `design = "grid"`, `"random"` or `"lhs"` in a sweep file: read by [`Kind::name`], so that a
+/// wrong value is quoted back with the names that are accepted.
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        let name = String::deserialize(d)?;
+        [Kind::Grid, Kind::Random, Kind::Lhs]
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                serde::de::Error::invalid_value(serde::de::Unexpected::Str(&name), &"\"grid\", \"random\" or \"lhs\"")
+            })
+    }
+}
+
 /// Number of points of a full-factorial grid, or `None` if it overflows.
 pub fn grid_size(levels: &[usize]) -> Option<usize> {
     levels.iter().try_fold(1usize, |acc, &k| acc.checked_mul(k))

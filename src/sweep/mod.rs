@@ -3,18 +3,26 @@
 //! A sweep file (`spec`) names a base config, optional scenario configs, parameter axes, a
 //! design (`design`: grid, random or Latin hypercube), replicates and a master seed. Every
 //! (point, replicate) becomes one independent run with a seed derived from (master seed, point,
-//! replicate). The runner (`runner`) executes the runs in parallel and streams points.csv,
-//! runs.csv, summary.csv (replicate statistics from `stats`) and optionally trajectories.csv,
-//! in an order that does not depend on the thread count, and can resume an interrupted sweep.
+//! replicate). The runner (`runner`) executes the runs in parallel (`schedule`) and streams
+//! points.csv, runs.csv, summary.csv (replicate statistics from `stats`) and optionally
+//! trajectories.csv (`tables`), in an order that does not depend on the thread count; finished
+//! runs are journaled (`journal`) so that an interrupted sweep can be resumed (`resume`), and
+//! `manifest.json` (`manifest`) is written when it is complete. Failures are a [`SweepError`]
+//! (`error`); only [`execute`], the command glue, turns them into exit codes.
 
 pub mod design;
+pub mod error;
+pub mod journal;
+pub mod manifest;
+pub mod resume;
 pub mod runner;
+pub mod schedule;
 pub mod spec;
+pub mod tables;
+
+pub use error::SweepError;
 
 use std::path::{Path, PathBuf};
-
-use crate::cli::{Failure, SweepArgs};
-use crate::commands::progress::{interrupt_flag, show_progress};
 
 /// Default output directory of a sweep file: `outputs/sweeps/<file stem>`.
 pub fn default_out(sweep: &Path) -> PathBuf {
@@ -23,74 +31,4 @@ pub fn default_out(sweep: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sweep".to_string());
     Path::new("outputs").join("sweeps").join(stem)
-}
-
-/// Runs `aimarket sweep`: validates the sweep file (nothing runs if it is bad), executes or
-/// resumes it, and maps the ending to an exit code: 0 when every run is ok, 1 when some runs
-/// failed (all others finished), 130 when interrupted.
-pub fn execute(args: &SweepArgs) -> Result<(), Failure> {
-    let plan = spec::load(&args.sweep).map_err(Failure::input)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(&args.sweep));
-    let opts = runner::Options {
-        out: out.clone(),
-        threads: args.threads,
-        resume: args.resume,
-        trajectories: args.trajectories,
-        progress: show_progress(args.quiet),
-        quiet_notes: args.quiet,
-    };
-    if args.threads == Some(0) {
-        return Err(Failure::input("--threads must be at least 1, got 0"));
-    }
-    if !args.quiet {
-        eprintln!(
-            "sweep {}: {} points × {} replicates = {} runs ({} design){} → {}",
-            args.sweep.display(),
-            plan.points.len(),
-            plan.replicates,
-            plan.runs(),
-            plan.design.name(),
-            if args.resume { ", resuming" } else { "" },
-            out.display()
-        );
-    }
-    let stop = interrupt_flag();
-    let ending = runner::execute(&plan, &opts, &stop)?;
-    match ending {
-        runner::Ending::Complete {
-            runs,
-            failed,
-            ran_now,
-            wall_seconds,
-        } => {
-            if !args.quiet {
-                let rate = if wall_seconds > 0.0 {
-                    ran_now as f64 / wall_seconds
-                } else {
-                    0.0
-                };
-                eprintln!(
-                    "ran {ran_now} of {runs} runs in {wall_seconds:.2} s ({rate:.1} runs/s); {} ok, {failed} failed; wrote {}",
-                    runs - failed,
-                    out.display()
-                );
-            }
-            if failed > 0 {
-                return Err(Failure::run(format!(
-                    "{failed} of {runs} runs failed (status `failed` in {}, with the message); the other runs finished",
-                    out.join("runs.csv").display()
-                )));
-            }
-            Ok(())
-        }
-        runner::Ending::Interrupted { done, runs } => Err(Failure {
-            message: format!(
-                "interrupted: {done} of {runs} runs done; resume with: aimarket sweep {} --out {} --resume{}",
-                args.sweep.display(),
-                out.display(),
-                if args.trajectories { " --trajectories" } else { "" }
-            ),
-            code: 130,
-        }),
-    }
 }

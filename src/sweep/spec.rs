@@ -1,29 +1,24 @@
 //! The sweep file: parsing, validation and resolution into a plan of points.
 //!
-//! Everything a sweep file can get wrong is found here, before any run starts: unknown keys in
-//! the sweep file, malformed axes, a design without points, and axis keys that do not exist in
-//! the base config (or in a scenario). Each message names the file, the key and the bad value.
-//! What is *not* checked here is whether the model accepts a point's values: a point the model
-//! rejects (say `review_probability = 1.5`) becomes failed runs with the validator's message,
-//! so one bad corner of a design does not cost the rest of the sweep.
+//! Everything a sweep file can get wrong is found here, before any run starts. The file's shape
+//! is a set of `Deserialize` structs that deny unknown fields, read through
+//! `serde_path_to_error` so that a wrong type or an unknown key is reported with its path
+//! (`axes[1].range.levels`). What serde cannot see is checked afterwards with its own message:
+//! missing keys that need an example, malformed axes, a design without points, and axis keys
+//! that do not exist in the base config (or in a scenario). Each message names the file, the key
+//! and the bad value. What is *not* checked here is whether the model accepts a point's values: a
+//! point the model rejects (say `review_probability = 1.5`) becomes failed runs with the
+//! validator's message, so one bad corner of a design does not cost the rest of the sweep.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use super::design::{self, Coord, Dim, Kind};
 use crate::config::{self, ConfigError, relative_to};
 use crate::output::format_number;
-
-/// Keys a sweep file may contain at the top level.
-const TOP_KEYS: [&str; 8] = [
-    "base",
-    "scenarios",
-    "design",
-    "points",
-    "replicates",
-    "seed",
-    "set",
-    "axes",
-];
 
 /// Upper bound on the number of points, so that a typo (a 10-axis grid of 100 levels) fails
 /// with a message instead of exhausting memory while the point list is built.
@@ -38,7 +33,8 @@ pub struct Start {
     pub path: PathBuf,
     /// The file's table with the sweep's `set` overrides applied.
     pub table: toml::Table,
-    /// Hash of the resolved config (file plus `set`), for resume checks and the manifest.
+    /// SHA-256 of the resolved config (file plus `set`) in its JSON form ([`config::hash`]), for
+    /// resume checks and the manifest.
     pub hash: String,
     /// The resolved config (file plus `set`).
     pub config: config::Config,
@@ -176,27 +172,6 @@ impl Plan {
         config.run.seed = seed;
         Ok(config)
     }
-
-    /// Header of points.csv: `point`, `scenario` (with a scenario axis), then every axis key.
-    pub fn points_header(&self) -> Vec<String> {
-        let mut h = vec!["point".to_string()];
-        if self.has_scenarios() {
-            h.push("scenario".to_string());
-        }
-        h.extend(self.axes.iter().map(|a| a.key.clone()));
-        h
-    }
-
-    /// Row of points.csv for point `id`.
-    pub fn points_row(&self, id: usize) -> Vec<String> {
-        let p = &self.points[id];
-        let mut row = vec![id.to_string()];
-        if self.has_scenarios() {
-            row.push(self.scenarios[p.start].label.clone());
-        }
-        row.extend(p.values.iter().map(value_text));
-        row
-    }
 }
 
 /// A scalar TOML value as written to CSV (and as `run --set` reads it back).
@@ -207,18 +182,6 @@ pub fn value_text(v: &toml::Value) -> String {
         toml::Value::String(s) => s.clone(),
         toml::Value::Boolean(b) => b.to_string(),
         other => other.to_string(),
-    }
-}
-
-fn type_name(v: &toml::Value) -> &'static str {
-    match v {
-        toml::Value::String(_) => "a string",
-        toml::Value::Integer(_) => "an integer",
-        toml::Value::Float(_) => "a float",
-        toml::Value::Boolean(_) => "a boolean",
-        toml::Value::Datetime(_) => "a datetime",
-        toml::Value::Array(_) => "an array",
-        toml::Value::Table(_) => "a table",
     }
 }
 
@@ -235,6 +198,110 @@ fn shown(v: &toml::Value) -> String {
     }
 }
 
+/// The sweep file as written: its shape only. Keys whose absence needs a tailored message
+/// (`base`) are optional here and checked in [`load`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepFile {
+    base: Option<String>,
+    scenarios: Option<Vec<String>>,
+    design: Option<Kind>,
+    points: Option<Count>,
+    replicates: Option<Count>,
+    seed: Option<Count>,
+    /// Dotted key → value, in the file's order (`toml` preserves it).
+    set: Option<toml::Table>,
+    axes: Option<Vec<AxisFile>>,
+}
+
+/// One `[[axes]]` table as written.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an [[axes]] table with `key` and `values` or `range`"
+)]
+struct AxisFile {
+    key: Option<String>,
+    values: Option<Vec<toml::Value>>,
+    range: Option<RangeFile>,
+}
+
+/// `range = { min, max, levels }` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table `{ min, max, levels }`")]
+struct RangeFile {
+    min: Option<Number>,
+    max: Option<Number>,
+    levels: Option<Count>,
+}
+
+/// A non-negative integer (TOML integers are signed; this says so when one is negative).
+#[derive(Debug, Clone, Copy)]
+struct Count(u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative integer")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                Ok(Count(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                u64::try_from(v)
+                    .map(Count)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A number, integer or float (finiteness is checked with the key's own message).
+#[derive(Debug, Clone, Copy)]
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Number, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Reads the file's table into [`SweepFile`]; a wrong type or unknown key names its path.
+fn parse(table: toml::Table, file: &str) -> Result<SweepFile, ConfigError> {
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(
+        |e: serde_path_to_error::Error<toml::de::Error>| {
+            let path = e.path().to_string();
+            let message = e.inner().message().trim();
+            // An unknown top-level key has no path of its own: the message names it.
+            if path == "." {
+                ConfigError::new(file, "", message)
+            } else {
+                ConfigError::new(file, &path, format!("is invalid: {message}"))
+            }
+        },
+    )
+}
+
 struct Reader<'a> {
     file: &'a str,
 }
@@ -244,62 +311,22 @@ impl Reader<'_> {
         ConfigError::new(self.file, key, problem)
     }
 
-    fn non_negative_int(&self, key: &str, v: &toml::Value) -> Result<u64, ConfigError> {
-        match v {
-            toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
-            toml::Value::Integer(i) => Err(self.err(key, format!("must be a non-negative integer, got {i}"))),
-            other => Err(self.err(
-                key,
-                format!(
-                    "must be a non-negative integer, got {} {}",
-                    type_name(other),
-                    shown(other)
-                ),
-            )),
-        }
-    }
-
-    fn positive_int(&self, key: &str, v: &toml::Value) -> Result<u64, ConfigError> {
-        let n = self.non_negative_int(key, v)?;
-        if n == 0 {
+    fn positive(&self, key: &str, n: Count) -> Result<u64, ConfigError> {
+        if n.0 == 0 {
             return Err(self.err(key, "must be at least 1, got 0"));
         }
-        Ok(n)
+        Ok(n.0)
     }
 
-    fn number(&self, key: &str, v: &toml::Value) -> Result<f64, ConfigError> {
-        match v {
-            toml::Value::Float(f) if f.is_finite() => Ok(*f),
-            toml::Value::Integer(i) => Ok(*i as f64),
-            other => Err(self.err(key, format!("must be a finite number, got {}", shown(other)))),
+    fn finite(&self, key: &str, x: Option<Number>) -> Result<f64, ConfigError> {
+        match x {
+            None => Err(self.err(key, "is missing")),
+            Some(Number(x)) if x.is_finite() => Ok(x),
+            Some(Number(x)) => Err(self.err(
+                key,
+                format!("must be a finite number, got {}", shown(&toml::Value::Float(x))),
+            )),
         }
-    }
-
-    fn string<'v>(&self, key: &str, v: &'v toml::Value) -> Result<&'v str, ConfigError> {
-        v.as_str()
-            .ok_or_else(|| self.err(key, format!("must be a string, got {} {}", type_name(v), shown(v))))
-    }
-
-    fn table<'v>(&self, key: &str, v: &'v toml::Value) -> Result<&'v toml::Table, ConfigError> {
-        v.as_table()
-            .ok_or_else(|| self.err(key, format!("must be a table, got {} {}", type_name(v), shown(v))))
-    }
-
-    fn only_keys(&self, prefix: &str, table: &toml::Table, allowed: &[&str]) -> Result<(), ConfigError> {
-        for k in table.keys() {
-            if !allowed.contains(&k.as_str()) {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                return Err(self.err(
-                    &key,
-                    format!("is not a sweep-file key; expected one of: {}", allowed.join(", ")),
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -308,100 +335,60 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
     let text = String::from_utf8(bytes.clone()).map_err(|_| ConfigError::new(&file, "", "is not UTF-8 text"))?;
-    let table = config::parse_table(&text, &file)?;
+    let sweep = parse(config::parse_table(&text, &file)?, &file)?;
     let r = Reader { file: &file };
-    r.only_keys("", &table, &TOP_KEYS)?;
 
     // Fixed overrides, applied to every start config before the axes.
     let mut set = Vec::new();
-    if let Some(v) = table.get("set") {
-        for (key, value) in r.table("set", v)? {
-            if key == "run.seed" {
-                return Err(r.err(
-                    &format!("set.\"{key}\""),
-                    "cannot be set: run seeds are derived from the sweep's `seed`",
-                ));
-            }
-            set.push((key.clone(), value.clone()));
-        }
-    }
-
-    let base_label = match table.get("base") {
-        Some(v) => r.string("base", v)?.to_string(),
-        None => {
+    for (key, value) in sweep.set.unwrap_or_default() {
+        if key == "run.seed" {
             return Err(r.err(
-                "base",
-                "is missing: name the config the sweep starts from, e.g. base = \"../baseline.toml\"",
+                &format!("set.\"{key}\""),
+                "cannot be set: run seeds are derived from the sweep's `seed`",
             ));
         }
+        set.push((key, value));
+    }
+
+    let Some(base_label) = sweep.base else {
+        return Err(r.err(
+            "base",
+            "is missing: name the config the sweep starts from, e.g. base = \"../baseline.toml\"",
+        ));
     };
     let base = load_start(&r, path, "base", &base_label, &set)?;
 
     let mut scenarios = Vec::new();
-    if let Some(v) = table.get("scenarios") {
-        let list = v.as_array().ok_or_else(|| {
-            r.err(
-                "scenarios",
-                format!("must be an array of config paths, got {}", shown(v)),
-            )
-        })?;
+    if let Some(list) = sweep.scenarios {
         if list.is_empty() {
             return Err(r.err(
                 "scenarios",
                 "must list at least one config file (or be left out), got []",
             ));
         }
-        for (i, item) in list.iter().enumerate() {
+        for (i, label) in list.iter().enumerate() {
             let key = format!("scenarios[{i}]");
-            let label = r.string(&key, item)?.to_string();
-            if scenarios.iter().any(|s: &Start| s.label == label) {
+            if scenarios.iter().any(|s: &Start| &s.label == label) {
                 return Err(r.err(&key, format!("lists \"{label}\" twice")));
             }
-            scenarios.push(load_start(&r, path, &key, &label, &set)?);
+            scenarios.push(load_start(&r, path, &key, label, &set)?);
         }
     }
 
-    let design = match table.get("design") {
-        None => Kind::Grid,
-        Some(v) => match r.string("design", v)? {
-            "grid" => Kind::Grid,
-            "random" => Kind::Random,
-            "lhs" => Kind::Lhs,
-            other => {
-                return Err(r.err(
-                    "design",
-                    format!("must be \"grid\", \"random\" or \"lhs\", got \"{other}\""),
-                ));
-            }
-        },
-    };
-    let replicates = match table.get("replicates") {
-        Some(v) => r.positive_int("replicates", v)?,
+    let design = sweep.design.unwrap_or(Kind::Grid);
+    let replicates = match sweep.replicates {
+        Some(n) => r.positive("replicates", n)?,
         None => 1,
     };
-    let seed = match table.get("seed") {
-        Some(v) => r.non_negative_int("seed", v)?,
-        None => base.config.run.seed,
-    };
+    let seed = sweep.seed.map_or(base.config.run.seed, |s| s.0);
 
-    let axes_value = table.get("axes");
-    let axes_list = match axes_value {
-        None => Vec::new(),
-        Some(toml::Value::Array(a)) => a.clone(),
-        Some(other) => {
-            return Err(r.err(
-                "axes",
-                format!("must be an array of tables ([[axes]]), got {}", shown(other)),
-            ));
-        }
-    };
     let starts: Vec<&Start> = if scenarios.is_empty() {
         vec![&base]
     } else {
         scenarios.iter().collect()
     };
     let mut axes: Vec<Axis> = Vec::new();
-    for (i, item) in axes_list.iter().enumerate() {
+    for (i, item) in sweep.axes.unwrap_or_default().into_iter().enumerate() {
         let axis = read_axis(&r, i, item, design, &starts)?;
         if let Some(j) = axes.iter().position(|a| a.key == axis.key) {
             return Err(r.err(
@@ -426,8 +413,8 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
     }
     let coords = match design {
         Kind::Grid => {
-            if let Some(v) = table.get("points") {
-                let n = r.positive_int("points", v)?;
+            if let Some(n) = sweep.points {
+                let n = r.positive("points", n)?;
                 return Err(r.err(
                     "points",
                     format!(
@@ -447,8 +434,8 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
             }
         }
         Kind::Random | Kind::Lhs => {
-            let n = match table.get("points") {
-                Some(v) => r.positive_int("points", v)?,
+            let n = match sweep.points {
+                Some(n) => r.positive("points", n)?,
                 None => {
                     return Err(r.err(
                         "points",
@@ -459,7 +446,7 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
                     ));
                 }
             };
-            if n as usize > MAX_POINTS {
+            if n > MAX_POINTS as u64 {
                 return Err(r.err("points", format!("must be at most {MAX_POINTS}, got {n}")));
             }
             if design == Kind::Random {
@@ -609,18 +596,13 @@ fn check_key<'a>(table: &'a toml::Table, key: &str) -> Result<Vec<&'a toml::Valu
     Ok(out)
 }
 
-fn read_axis(r: &Reader, i: usize, item: &toml::Value, design: Kind, starts: &[&Start]) -> Result<Axis, ConfigError> {
+fn read_axis(r: &Reader, i: usize, item: AxisFile, design: Kind, starts: &[&Start]) -> Result<Axis, ConfigError> {
     let at = format!("axes[{i}]");
-    let t = r.table(&at, item)?;
-    r.only_keys(&at, t, &["key", "values", "range"])?;
-    let key = match t.get("key") {
-        Some(v) => r.string(&format!("{at}.key"), v)?.to_string(),
-        None => {
-            return Err(r.err(
-                &format!("{at}.key"),
-                "is missing: name the dotted config key to sweep, e.g. key = \"enterprise.switch_cost_base\"",
-            ));
-        }
+    let Some(key) = item.key else {
+        return Err(r.err(
+            &format!("{at}.key"),
+            "is missing: name the dotted config key to sweep, e.g. key = \"enterprise.switch_cost_base\"",
+        ));
     };
     if key == "run.seed" {
         return Err(r.err(
@@ -639,7 +621,7 @@ fn read_axis(r: &Reader, i: usize, item: &toml::Value, design: Kind, starts: &[&
         })?;
         integer &= found.iter().all(|v| v.is_integer());
     }
-    let values = match (t.get("values"), t.get("range")) {
+    let values = match (item.values, item.range) {
         (Some(_), Some(_)) => return Err(r.err(&at, "has both `values` and `range`; give one")),
         (None, None) => {
             return Err(r.err(
@@ -647,11 +629,8 @@ fn read_axis(r: &Reader, i: usize, item: &toml::Value, design: Kind, starts: &[&
                 format!("needs `values = [...]` or `range = {{ min, max, levels }}` for \"{key}\""),
             ));
         }
-        (Some(v), None) => {
+        (Some(list), None) => {
             let vkey = format!("{at}.values");
-            let list = v
-                .as_array()
-                .ok_or_else(|| r.err(&vkey, format!("must be an array, got {}", shown(v))))?;
             if list.is_empty() {
                 return Err(r.err(&vkey, "must list at least one value, got []"));
             }
@@ -671,19 +650,12 @@ fn read_axis(r: &Reader, i: usize, item: &toml::Value, design: Kind, starts: &[&
                     return Err(r.err(&format!("{vkey}[{j}]"), format!("must be finite, got {f}")));
                 }
             }
-            AxisValues::List(list.clone())
+            AxisValues::List(list)
         }
-        (None, Some(v)) => {
+        (None, Some(range)) => {
             let rkey = format!("{at}.range");
-            let range = r.table(&rkey, v)?;
-            r.only_keys(&rkey, range, &["min", "max", "levels"])?;
-            let get = |name: &str| {
-                range
-                    .get(name)
-                    .ok_or_else(|| r.err(&format!("{rkey}.{name}"), "is missing"))
-            };
-            let min = r.number(&format!("{rkey}.min"), get("min")?)?;
-            let max = r.number(&format!("{rkey}.max"), get("max")?)?;
+            let min = r.finite(&format!("{rkey}.min"), range.min)?;
+            let max = r.finite(&format!("{rkey}.max"), range.max)?;
             if min >= max {
                 return Err(r.err(
                     &format!("{rkey}.max"),
@@ -694,9 +666,8 @@ fn read_axis(r: &Reader, i: usize, item: &toml::Value, design: Kind, starts: &[&
                     ),
                 ));
             }
-            let levels = match range.get("levels") {
-                Some(l) => {
-                    let n = r.non_negative_int(&format!("{rkey}.levels"), l)?;
+            let levels = match range.levels {
+                Some(Count(n)) => {
                     if n < 2 {
                         return Err(r.err(&format!("{rkey}.levels"), format!("must be ≥ 2, got {n}")));
                     }
@@ -786,6 +757,80 @@ mod tests {
                 .unwrap_err()
                 .contains("no key `q` in the top level")
         );
+    }
+
+    /// The error of loading a sweep file with `body` after a `base` line.
+    fn load_error(body: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs/baseline.toml");
+        let file = dir.path().join("e.toml");
+        std::fs::write(&file, format!("base = '{}'\n{body}", base.display())).unwrap();
+        load(&file).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn shape_errors_name_the_path_the_value_and_what_was_expected() {
+        let axis = "[[axes]]\nkey = \"enterprise.switch_cost_base\"\nvalues = [1.0, 2.0]\n[[axes]]\nkey = \"enterprise.review_probability\"\n";
+        let cases = [
+            (
+                format!("{axis}range = {{ min = 0.1, max = 0.2, levels = 2.5 }}\n"),
+                "axes[1].range.levels is invalid: invalid type: floating point `2.5`, expected a non-negative integer",
+            ),
+            (
+                format!("{axis}range = {{ min = 0.1, max = 0.2, levels = 2, step = 1 }}\n"),
+                "axes[1].range.step is invalid: unknown field `step`, expected one of `min`, `max`, `levels`",
+            ),
+            (
+                format!("{axis}range = {{ min = true, max = 0.2, levels = 2 }}\n"),
+                "axes[1].range.min is invalid: invalid type: boolean `true`, expected a number",
+            ),
+            (
+                "replicates = -3\n".to_string(),
+                "replicates is invalid: invalid value: integer `-3`, expected a non-negative integer",
+            ),
+            (
+                "scenarios = ['a.toml', 2]\n".to_string(),
+                "scenarios[1] is invalid: invalid type: integer `2`, expected a string",
+            ),
+            (
+                "design = \"sobol\"\n".to_string(),
+                "design is invalid: invalid value: string \"sobol\", expected \"grid\", \"random\" or \"lhs\"",
+            ),
+        ];
+        for (body, expected) in cases {
+            let err = load_error(&body);
+            assert!(err.contains("e.toml: ") && err.ends_with(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn semantic_errors_keep_their_own_messages() {
+        let axis = "[[axes]]\nkey = \"enterprise.switch_cost_base\"\n";
+        let cases = [
+            (format!("{axis}range = {{ max = 2 }}\n"), "axes[0].range.min is missing"),
+            (
+                format!("{axis}range = {{ min = 1, max = inf, levels = 2 }}\n"),
+                "axes[0].range.max must be a finite number, got inf",
+            ),
+            (
+                format!("{axis}range = {{ min = 2, max = 1, levels = 2 }}\n"),
+                "axes[0].range.max must be greater than min = 2, got 1",
+            ),
+            (
+                format!("{axis}values = []\n"),
+                "axes[0].values must list at least one value, got []",
+            ),
+            ("replicates = 0\n".to_string(), "replicates must be at least 1, got 0"),
+            ("points = 4\n".to_string(), "points is only for random and lhs designs"),
+            (
+                "set = { \"run.seed\" = 1 }\n".to_string(),
+                "set.\"run.seed\" cannot be set",
+            ),
+        ];
+        for (body, expected) in cases {
+            let err = load_error(&body);
+            assert!(err.contains(&format!("e.toml: {expected}")), "{err}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use bevy_ecs::prelude::*;
 
-use super::spec::{Action, Condition, EventSpec};
+use super::world::EcsEventWorld;
+use crate::config::events::{Action, Condition, EventSpec, Investigation, LabEntry, ProviderEntry};
 use crate::config::{Config, Month, Watched};
 use crate::sim::resources::{Clock, Fault, TickReport};
 
@@ -32,7 +33,8 @@ enum Trigger {
     Watch {
         condition: Condition,
         from: i64,
-        delay: u32,
+        /// Months from the condition being met to the effect (two `u32`s may add up past `u32::MAX`).
+        delay: i64,
     },
     Done,
 }
@@ -62,11 +64,11 @@ impl EventQueue {
             {
                 pending.push(Pending {
                     label: format!("{id} enters"),
-                    actions: vec![Action::ProviderEntry {
+                    actions: vec![Action::ProviderEntry(ProviderEntry {
                         provider: id.clone(),
                         ramp_kgpu_per_month: 0.0,
                         ramp_months: 0,
-                    }],
+                    })],
                     trigger: Trigger::At(tick_of(m)),
                 });
             }
@@ -77,7 +79,7 @@ impl EventQueue {
             {
                 pending.push(Pending {
                     label: format!("{id} enters"),
-                    actions: vec![Action::LabEntry { lab: id.clone() }],
+                    actions: vec![Action::LabEntry(LabEntry { lab: id.clone() })],
                     trigger: Trigger::At(tick_of(m)),
                 });
             }
@@ -96,12 +98,12 @@ impl EventQueue {
             .map(tick_of)
             .or(spec.tick.map(i64::from))
             .unwrap_or(0);
-        if let Action::Investigation {
+        if let Action::Investigation(Investigation {
             market,
             threshold,
             remedy_delay_months,
             ..
-        } = &spec.action
+        }) = &spec.action
         {
             // The investigation watches its market; the action stays an investigation so
             // that opening it is logged, and its remedy is queued when it opens.
@@ -115,7 +117,7 @@ impl EventQueue {
                         below: None,
                     },
                     from,
-                    delay: spec.delay_months + remedy_delay_months,
+                    delay: i64::from(spec.delay_months) + i64::from(*remedy_delay_months),
                 },
             };
         }
@@ -123,7 +125,7 @@ impl EventQueue {
             Some(c) => Trigger::Watch {
                 condition: c.clone(),
                 from,
-                delay: spec.delay_months,
+                delay: i64::from(spec.delay_months),
             },
             None => Trigger::At(from + i64::from(spec.delay_months)),
         };
@@ -146,10 +148,6 @@ fn metric_value(report: &TickReport, name: &str) -> Option<f64> {
     }
 }
 
-fn condition_holds(c: &Condition, value: f64) -> bool {
-    c.above.is_some_and(|a| value > a) || c.below.is_some_and(|b| value < b)
-}
-
 /// Phase 1 of a tick: fires every event due now, in config order.
 pub fn apply_due_events(world: &mut World) {
     let clock = *world.resource::<Clock>();
@@ -165,11 +163,11 @@ pub fn apply_due_events(world: &mut World) {
             Trigger::Watch { condition, from, delay } => {
                 let met = have_report
                     && tick >= *from
-                    && metric_value(&report, &condition.metric).is_some_and(|v| condition_holds(condition, v));
+                    && metric_value(&report, &condition.metric).is_some_and(|v| condition.holds(v));
                 if met {
-                    let opened = matches!(p.actions.first(), Some(Action::Investigation { .. }));
-                    if let Some(Action::Investigation { remedy, .. }) = p.actions.first().cloned() {
-                        p.actions = remedy;
+                    let opened = matches!(p.actions.first(), Some(Action::Investigation(_)));
+                    if let Some(Action::Investigation(inv)) = p.actions.first().cloned() {
+                        p.actions = inv.remedy;
                     }
                     if opened || *delay > 0 {
                         log.push(FiredEvent {
@@ -185,7 +183,7 @@ pub fn apply_due_events(world: &mut World) {
                         });
                     }
                     if *delay > 0 {
-                        p.trigger = Trigger::At(tick + i64::from(*delay));
+                        p.trigger = Trigger::At(tick + *delay);
                         false
                     } else {
                         true
@@ -200,7 +198,7 @@ pub fn apply_due_events(world: &mut World) {
         }
         p.trigger = Trigger::Done;
         for action in &p.actions {
-            match super::apply_action(world, action) {
+            match action.apply(&mut EcsEventWorld(world)) {
                 Ok(note) => log.push(FiredEvent {
                     tick: clock.tick,
                     date: clock.month().to_string(),
