@@ -74,7 +74,17 @@ fn run_writes_the_four_files_with_the_documented_columns() {
     assert_eq!(header(&out, "metrics.csv"), metrics);
     assert_eq!(
         header(&out, "shares.csv"),
-        ["tick", "date", "market", "agent", "share", "amount"]
+        [
+            "tick",
+            "date",
+            "market",
+            "agent",
+            "share",
+            "amount",
+            "quantity",
+            "quantity_share",
+            "new_share"
+        ]
     );
     assert_eq!(
         header(&out, "agents.csv"),
@@ -257,7 +267,8 @@ fn a_run_that_fails_midway_exits_1_and_leaves_no_finished_looking_file() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path();
     std::fs::write(out.join("metrics.csv"), "older results\n").unwrap();
-    // Cloud spend that grows without bound overflows to infinity within the run.
+    // Training budgets that grow without bound overflow to infinity within the run (quality,
+    // then the frontier, become infinite).
     let o = aimarket(
         &[
             "run",
@@ -265,7 +276,7 @@ fn a_run_that_fails_midway_exits_1_and_leaves_no_finished_looking_file() {
             "--enterprises",
             "2000",
             "--set",
-            "demand.cloud_growth_per_year=1e300",
+            "labs.*.budget_growth_per_year=1e300",
             "--out",
             out.to_str().unwrap(),
         ],

@@ -69,6 +69,8 @@ pub struct EnterpriseSection {
     pub initial_ai_projects: u32,
     /// Workload units of each initial project (1 to 1,000).
     pub initial_project_units: u32,
+    /// Share of an enterprise's initial AI units in its first (primary) project, in (0, 1].
+    pub initial_primary_share: f64,
     /// Pareto tail index of enterprise size (> 0).
     pub size_pareto_alpha: f64,
     /// Largest enterprise size relative to the smallest (truncation of the Pareto tail), ≥ 1.
@@ -80,6 +82,9 @@ pub struct EnterpriseSection {
     /// Utility bonus of AI options sold on the marketplace of a cloud holding the enterprise's
     /// workloads (data gravity of AI).
     pub ai_cloud_affinity: f64,
+    /// Utility bonus, in the placement of a new AI project, of a lab whose models the enterprise
+    /// already uses (procurement, contracts and integration already done).
+    pub ai_vendor_gravity: f64,
     /// Utility bonus, in the placement of a new cloud project, of a cloud already holding the
     /// enterprise's workloads (data gravity of cloud).
     pub cloud_gravity: f64,
@@ -120,13 +125,14 @@ pub struct DemandSection {
     pub cloud_growth_per_year: f64,
     /// Share of initial cloud projects kept on-premises, in [0, 1).
     pub initial_cloud_outside_share: f64,
-    /// Share of new cloud projects going on-premises at tick 0 for an enterprise with no suite
-    /// and no cloud yet, in (0, 1): it sets the outside option's utility `V_0`.
+    /// Share of new cloud projects going on-premises at tick 0, averaged over enterprises
+    /// (weighted by project size), in (0, 1): it sets the outside option's utility `V_0`.
     pub cloud_outside_share: f64,
     /// Change of the on-premises option's utility per year (negative: cloud gains), logit units.
     pub cloud_outside_trend_per_year: f64,
-    /// Share of new AI projects staying outside the market (no AI, self-hosted) at tick 0 for an
-    /// enterprise with no suite and no cloud, in (0, 1): it sets the AI outside utility.
+    /// Share of new AI projects staying outside the market (no AI, self-hosted) at tick 0,
+    /// averaged over enterprises, in (0, 1): it sets the AI outside utility. The outside option
+    /// improves with the best open-weight model (`quality_weight` × its quality gain).
     pub ai_outside_share: f64,
     /// Change of the AI outside option's utility per year, logit units.
     pub ai_outside_trend_per_year: f64,

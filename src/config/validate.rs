@@ -98,6 +98,7 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
             return Err(ck.fail(k, format!("must be in [1, {hi}], got {v}")));
         }
     }
+    ck.range("enterprise.initial_primary_share", e.initial_primary_share, 1e-6, 1.0)?;
     ck.positive("enterprise.size_pareto_alpha", e.size_pareto_alpha)?;
     ck.range("enterprise.size_max_ratio", e.size_max_ratio, 1.0, 1e9)?;
     for (k, v) in [
@@ -105,6 +106,7 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
         ("enterprise.price_weight", e.price_weight),
         ("enterprise.ai_cloud_affinity", e.ai_cloud_affinity),
         ("enterprise.cloud_gravity", e.cloud_gravity),
+        ("enterprise.ai_vendor_gravity", e.ai_vendor_gravity),
         ("enterprise.suite_affinity", e.suite_affinity),
         ("enterprise.direct_api_bonus", e.direct_api_bonus),
         ("enterprise.cloud_price_weight", e.cloud_price_weight),

@@ -47,6 +47,9 @@ pub struct AiContext<'a> {
     pub held: &'a [usize],
     /// Provider whose productivity suite the enterprise uses, if any.
     pub suite: Option<usize>,
+    /// Labs whose models the enterprise already uses: in the placement of a new project their
+    /// options get the vendor-gravity bonus (procurement and integration already done).
+    pub vendors: &'a [usize],
 }
 
 /// Where an AI choice lands.
@@ -68,20 +71,24 @@ pub struct ChoiceTables {
     group: Vec<f64>,
     outside: f64,
     leave: Vec<f64>,
-    home_factor: f64,
+    home_factor: Vec<f64>,
+    vendor_factor: f64,
     suite_factor: Vec<f64>,
 }
 
 impl ChoiceTables {
     /// Builds the tables. `utilities[k]` is `V_k`, `None` when slot k is not offered;
     /// `outside_utility` is `V_0` (`None`: no outside option); `leave_cost[c]` the egress cost
-    /// of leaving channel c; `bundle[p]` provider p's `suite_affinity · bundle_strength`.
+    /// of leaving channel c; `home_affinity[p]` the data-gravity bonus of provider p's
+    /// marketplace for its cloud users; `bundle[p]` provider p's `suite_affinity · bundle_strength`;
+    /// `vendor_gravity` the bonus of a lab already used, for new projects.
     pub fn new(
         n_labs: usize,
         utilities: &[Option<f64>],
         outside_utility: Option<f64>,
         leave_cost: &[f64],
-        home_affinity: f64,
+        home_affinity: &[f64],
+        vendor_gravity: f64,
         bundle: &[f64],
     ) -> ChoiceTables {
         assert!(n_labs > 0 && utilities.len().is_multiple_of(n_labs));
@@ -101,7 +108,8 @@ impl ChoiceTables {
             group,
             outside: outside_utility.map_or(0.0, |u| (u - max).exp()),
             leave: leave_cost.iter().map(|c| (-c).exp()).collect(),
-            home_factor: home_affinity.exp(),
+            home_factor: home_affinity.iter().map(|a| a.exp()).collect(),
+            vendor_factor: vendor_gravity.exp(),
             suite_factor: bundle.iter().map(|b| b.exp()).collect(),
         }
     }
@@ -126,13 +134,33 @@ impl ChoiceTables {
     /// The context-adjusted weight of one slot for a new workload (0 when not offered).
     #[inline]
     pub fn weight(&self, cx: &AiContext, slot: usize) -> f64 {
-        self.base[slot] * self.factor(cx, self.channel_of(slot))
+        self.base[slot] * self.factor(cx, self.channel_of(slot)) * self.vendor(cx, slot % self.n_labs)
+    }
+
+    #[inline]
+    fn vendor(&self, cx: &AiContext, lab: usize) -> f64 {
+        if cx.vendors.contains(&lab) { self.vendor_factor } else { 1.0 }
+    }
+
+    /// Σ of a channel's base weights with the vendor factor of new projects.
+    #[inline]
+    fn group_new(&self, cx: &AiContext, c: usize) -> f64 {
+        let extra: f64 = cx.vendors.iter().map(|&l| self.base[c * self.n_labs + l]).sum();
+        self.group[c] + (self.vendor_factor - 1.0) * extra
     }
 
     /// `ln Σ_k exp(V_k)` over offered options for an enterprise in context `cx` (the
     /// inclusive value of the inside options; −∞ when none is offered).
     pub fn inside_log_sum(&self, cx: &AiContext) -> f64 {
-        self.inside_total(cx, None).ln() + self.max
+        self.new_total(cx).ln() + self.max
+    }
+
+    /// Σ of the context-adjusted weights of every offered slot for a new project.
+    fn new_total(&self, cx: &AiContext) -> f64 {
+        (0..self.group.len())
+            .filter(|&c| self.group[c] > 0.0)
+            .map(|c| self.group_new(cx, c) * self.factor(cx, c))
+            .sum()
     }
 
     /// The weight of the outside option (on the same scale as [`ChoiceTables::weight`]).
@@ -145,7 +173,7 @@ impl ChoiceTables {
     fn factor(&self, cx: &AiContext, channel: usize) -> f64 {
         let mut f = 1.0;
         if cx.held.contains(&channel) {
-            f *= self.home_factor;
+            f *= self.home_factor[channel];
         }
         if Some(channel) == cx.suite {
             f *= self.suite_factor[channel];
@@ -177,7 +205,7 @@ impl ChoiceTables {
                 let c = self.channel_of(k);
                 let w = self.base[k] * self.factor(cx, c);
                 match cur {
-                    None => w,
+                    None => w * self.vendor(cx, k % self.n_labs),
                     Some(cur) if k == cur => w,
                     Some(cur) if c == self.channel_of(cur) => w * lock,
                     Some(_) => w * lock * leave_cur,
@@ -197,8 +225,7 @@ impl ChoiceTables {
     /// switching cost common to all alternatives drops out (the enterprise must move).
     pub fn choose(&self, cx: &AiContext, cur: Option<usize>, stay: f64, u: f64) -> AiPick {
         let Some(cur) = cur else {
-            let total = self.inside_total(cx, None) + self.outside;
-            return self.pick_among_channels(cx, u * total, None).unwrap_or(AiPick::Outside);
+            return self.pick_new(cx, u * (self.new_total(cx) + self.outside));
         };
         let g = self.channel_of(cur);
         let fg = self.factor(cx, g);
@@ -224,6 +251,45 @@ impl ChoiceTables {
         let scale = lock * leave;
         let target = if scale > 0.0 { x / scale } else { f64::INFINITY };
         self.pick_among_channels(cx, target, Some(g)).unwrap_or(AiPick::Slot(cur))
+    }
+
+    /// The walk of a new project: channels (with vendor gravity), then slots, then outside.
+    fn pick_new(&self, cx: &AiContext, target: f64) -> AiPick {
+        let mut acc = 0.0;
+        let mut last = None;
+        for c in 0..self.group.len() {
+            if self.group[c] <= 0.0 {
+                continue;
+            }
+            let f = self.factor(cx, c);
+            let w = self.group_new(cx, c) * f;
+            acc += w;
+            last = Some(c);
+            if target < acc {
+                let mut inner = (target - (acc - w)) / f;
+                let start = c * self.n_labs;
+                let mut pick = None;
+                for k in start..start + self.n_labs {
+                    let wk = self.base[k] * self.vendor(cx, k - start);
+                    if wk <= 0.0 {
+                        continue;
+                    }
+                    pick = Some(k);
+                    if inner < wk {
+                        break;
+                    }
+                    inner -= wk;
+                }
+                if let Some(k) = pick {
+                    return AiPick::Slot(k);
+                }
+            }
+        }
+        if self.outside > 0.0 {
+            return AiPick::Outside;
+        }
+        last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None))
+            .map_or(AiPick::Outside, AiPick::Slot)
     }
 
     /// Walks channel weights (context-adjusted) to `target`, then slots within the channel; past
@@ -356,7 +422,7 @@ pub struct CloudTables {
     max: f64,
     weights: Vec<f64>,
     outside: f64,
-    gravity: f64,
+    gravity: Vec<f64>,
     move_factor: f64,
 }
 
@@ -371,12 +437,12 @@ pub enum CloudPick {
 
 impl CloudTables {
     /// `utilities[s · n_providers + p]` (`None` for providers not operating), the outside
-    /// utility `V_0`, the data-gravity bonus `γ_g` and the migration cost `M`.
+    /// utility `V_0`, each provider's data-gravity bonus `γ_g` and the migration cost `M`.
     pub fn new(
         n_providers: usize,
         utilities: &[Option<f64>],
         outside_utility: f64,
-        gravity: f64,
+        gravity: &[f64],
         migration_cost: f64,
     ) -> CloudTables {
         let max = utilities
@@ -389,7 +455,7 @@ impl CloudTables {
             max,
             weights: utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect(),
             outside: (outside_utility - max).exp(),
-            gravity: gravity.exp(),
+            gravity: gravity.iter().map(|g| g.exp()).collect(),
             move_factor: (-migration_cost).exp(),
         }
     }
@@ -400,7 +466,7 @@ impl CloudTables {
     #[inline]
     fn weight(&self, row: &[f64], p: usize, held: &[usize], full: bool) -> f64 {
         if held.contains(&p) {
-            row[p] * self.gravity
+            row[p] * self.gravity[p]
         } else if full {
             0.0
         } else {
@@ -412,6 +478,17 @@ impl CloudTables {
     /// inclusive value of the inside options for an enterprise with no cloud yet).
     pub fn inside_log_sum(&self, suite: usize) -> f64 {
         self.row(suite).iter().sum::<f64>().ln() + self.max
+    }
+
+    /// `ln Σ_p exp(W_p)` over the providers an enterprise with `held` clouds can choose for a
+    /// new project (gravity included).
+    pub fn inside_log_sum_for(&self, suite: usize, held: &[usize], full: bool) -> f64 {
+        let row = self.row(suite);
+        (0..self.n_providers)
+            .map(|p| self.weight(row, p, held, full))
+            .sum::<f64>()
+            .ln()
+            + self.max
     }
 
     fn row(&self, suite: usize) -> &[f64] {
@@ -491,7 +568,7 @@ mod tests {
             None,
             Some(0.7), // direct lab b
         ];
-        ChoiceTables::new(2, &u, outside, &[0.6, 0.3, 0.0, 0.0], 1.0, &[0.0, 0.8])
+        ChoiceTables::new(2, &u, outside, &[0.6, 0.3, 0.0, 0.0], &[1.0, 1.0], 0.9, &[0.0, 0.8])
     }
 
     fn empirical(t: &ChoiceTables, cx: &AiContext, cur: Option<usize>, stay: f64) -> (Vec<f64>, f64) {
@@ -515,8 +592,8 @@ mod tests {
         for outside in [None, Some(0.4)] {
             let t = tables(outside);
             for held in [&[][..], &[0][..], &[0, 1][..]] {
-                for suite in [None, Some(0), Some(1)] {
-                    let cx = AiContext { held, suite };
+                for (suite, vendors) in [(None, &[][..]), (Some(0), &[1][..]), (Some(1), &[0, 1][..])] {
+                    let cx = AiContext { held, suite, vendors };
                     for cur in [None, Some(0), Some(2), Some(7)] {
                         let (exact, exact_out) = t.probabilities(&cx, cur, 0.4);
                         let (got, got_out) = empirical(&t, &cx, cur, 0.4);
@@ -539,7 +616,7 @@ mod tests {
     fn new_workload_probabilities_are_plain_logit_including_the_outside_good() {
         let t = tables(Some(0.4));
         let held = [1];
-        let (p, p0) = t.probabilities(&AiContext { held: &held, suite: None }, None, 1.0);
+        let (p, p0) = t.probabilities(&AiContext { held: &held, suite: None, vendors: &[] }, None, 1.0);
         // Azure (channel 1) is held: +1.0 on its slot; suite none; outside V_0 = 0.4.
         let v = [0.5, 0.0, 1.0 + 1.0, f64::NEG_INFINITY, 0.2, f64::NEG_INFINITY, f64::NEG_INFINITY, 0.7];
         let z: f64 = v.iter().map(|x| x.exp()).sum::<f64>() + 0.4f64.exp();
@@ -552,13 +629,13 @@ mod tests {
     #[test]
     fn unavailable_slots_are_never_chosen_and_a_withdrawn_option_must_move() {
         let t = tables(Some(0.0));
-        let cx = AiContext { held: &[1], suite: Some(1) };
+        let cx = AiContext { held: &[1], suite: Some(1), vendors: &[] };
         for i in 0..1000 {
             if let AiPick::Slot(k) = t.choose(&cx, Some(3), 0.5, i as f64 / 1000.0) {
                 assert!(t.is_offered(k), "chose unavailable slot {k}");
             }
         }
-        let (p, p0) = t.probabilities(&AiContext { held: &[0], suite: None }, Some(3), 1e-6);
+        let (p, p0) = t.probabilities(&AiContext { held: &[0], suite: None, vendors: &[] }, Some(3), 1e-6);
         assert_eq!(p[3], 0.0);
         assert!((p.iter().sum::<f64>() + p0 - 1.0).abs() < 1e-12);
         // Switching costs common to all alternatives drop out; leaving Azure costs egress, the
@@ -575,7 +652,7 @@ mod tests {
     #[test]
     fn higher_switching_cost_raises_the_stay_probability() {
         let t = tables(Some(0.0));
-        let cx = AiContext { held: &[0], suite: None };
+        let cx = AiContext { held: &[0], suite: None, vendors: &[] };
         let low = t.probabilities(&cx, Some(4), 0.8).0[4];
         let high = t.probabilities(&cx, Some(4), 0.2).0[4];
         assert!(high > low);
@@ -584,12 +661,12 @@ mod tests {
     #[test]
     fn data_gravity_and_the_suite_bundle_raise_a_channels_share() {
         let t = tables(None);
-        let on_aws = t.probabilities(&AiContext { held: &[0], suite: None }, None, 1.0).0;
-        let on_azure = t.probabilities(&AiContext { held: &[1], suite: None }, None, 1.0).0;
+        let on_aws = t.probabilities(&AiContext { held: &[0], suite: None, vendors: &[] }, None, 1.0).0;
+        let on_azure = t.probabilities(&AiContext { held: &[1], suite: None, vendors: &[] }, None, 1.0).0;
         assert!(on_azure[2] > on_aws[2]);
-        let azure_suite = t.probabilities(&AiContext { held: &[0], suite: Some(1) }, None, 1.0).0;
+        let azure_suite = t.probabilities(&AiContext { held: &[0], suite: Some(1), vendors: &[] }, None, 1.0).0;
         assert!(azure_suite[2] > on_aws[2]);
-        let both = t.probabilities(&AiContext { held: &[0, 1], suite: None }, None, 1.0).0;
+        let both = t.probabilities(&AiContext { held: &[0, 1], suite: None, vendors: &[] }, None, 1.0).0;
         assert!(both[2] > on_aws[2] && both[0] > on_azure[0], "multi-homed: both marketplaces pull");
     }
 
@@ -608,7 +685,7 @@ mod tests {
 
     fn cloud() -> CloudTables {
         // 3 providers (the third not operating for suite 1), outside utility 0.2, gravity 0.7.
-        CloudTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 0.2, 0.7, 2.0)
+        CloudTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 0.2, &[0.7; 3], 2.0)
     }
 
     #[test]
@@ -644,7 +721,7 @@ mod tests {
         let (held, _) = c.probabilities(0, &[2], false, None);
         assert!(held[2] > free[2]);
         let (stay, _) = c.probabilities(0, &[0], false, Some(0));
-        let cheap = CloudTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 0.2, 0.7, 0.5);
+        let cheap = CloudTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 0.2, &[0.7; 3], 0.5);
         assert!(stay[0] > cheap.probabilities(0, &[0], false, Some(0)).0[0]);
         // A full portfolio cannot add a cloud; the closed form for a new workload is plain logit.
         let (full, out) = c.probabilities(1, &[0], true, None);

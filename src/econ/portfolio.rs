@@ -166,6 +166,19 @@ impl Portfolio {
         self.ai_units[j] - before
     }
 
+    /// Labs whose models it uses, written to `out`; returns how many.
+    pub fn vendors(&self, n_labs: usize, out: &mut [usize; AI_SLOTS]) -> usize {
+        let mut n = 0;
+        for &o in self.ai.iter().filter(|&&o| o != NO_OPTION) {
+            let lab = usize::from(o) % n_labs;
+            if !out[..n].contains(&lab) {
+                out[n] = lab;
+                n += 1;
+            }
+        }
+        n
+    }
+
     fn holds_option(&self, slot: usize) -> bool {
         self.ai.iter().any(|&o| usize::from(o) == slot)
     }
@@ -331,6 +344,7 @@ pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTabl
         let cx = AiContext {
             held: &held[..n_held],
             suite: suite_owner,
+            vendors: &[],
         };
         let pick = t.ai.choose(&cx, Some(usize::from(o)), 1.0, u);
         p.ai[j] = NO_OPTION;
@@ -410,9 +424,12 @@ pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTabl
 
     // 4. A new AI project.
     let n_held = p.held_clouds(&mut held);
+    let mut vendors = [0usize; AI_SLOTS];
+    let n_vendors = p.vendors(t.n_labs, &mut vendors);
     let cx = AiContext {
         held: &held[..n_held],
         suite: suite_owner,
+        vendors: &vendors[..n_vendors],
     };
     if ((lanes >> 32) & 0xFFFF) < t.thresholds.ai_launch {
         let (u, v) = split(draws.bits(3));

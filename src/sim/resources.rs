@@ -108,6 +108,8 @@ pub struct Demand {
     pub cloud_outside_v0: f64,
     /// Utility of the AI outside option at tick 0.
     pub ai_outside_v0: f64,
+    /// Best open-weight quality at tick 0 (self-hosting improves with open weights).
+    pub ai_outside_q0: f64,
 }
 
 /// What the providers published this tick: prices, offerings and the choice tables.

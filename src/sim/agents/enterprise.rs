@@ -88,7 +88,6 @@ pub fn choose_initial_portfolios(
 ) {
     let draw = Stream::new(clock.seed, SETUP_TICK, Purpose::InitAi);
     let e = &params.0.enterprise;
-    let units = e.initial_project_units as u16;
     let n_slots = layout.slots.n_slots();
     let mut tally = Tally::new(layout.n_providers(), n_slots);
     for mut ent in &mut enterprises {
@@ -99,12 +98,25 @@ pub fn choose_initial_portfolios(
         let size = u64::from(p.size);
         let mut held = [0usize; CLOUD_SLOTS];
         let n_held = p.held_clouds(&mut held);
-        let cx = AiContext {
-            held: &held[..n_held],
-            suite: usize::from(p.suite).checked_sub(1),
-        };
+        let suite = usize::from(p.suite).checked_sub(1);
         let mut bits = draw.bits(u64::from(p.id));
+        // The first project is the primary: `initial_primary_share` of the initial AI units.
+        let total = f64::from(e.initial_ai_projects * e.initial_project_units);
+        let first = (total * e.initial_primary_share).round().max(1.0) as u16;
+        let rest = if e.initial_ai_projects > 1 {
+            ((total - f64::from(first)) / f64::from(e.initial_ai_projects - 1)).round().max(1.0) as u16
+        } else {
+            0
+        };
         for project in 0..e.initial_ai_projects {
+            let units = if project == 0 { first } else { rest };
+            let mut vendors = [0usize; crate::econ::portfolio::AI_SLOTS];
+            let n_vendors = p.vendors(layout.n_labs(), &mut vendors);
+            let cx = AiContext {
+                held: &held[..n_held],
+                suite,
+                vendors: &vendors[..n_vendors],
+            };
             bits = crate::sim::rng::mix64(bits ^ u64::from(project));
             let u = (bits >> 11) as f64 / (1u64 << 53) as f64;
             let full = p.ai.iter().all(|&o| o != NO_OPTION);

@@ -4,8 +4,12 @@
 
 use bevy_ecs::prelude::*;
 
+use std::collections::BTreeMap;
+
 use crate::econ::choice::AiContext;
-use crate::sim::agents::{LabIdx, LabState};
+use crate::econ::offering::open_weight_frontier;
+use crate::econ::portfolio::CLOUD_SLOTS;
+use crate::sim::agents::{Enterprise, LabIdx, LabState};
 use crate::sim::resources::{Clock, Demand, Holdings, Layout, MarketView, Params};
 
 /// Monthly factor of an annual growth rate.
@@ -30,14 +34,70 @@ pub fn outside_utility(share: f64, iv: f64) -> f64 {
     (share / (1.0 - share)).ln() + iv
 }
 
-/// Initialisation: sets the outside options' utilities so that, in the initial market, an
-/// enterprise with no suite and no cloud sends `cloud_outside_share` of its new cloud projects
-/// on-premises and `ai_outside_share` of its new AI projects outside the market.
-pub fn calibrate_outside_options(params: Res<Params>, view: Res<MarketView>, mut demand: ResMut<Demand>) {
+/// The outside utility `V_0` at which the weighted mean outside probability
+/// `Σ w_i / (1 + exp(iv_i − V_0)) / Σ w_i` over segments `(w_i, iv_i)` equals `share`
+/// (bisection: the mean is increasing in `V_0`).
+pub fn population_outside_utility(share: f64, segments: &[(f64, f64)]) -> f64 {
+    let total: f64 = segments.iter().map(|(w, _)| w).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let mean = |v: f64| segments.iter().map(|(w, iv)| w / (1.0 + (iv - v).exp())).sum::<f64>() / total;
+    let (mut lo, mut hi) = segments
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, iv)| (l.min(*iv), h.max(*iv)));
+    lo += outside_utility(share, 0.0) - 1.0;
+    hi += outside_utility(share, 0.0) + 1.0;
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if mean(mid) < share { lo = mid } else { hi = mid }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Initialisation: sets the outside options' utilities so that, in the initial market and
+/// averaged over the enterprises (weighted by the size of their next project), `cloud_outside_share`
+/// of new cloud projects go on-premises and `ai_outside_share` of new AI projects stay outside
+/// the market. Records the open-weight frontier the AI outside option starts from.
+pub fn calibrate_outside_options(
+    params: Res<Params>,
+    view: Res<MarketView>,
+    layout: Res<Layout>,
+    labs: Query<(&LabIdx, &LabState)>,
+    enterprises: Query<&Enterprise>,
+    mut demand: ResMut<Demand>,
+) {
     let d = &params.0.demand;
-    demand.cloud_outside_v0 = outside_utility(d.cloud_outside_share, view.cloud.inside_log_sum(0));
-    let plain = AiContext { held: &[], suite: None };
-    demand.ai_outside_v0 = outside_utility(d.ai_outside_share, view.choice.inside_log_sum(&plain));
+    // Segments (clouds used, suite) with their weights: the inclusive values differ by segment.
+    let mut segments: BTreeMap<([usize; CLOUD_SLOTS], usize, u8), (f64, f64)> = BTreeMap::new();
+    for e in &enterprises {
+        let p = &e.0;
+        let mut held = [usize::MAX; CLOUD_SLOTS];
+        let n = p.held_clouds(&mut held);
+        held[..n].sort_unstable();
+        let w = segments.entry((held, n, p.suite)).or_insert((0.0, 0.0));
+        w.0 += f64::from(p.size) * f64::from(p.cloud_total());
+        w.1 += f64::from(p.size);
+    }
+    let mut cloud = Vec::with_capacity(segments.len());
+    let mut ai = Vec::with_capacity(segments.len());
+    for ((held, n, suite), (cloud_w, ai_w)) in &segments {
+        let full = *n == CLOUD_SLOTS;
+        cloud.push((*cloud_w, view.cloud.inside_log_sum_for(usize::from(*suite), &held[..*n], full)));
+        let cx = AiContext {
+            held: &held[..*n],
+            suite: usize::from(*suite).checked_sub(1),
+            vendors: &[],
+        };
+        ai.push((*ai_w, view.choice.inside_log_sum(&cx)));
+    }
+    demand.cloud_outside_v0 = population_outside_utility(d.cloud_outside_share, &cloud);
+    demand.ai_outside_v0 = population_outside_utility(d.ai_outside_share, &ai);
+    let mut lab_view = vec![(false, false, 0.0, None); layout.n_labs()];
+    for (idx, lab) in &labs {
+        lab_view[idx.0] = (lab.active, params.0.labs[idx.0].open_weight, lab.quality, lab.open_release_gap);
+    }
+    demand.ai_outside_q0 = open_weight_frontier(&lab_view);
 }
 
 /// Initialisation: what a workload unit is worth, so that the initial holdings buy the
@@ -72,6 +132,16 @@ mod tests {
     fn twelve_months_compound_to_the_annual_rate() {
         assert!((monthly_factor(0.5).powi(12) - 1.5).abs() < 1e-12);
         assert_eq!(monthly_factor(0.0), 1.0);
+    }
+
+    #[test]
+    fn the_population_outside_utility_gives_the_mean_share() {
+        let segments = [(1.0, 0.5), (3.0, 2.0), (2.0, -1.0)];
+        let v0 = population_outside_utility(0.3, &segments);
+        let mean: f64 = segments.iter().map(|(w, iv)| w / (1.0 + (iv - v0).exp())).sum::<f64>() / 6.0;
+        assert!((mean - 0.3).abs() < 1e-9, "{mean}");
+        // One segment: the closed form.
+        assert!((population_outside_utility(0.35, &[(2.0, 1.7)]) - outside_utility(0.35, 1.7)).abs() < 1e-9);
     }
 
     #[test]

@@ -165,9 +165,31 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         })
         .collect();
     let years = f64::from(tick) / 12.0;
+    // Data gravity pulls towards a cloud the enterprise already uses; a fringe aggregate of many
+    // small clouds exerts none (workloads on one small cloud do not pull towards another).
+    let gravity_of = |bonus: f64| -> Vec<f64> {
+        cfg.providers.values().map(|p| if p.fringe { 0.0 } else { bonus }).collect()
+    };
     let d = &cfg.demand;
-    let ai_outside = inputs.demand.ai_outside_v0 + d.ai_outside_trend_per_year * years;
-    let choice = ChoiceTables::new(n_l, &utilities, Some(ai_outside), &leave_cost, e.ai_cloud_affinity, &bundle);
+    // Self-hosting improves with the best open-weight model on offer.
+    let open_labs: Vec<(bool, bool, f64, Option<f64>)> = (0..n_l)
+        .map(|l| match labs[l] {
+            Some(s) => (s.active, cfg.labs[l].open_weight, s.quality, s.open_release_gap),
+            None => (false, false, 0.0, None),
+        })
+        .collect();
+    let open_gain = crate::econ::offering::open_weight_frontier(&open_labs) - inputs.demand.ai_outside_q0;
+    let ai_outside =
+        inputs.demand.ai_outside_v0 + d.ai_outside_trend_per_year * years + e.quality_weight * open_gain;
+    let choice = ChoiceTables::new(
+        n_l,
+        &utilities,
+        Some(ai_outside),
+        &leave_cost,
+        &gravity_of(e.ai_cloud_affinity),
+        e.ai_vendor_gravity,
+        &bundle,
+    );
 
     let best_quality: Vec<f64> = (0..n_p)
         .map(|p| {
@@ -196,7 +218,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         .collect();
     let home_utilities = home_utility_table(&home_providers, e.cloud_price_weight, e.ai_pull_weight);
     let cloud_outside = inputs.demand.cloud_outside_v0 + d.cloud_outside_trend_per_year * years;
-    let cloud = CloudTables::new(n_p, &home_utilities, cloud_outside, e.cloud_gravity, e.migration_cost);
+    let cloud = CloudTables::new(n_p, &home_utilities, cloud_outside, &gravity_of(e.cloud_gravity), e.migration_cost);
     let month = |annual: f64| (1.0 + annual).powf(1.0 / 12.0) - 1.0;
 
     *view = MarketView {
