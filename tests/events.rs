@@ -172,7 +172,11 @@ fn egress_ban_removes_the_provider_change_part_of_switching_costs() {
         // stay = 1: no option-level switching cost, so only the provider-change (egress) part
         // separates a review from a first choice.
         let held = [aws];
-        let cx = AiContext { held: &held, suite: None, vendors: &[] };
+        let cx = AiContext {
+            held: &held,
+            suite: None,
+            vendors: &[],
+        };
         let moving = v.choice.probabilities(&cx, Some(cur), 1.0).0;
         let fresh = v.choice.probabilities(&cx, None, 1.0).0;
         moving

@@ -5,9 +5,9 @@
 
 use aimarket::config::Config;
 use aimarket::config::{Market, Metric};
-use aimarket::sim::Simulation;
 use aimarket::econ::choice::NO_OPTION;
 use aimarket::econ::portfolio::NO_CLOUD;
+use aimarket::sim::Simulation;
 use aimarket::sim::agents::Enterprise;
 use aimarket::sim::resources::{Holdings, Layout, TickReport};
 
@@ -203,7 +203,11 @@ fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
                 assert_eq!(p.ai_units[j], 0, "enterprise {}: an empty AI slot holds no units", p.id);
                 continue;
             }
-            assert!(usize::from(p.ai[j]) < n_slots, "enterprise {} has an invalid option", p.id);
+            assert!(
+                usize::from(p.ai[j]) < n_slots,
+                "enterprise {} has an invalid option",
+                p.id
+            );
             assert!(p.ai_units[j] > 0, "enterprise {}: a held option holds units", p.id);
             ai[usize::from(p.ai[j])] += size * u64::from(p.ai_units[j]);
         }
@@ -215,7 +219,11 @@ fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
                 continue;
             }
             let c = usize::from(p.cloud[j]);
-            assert!(c < n_providers && !seen.contains(&c), "enterprise {}: one slot per provider", p.id);
+            assert!(
+                c < n_providers && !seen.contains(&c),
+                "enterprise {}: one slot per provider",
+                p.id
+            );
             seen.push(c);
             cloud[c] += size * u64::from(p.cloud_units[j]);
         }
@@ -236,7 +244,11 @@ fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
     assert_eq!(holdings.cloud, cloud, "incremental cloud holdings equal a recount");
     let m = &holdings.month;
     if m.enterprises > 0 {
-        assert_eq!(m.enterprises, u64::from(enterprises), "every enterprise is visited each tick");
+        assert_eq!(
+            m.enterprises,
+            u64::from(enterprises),
+            "every enterprise is visited each tick"
+        );
         assert!(
             m.ai_switches <= m.enterprises
                 && m.channel_switches <= m.ai_switches

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use aimarket::config::{Config, Market};
 use aimarket::econ::choice::{NO_OPTION, OptionWeights, option_utility};
-use aimarket::econ::portfolio::{NO_CLOUD, Portfolio};
+use aimarket::econ::portfolio::{CLOUD_SLOTS, NO_CLOUD, Portfolio};
 use aimarket::sim::Simulation;
 use aimarket::sim::agents::Enterprise;
 use aimarket::sim::resources::{Layout, MarketView, TickReport};
@@ -103,7 +103,13 @@ impl Theory {
                     return None;
                 }
                 let (channel, lab) = layout.slots.split(k);
-                let mut u = option_utility(&w, view.slot_quality[k], view.slot_price[k], config.labs[lab].brand, channel >= n_p);
+                let mut u = option_utility(
+                    &w,
+                    view.slot_quality[k],
+                    view.slot_price[k],
+                    config.labs[lab].brand,
+                    channel >= n_p,
+                );
                 // Data gravity pulls towards a named cloud, not towards the fringe aggregate.
                 if held.contains(&channel) && !config.providers[channel].fringe {
                     u += self.ai_cloud_affinity;
@@ -126,7 +132,14 @@ impl Theory {
         let segments: Vec<(f64, f64)> = start
             .iter()
             .map(|p| {
-                let u = self.ai_utilities(config, layout, initial, &held(p), usize::from(p.suite).checked_sub(1), &[]);
+                let u = self.ai_utilities(
+                    config,
+                    layout,
+                    initial,
+                    &held(p),
+                    usize::from(p.suite).checked_sub(1),
+                    &[],
+                );
                 (f64::from(p.size), log_sum(&u))
             })
             .collect();
@@ -143,7 +156,8 @@ impl Theory {
                 if !view.provider_active[p] {
                     return None;
                 }
-                let mut u = pc.brand - self.cloud_price_weight * pc.cloud_price_index.ln() + self.ai_pull_weight * view.best_quality[p];
+                let mut u = pc.brand - self.cloud_price_weight * pc.cloud_price_index.ln()
+                    + self.ai_pull_weight * view.best_quality[p];
                 match suite {
                     Some(q) if q == p => u += self.suite_affinity * pc.bundle_strength,
                     Some(q) => u -= config.providers[q].licensing_penalty,
@@ -164,7 +178,7 @@ impl Theory {
                 for (c, x) in u.iter_mut().enumerate() {
                     if h.contains(&c) {
                         *x = x.map(|v| v + gravity(config, c, self.cloud_gravity));
-                    } else if h.len() == 4 {
+                    } else if h.len() == CLOUD_SLOTS {
                         *x = None;
                     }
                 }
@@ -265,7 +279,8 @@ impl Statistics {
     /// Whether the expectation is rejected at overall level `alpha` (Bonferroni over the two).
     fn rejects(&self, alpha: f64) -> bool {
         let critical = |df: usize, a: f64| ChiSquared::new(df as f64).expect("df > 0").inverse_cdf(1.0 - a);
-        self.segments.0 > critical(self.segments.1, alpha / 2.0) || self.margins.0 > critical(self.margins.1, alpha / 2.0)
+        self.segments.0 > critical(self.segments.1, alpha / 2.0)
+            || self.margins.0 > critical(self.margins.1, alpha / 2.0)
     }
 }
 
@@ -278,13 +293,22 @@ fn portfolios(sim: &mut Simulation) -> Vec<Portfolio> {
 }
 
 fn held(p: &Portfolio) -> Vec<usize> {
-    let mut h: Vec<usize> = p.cloud.iter().filter(|&&c| c != NO_CLOUD).map(|&c| usize::from(c)).collect();
+    let mut h: Vec<usize> = p
+        .cloud
+        .iter()
+        .filter(|&&c| c != NO_CLOUD)
+        .map(|&c| usize::from(c))
+        .collect();
     h.sort_unstable();
     h
 }
 
 fn vendors(p: &Portfolio, n_labs: usize) -> Vec<usize> {
-    let mut v: Vec<usize> = p.ai.iter().filter(|&&o| o != NO_OPTION).map(|&o| usize::from(o) % n_labs).collect();
+    let mut v: Vec<usize> =
+        p.ai.iter()
+            .filter(|&&o| o != NO_OPTION)
+            .map(|&o| usize::from(o) % n_labs)
+            .collect();
     v.sort_unstable();
     v.dedup();
     v
@@ -319,7 +343,11 @@ fn cloud_pick(before: &Portfolio, after: &Portfolio, n_p: usize) -> Option<usize
         .zip(&after.cloud_units)
         .find(|(c, u)| {
             **c != NO_CLOUD && {
-                let old = before.cloud.iter().position(|b| b == *c).map_or(0, |j| before.cloud_units[j]);
+                let old = before
+                    .cloud
+                    .iter()
+                    .position(|b| b == *c)
+                    .map_or(0, |j| before.cloud_units[j]);
                 **u > old
             }
         })
@@ -356,13 +384,16 @@ fn new_project_statistics(enterprises: u32, perturbations: &[Perturbation]) -> (
         let mut ai_seg: HashMap<(Vec<usize>, u8, Vec<usize>), Vec<u64>> = HashMap::new();
         let mut cloud_seg: HashMap<(Vec<usize>, u8), Vec<u64>> = HashMap::new();
         for (b, a) in before.iter().zip(&after) {
-            assert!(b.ai.iter().any(|&o| o == NO_OPTION), "a free AI slot: no restricted choice");
+            assert!(
+                b.ai.iter().any(|&o| o == NO_OPTION),
+                "a free AI slot: no restricted choice"
+            );
             if let Some(k) = ai_pick(b, a, n_slots) {
                 ai_seg
                     .entry((held(a), a.suite, vendors(b, layout.n_labs())))
                     .or_insert_with(|| vec![0; n_slots + 1])[k] += 1;
             }
-            if b.n_clouds() < 4
+            if b.n_clouds() < CLOUD_SLOTS
                 && let Some(c) = cloud_pick(b, a, n_p)
             {
                 cloud_seg.entry((held(b), b.suite)).or_insert_with(|| vec![0; n_p + 1])[c] += 1;
@@ -377,7 +408,14 @@ fn new_project_statistics(enterprises: u32, perturbations: &[Perturbation]) -> (
             let ai: Vec<(Vec<u64>, Vec<f64>)> = ai_keys
                 .iter()
                 .map(|key| {
-                    let u = t.ai_utilities(&config, &layout, &view, &key.0, usize::from(key.1).checked_sub(1), &key.2);
+                    let u = t.ai_utilities(
+                        &config,
+                        &layout,
+                        &view,
+                        &key.0,
+                        usize::from(key.1).checked_sub(1),
+                        &key.2,
+                    );
                     (ai_seg[key].clone(), logit(&u, v0))
                 })
                 .collect();
@@ -421,10 +459,16 @@ fn new_projects_follow_the_closed_form_logit_with_the_outside_option_and_the_tes
     let (truth, perturbed) = new_project_statistics(400_000, &perturbations);
     eprintln!("truth: {truth:?}");
     assert!(truth.segments.1 > 50, "enough cells to test: {truth:?}");
-    assert!(!truth.rejects(ALPHA), "new projects deviate from the closed-form logit: {truth:?}");
+    assert!(
+        !truth.rejects(ALPHA),
+        "new projects deviate from the closed-form logit: {truth:?}"
+    );
     for ((name, _), stats) in perturbations.iter().zip(perturbed) {
         eprintln!("{name}: {stats:?}");
-        assert!(stats.rejects(ALPHA), "the test cannot tell {name} from the truth: {stats:?}");
+        assert!(
+            stats.rejects(ALPHA),
+            "the test cannot tell {name} from the truth: {stats:?}"
+        );
     }
 }
 
@@ -437,7 +481,10 @@ fn mean_shares(reports: &[TickReport], market: Market, agent: &str) -> (f64, f64
     let n = rows.len() as f64;
     (
         rows.iter().map(|s| s.share).sum::<f64>() / n,
-        rows.iter().map(|s| s.new_share.expect("a new-spend share")).sum::<f64>() / n,
+        rows.iter()
+            .map(|s| s.new_share.expect("a new-spend share"))
+            .sum::<f64>()
+            / n,
     )
 }
 
@@ -446,7 +493,9 @@ fn a_new_spend_share_above_the_installed_share_makes_the_share_rise_and_below_fa
     // The baseline without moves, so that only new projects change cloud shares.
     let config = small_baseline(20_000, 36, &["enterprise.cloud_review_probability=0"]);
     let mut sim = Simulation::new(&config);
-    let reports: Vec<TickReport> = (0..config.run.ticks).map(|_| sim.step().expect("tick").clone()).collect();
+    let reports: Vec<TickReport> = (0..config.run.ticks)
+        .map(|_| sim.step().expect("tick").clone())
+        .collect();
     let mut checked = 0;
     for agent in config.providers.keys() {
         let (installed, new) = mean_shares(&reports[..12], Market::Cloud, agent);
@@ -462,7 +511,10 @@ fn a_new_spend_share_above_the_installed_share_makes_the_share_rise_and_below_fa
             "{agent}: new-spend share {new:.3} vs installed {installed:.3}, but its share went {start:.3} → {end:.3}"
         );
     }
-    assert!(checked >= 2, "the baseline has agents whose new-spend share differs from their share");
+    assert!(
+        checked >= 2,
+        "the baseline has agents whose new-spend share differs from their share"
+    );
 }
 
 /// New inside units of one month (AI slots or providers; the outside option excluded) and the
@@ -510,7 +562,13 @@ fn a_uniform_ten_percent_price_rise_lowers_new_quantity_by_the_documented_elasti
     let got_ai = (ai_b / ai_a).ln() / 1.1f64.ln();
     let got_cloud = (cloud_b / cloud_a).ln() / 1.1f64.ln();
     eprintln!("AI: elasticity {eps_ai:.3}, measured {got_ai:.3}; cloud: {eps_cloud:.3}, measured {got_cloud:.3}");
-    assert!(eps_ai < -0.1 && eps_cloud < -0.1, "demand responds to price: {eps_ai}, {eps_cloud}");
+    assert!(
+        eps_ai < -0.1 && eps_cloud < -0.1,
+        "demand responds to price: {eps_ai}, {eps_cloud}"
+    );
     assert!((got_ai - eps_ai).abs() < 0.2 * eps_ai.abs(), "AI: {got_ai} vs {eps_ai}");
-    assert!((got_cloud - eps_cloud).abs() < 0.2 * eps_cloud.abs(), "cloud: {got_cloud} vs {eps_cloud}");
+    assert!(
+        (got_cloud - eps_cloud).abs() < 0.2 * eps_cloud.abs(),
+        "cloud: {got_cloud} vs {eps_cloud}"
+    );
 }

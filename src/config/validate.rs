@@ -99,6 +99,13 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
         }
     }
     ck.range("enterprise.initial_primary_share", e.initial_primary_share, 1e-6, 1.0)?;
+    if e.lock_in_cap_months > 240 {
+        // Tenure is kept in a byte; lock-in beyond 20 years of tenure is not a decision anyone takes.
+        return Err(ck.fail(
+            "enterprise.lock_in_cap_months",
+            format!("must be at most 240 (20 years), got {}", e.lock_in_cap_months),
+        ));
+    }
     ck.positive("enterprise.size_pareto_alpha", e.size_pareto_alpha)?;
     ck.range("enterprise.size_max_ratio", e.size_max_ratio, 1.0, 1e9)?;
     for (k, v) in [
@@ -128,7 +135,12 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     ck.growth("demand.ai_growth_per_year", d.ai_growth_per_year)?;
     ck.non_negative("demand.cloud_spend_musd", d.cloud_spend_musd)?;
     ck.growth("demand.cloud_growth_per_year", d.cloud_growth_per_year)?;
-    ck.range("demand.initial_cloud_outside_share", d.initial_cloud_outside_share, 0.0, 0.999)?;
+    ck.range(
+        "demand.initial_cloud_outside_share",
+        d.initial_cloud_outside_share,
+        0.0,
+        0.999,
+    )?;
     ck.range("demand.cloud_outside_share", d.cloud_outside_share, 1e-6, 1.0 - 1e-6)?;
     ck.range("demand.ai_outside_share", d.ai_outside_share, 1e-6, 1.0 - 1e-6)?;
     ck.finite("demand.cloud_outside_trend_per_year", d.cloud_outside_trend_per_year)?;

@@ -139,7 +139,11 @@ impl ChoiceTables {
 
     #[inline]
     fn vendor(&self, cx: &AiContext, lab: usize) -> f64 {
-        if cx.vendors.contains(&lab) { self.vendor_factor } else { 1.0 }
+        if cx.vendors.contains(&lab) {
+            self.vendor_factor
+        } else {
+            1.0
+        }
     }
 
     /// Σ of a channel's base weights with the vendor factor of new projects.
@@ -250,7 +254,8 @@ impl ChoiceTables {
         x -= same_w;
         let scale = lock * leave;
         let target = if scale > 0.0 { x / scale } else { f64::INFINITY };
-        self.pick_among_channels(cx, target, Some(g)).unwrap_or(AiPick::Slot(cur))
+        self.pick_among_channels(cx, target, Some(g))
+            .unwrap_or(AiPick::Slot(cur))
     }
 
     /// The walk of a new project: channels (with vendor gravity), then slots, then outside.
@@ -306,13 +311,16 @@ impl ChoiceTables {
             acc += w;
             last = Some(c);
             if target < acc {
-                return self.pick_in_channel(c, (target - (acc - w)) / f, None).map(AiPick::Slot);
+                return self
+                    .pick_in_channel(c, (target - (acc - w)) / f, None)
+                    .map(AiPick::Slot);
             }
         }
         if self.outside > 0.0 {
             return Some(AiPick::Outside);
         }
-        last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None)).map(AiPick::Slot)
+        last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None))
+            .map(AiPick::Slot)
     }
 
     /// Walks base weights of one channel's slots to `target`, skipping `skip`.
@@ -499,7 +507,13 @@ impl CloudTables {
     /// (`from = None`) or a move from provider `from`.
     pub fn probabilities(&self, suite: usize, held: &[usize], full: bool, from: Option<usize>) -> (Vec<f64>, f64) {
         let row = self.row(suite);
-        let m = |p: Option<usize>| if from.is_some() && p != from { self.move_factor } else { 1.0 };
+        let m = |p: Option<usize>| {
+            if from.is_some() && p != from {
+                self.move_factor
+            } else {
+                1.0
+            }
+        };
         let w: Vec<f64> = (0..self.n_providers)
             .map(|p| self.weight(row, p, held, full) * m(Some(p)))
             .collect();
@@ -616,9 +630,26 @@ mod tests {
     fn new_workload_probabilities_are_plain_logit_including_the_outside_good() {
         let t = tables(Some(0.4));
         let held = [1];
-        let (p, p0) = t.probabilities(&AiContext { held: &held, suite: None, vendors: &[] }, None, 1.0);
+        let (p, p0) = t.probabilities(
+            &AiContext {
+                held: &held,
+                suite: None,
+                vendors: &[],
+            },
+            None,
+            1.0,
+        );
         // Azure (channel 1) is held: +1.0 on its slot; suite none; outside V_0 = 0.4.
-        let v = [0.5, 0.0, 1.0 + 1.0, f64::NEG_INFINITY, 0.2, f64::NEG_INFINITY, f64::NEG_INFINITY, 0.7];
+        let v = [
+            0.5,
+            0.0,
+            1.0 + 1.0,
+            f64::NEG_INFINITY,
+            0.2,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+            0.7,
+        ];
         let z: f64 = v.iter().map(|x| x.exp()).sum::<f64>() + 0.4f64.exp();
         for k in 0..8 {
             assert!((p[k] - v[k].exp() / z).abs() < 1e-12);
@@ -629,19 +660,40 @@ mod tests {
     #[test]
     fn unavailable_slots_are_never_chosen_and_a_withdrawn_option_must_move() {
         let t = tables(Some(0.0));
-        let cx = AiContext { held: &[1], suite: Some(1), vendors: &[] };
+        let cx = AiContext {
+            held: &[1],
+            suite: Some(1),
+            vendors: &[],
+        };
         for i in 0..1000 {
             if let AiPick::Slot(k) = t.choose(&cx, Some(3), 0.5, i as f64 / 1000.0) {
                 assert!(t.is_offered(k), "chose unavailable slot {k}");
             }
         }
-        let (p, p0) = t.probabilities(&AiContext { held: &[0], suite: None, vendors: &[] }, Some(3), 1e-6);
+        let (p, p0) = t.probabilities(
+            &AiContext {
+                held: &[0],
+                suite: None,
+                vendors: &[],
+            },
+            Some(3),
+            1e-6,
+        );
         assert_eq!(p[3], 0.0);
         assert!((p.iter().sum::<f64>() + p0 - 1.0).abs() < 1e-12);
         // Switching costs common to all alternatives drop out; leaving Azure costs egress, the
         // outside option included.
         let leave = (-0.3f64).exp();
-        let w = [1.5f64.exp() * leave, 1.0f64.exp() * leave, 1.0f64.exp(), 0.0, 0.2f64.exp() * leave, 0.0, 0.0, 0.7f64.exp() * leave];
+        let w = [
+            1.5f64.exp() * leave,
+            1.0f64.exp() * leave,
+            1.0f64.exp(),
+            0.0,
+            0.2f64.exp() * leave,
+            0.0,
+            0.0,
+            0.7f64.exp() * leave,
+        ];
         let total: f64 = w.iter().sum::<f64>() + leave;
         for k in 0..8 {
             assert!((p[k] - w[k] / total).abs() < 1e-12, "{p:?}");
@@ -652,7 +704,11 @@ mod tests {
     #[test]
     fn higher_switching_cost_raises_the_stay_probability() {
         let t = tables(Some(0.0));
-        let cx = AiContext { held: &[0], suite: None, vendors: &[] };
+        let cx = AiContext {
+            held: &[0],
+            suite: None,
+            vendors: &[],
+        };
         let low = t.probabilities(&cx, Some(4), 0.8).0[4];
         let high = t.probabilities(&cx, Some(4), 0.2).0[4];
         assert!(high > low);
@@ -661,13 +717,56 @@ mod tests {
     #[test]
     fn data_gravity_and_the_suite_bundle_raise_a_channels_share() {
         let t = tables(None);
-        let on_aws = t.probabilities(&AiContext { held: &[0], suite: None, vendors: &[] }, None, 1.0).0;
-        let on_azure = t.probabilities(&AiContext { held: &[1], suite: None, vendors: &[] }, None, 1.0).0;
+        let on_aws = t
+            .probabilities(
+                &AiContext {
+                    held: &[0],
+                    suite: None,
+                    vendors: &[],
+                },
+                None,
+                1.0,
+            )
+            .0;
+        let on_azure = t
+            .probabilities(
+                &AiContext {
+                    held: &[1],
+                    suite: None,
+                    vendors: &[],
+                },
+                None,
+                1.0,
+            )
+            .0;
         assert!(on_azure[2] > on_aws[2]);
-        let azure_suite = t.probabilities(&AiContext { held: &[0], suite: Some(1), vendors: &[] }, None, 1.0).0;
+        let azure_suite = t
+            .probabilities(
+                &AiContext {
+                    held: &[0],
+                    suite: Some(1),
+                    vendors: &[],
+                },
+                None,
+                1.0,
+            )
+            .0;
         assert!(azure_suite[2] > on_aws[2]);
-        let both = t.probabilities(&AiContext { held: &[0, 1], suite: None, vendors: &[] }, None, 1.0).0;
-        assert!(both[2] > on_aws[2] && both[0] > on_azure[0], "multi-homed: both marketplaces pull");
+        let both = t
+            .probabilities(
+                &AiContext {
+                    held: &[0, 1],
+                    suite: None,
+                    vendors: &[],
+                },
+                None,
+                1.0,
+            )
+            .0;
+        assert!(
+            both[2] > on_aws[2] && both[0] > on_azure[0],
+            "multi-homed: both marketplaces pull"
+        );
     }
 
     #[test]
@@ -685,7 +784,13 @@ mod tests {
 
     fn cloud() -> CloudTables {
         // 3 providers (the third not operating for suite 1), outside utility 0.2, gravity 0.7.
-        CloudTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 0.2, &[0.7; 3], 2.0)
+        CloudTables::new(
+            3,
+            &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None],
+            0.2,
+            &[0.7; 3],
+            2.0,
+        )
     }
 
     #[test]
@@ -708,7 +813,10 @@ mod tests {
                 }
             }
             for p in 0..3 {
-                assert!((exact[p] - counts[p] as f64 / n as f64).abs() < 1e-4, "{suite} {held:?} {from:?} p{p}");
+                assert!(
+                    (exact[p] - counts[p] as f64 / n as f64).abs() < 1e-4,
+                    "{suite} {held:?} {from:?} p{p}"
+                );
             }
             assert!((exact_out - counts[3] as f64 / n as f64).abs() < 1e-4);
         }
@@ -721,7 +829,13 @@ mod tests {
         let (held, _) = c.probabilities(0, &[2], false, None);
         assert!(held[2] > free[2]);
         let (stay, _) = c.probabilities(0, &[0], false, Some(0));
-        let cheap = CloudTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 0.2, &[0.7; 3], 0.5);
+        let cheap = CloudTables::new(
+            3,
+            &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None],
+            0.2,
+            &[0.7; 3],
+            0.5,
+        );
         assert!(stay[0] > cheap.probabilities(0, &[0], false, Some(0)).0[0]);
         // A full portfolio cannot add a cloud; the closed form for a new workload is plain logit.
         let (full, out) = c.probabilities(1, &[0], true, None);

@@ -163,7 +163,12 @@ mod tests {
 
     #[test]
     fn the_open_weight_frontier_is_the_best_open_model() {
-        let labs = [(true, false, 10.0, None), (true, true, 8.0, None), (true, false, 9.5, Some(1.0)), (false, true, 12.0, None)];
+        let labs = [
+            (true, false, 10.0, None),
+            (true, true, 8.0, None),
+            (true, false, 9.5, Some(1.0)),
+            (false, true, 12.0, None),
+        ];
         assert_eq!(open_weight_frontier(&labs), 8.5);
         assert_eq!(open_weight_frontier(&labs[..1]), 0.0);
     }

@@ -30,14 +30,15 @@
 
 use super::choice::{AiContext, AiPick, ChoiceTables, CloudPick, CloudTables, NO_OPTION};
 
-/// Clouds an enterprise can manage at once.
-pub const CLOUD_SLOTS: usize = 4;
+/// Clouds an enterprise can manage at once (Flexera: 2.2 public clouds on average, MD §4).
+pub const CLOUD_SLOTS: usize = 3;
 /// Model options an enterprise can use at once (its primary and two others).
 pub const AI_SLOTS: usize = 3;
 /// An empty cloud slot.
 pub const NO_CLOUD: u8 = u8::MAX;
 
-/// One enterprise's workloads (36 bytes).
+/// One enterprise's workloads (36 bytes: with bevy's bookkeeping the world stays under 100 B
+/// per enterprise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Portfolio {
     /// Stable agent id: the key of every random draw of this enterprise.
@@ -56,8 +57,9 @@ pub struct Portfolio {
     pub ai_units: [u16; AI_SLOTS],
     /// AI units outside the market (no AI, or self-hosted).
     pub ai_outside: u16,
-    /// Months with the current primary vendor (drives integration lock-in).
-    pub tenure: u16,
+    /// Months with the current primary vendor, saturating at 255 (drives integration lock-in,
+    /// which stops growing at `lock_in_cap_months` ≤ 240).
+    pub tenure: u8,
     /// Productivity suite: 0 = none, p + 1 = provider p's suite.
     pub suite: u8,
 }
@@ -105,7 +107,10 @@ impl Portfolio {
     pub fn primary(&self) -> Option<usize> {
         let mut best: Option<usize> = None;
         for j in 0..AI_SLOTS {
-            if self.ai[j] != NO_OPTION && self.ai_units[j] > 0 && best.is_none_or(|b| self.ai_units[j] > self.ai_units[b]) {
+            if self.ai[j] != NO_OPTION
+                && self.ai_units[j] > 0
+                && best.is_none_or(|b| self.ai_units[j] > self.ai_units[b])
+            {
                 best = Some(j);
             }
         }
@@ -499,7 +504,15 @@ pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTabl
 
 /// Puts `units` AI units that left option `from` where `pick` says; returns whether the
 /// billing channel changed (then the units pay egress on leaving `from`).
-fn move_ai_units(p: &mut Portfolio, from: usize, pick: AiPick, units: u16, t: &StepTables, tally: &mut Tally, size: u64) -> bool {
+fn move_ai_units(
+    p: &mut Portfolio,
+    from: usize,
+    pick: AiPick,
+    units: u16,
+    t: &StepTables,
+    tally: &mut Tally,
+    size: u64,
+) -> bool {
     let n_slots = t.offered.len();
     let channel = |k: usize| k / t.n_labs;
     let changed = match pick {
@@ -524,7 +537,11 @@ fn move_ai_units(p: &mut Portfolio, from: usize, pick: AiPick, units: u16, t: &S
 fn restricted_pick(p: &Portfolio, cx: &AiContext, ai: &ChoiceTables, u: f64) -> AiPick {
     let weights: [f64; AI_SLOTS] = std::array::from_fn(|j| {
         let o = p.ai[j];
-        if o == NO_OPTION { 0.0 } else { ai.weight(cx, usize::from(o)) }
+        if o == NO_OPTION {
+            0.0
+        } else {
+            ai.weight(cx, usize::from(o))
+        }
     });
     let total = weights.iter().sum::<f64>() + ai.outside_weight();
     let x = u * total;
@@ -561,17 +578,22 @@ mod tests {
     }
 
     #[test]
+    fn a_portfolio_is_thirty_six_bytes() {
+        assert_eq!(std::mem::size_of::<Portfolio>(), 36);
+    }
+
+    #[test]
     fn portfolio_bookkeeping() {
         let mut p = Portfolio::empty(1, 10, 0);
         assert_eq!(p.add_cloud(3, 5), 5);
         assert_eq!(p.add_cloud(3, 2), 2);
-        for c in [0, 1, 2] {
+        for c in [0, 1] {
             p.add_cloud(c, 1);
         }
-        assert_eq!(p.add_cloud(4, 1), 0, "a fifth cloud does not fit");
-        assert_eq!(p.n_clouds(), 4);
+        assert_eq!(p.add_cloud(4, 1), 0, "a fourth cloud does not fit");
+        assert_eq!(p.n_clouds(), 3);
         p.cloud_outside = 3;
-        assert_eq!(p.cloud_total(), 7 + 3 + 3);
+        assert_eq!(p.cloud_total(), 7 + 2 + 3);
         // Labs: slot % 4. Slots 1 and 5 are lab 1; slot 2 is lab 2.
         p.add_ai(1, 4);
         p.add_ai(5, 6);

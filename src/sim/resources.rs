@@ -5,9 +5,9 @@ use bevy_ecs::prelude::*;
 
 use crate::config::{Config, Market, MetricValues, Month};
 use crate::econ::choice::{ChoiceTables, CloudTables};
-use crate::econ::portfolio::{Tally, Thresholds};
 pub use crate::econ::contracts::Contract;
 pub use crate::econ::policy::Regulation;
+use crate::econ::portfolio::{Tally, Thresholds};
 use crate::econ::settlement::Flows;
 use crate::econ::slots::SlotLayout;
 

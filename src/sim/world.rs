@@ -8,7 +8,8 @@ use crate::sim::agents::lab::spawn_labs;
 use crate::sim::agents::provider::spawn_providers;
 use crate::sim::events::{EventLog, EventQueue};
 use crate::sim::resources::{
-    Clock, Contract, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Policy, Settlement, TickReport, WithinRun,
+    Clock, Contract, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Policy, Settlement, TickReport,
+    WithinRun,
 };
 use crate::sim::schedule::{startup_schedule, tick_schedule};
 

@@ -1,16 +1,16 @@
 //! Enterprises: one small component holding their workload portfolio, and drawing the
 //! population with its late-2025 footprint.
 //!
-//! All of an enterprise's state is one 40-byte component (`econ::portfolio::Portfolio`) so that
+//! All of an enterprise's state is one 36-byte component (`econ::portfolio::Portfolio`) so that
 //! the world stays under 100 bytes per enterprise including bevy's bookkeeping (one pair of
 //! change ticks per component).
 
 use bevy_ecs::prelude::*;
 
 use crate::config::Config;
+use crate::econ::choice::NO_OPTION;
 use crate::econ::choice::{AiContext, AiPick};
 use crate::econ::population::{categorical, pareto_size};
-use crate::econ::choice::NO_OPTION;
 use crate::econ::portfolio::{CLOUD_SLOTS, NO_CLOUD, Portfolio, Tally};
 use crate::sim::resources::{Clock, Holdings, Layout, MarketView};
 use crate::sim::rng::{Purpose, SETUP_TICK, Stream};
@@ -53,12 +53,15 @@ pub fn spawn_enterprises(world: &mut World, config: &Config) -> Holdings {
         let size = pareto_size(size_draw.unit(key), e.size_pareto_alpha, e.size_max_ratio);
         let suite = categorical(suite_draw.unit(key), &suite_shares);
         let mut p = Portfolio::empty(id, size, suite as u8);
-        p.tenure = (tenure_draw.unit(key) * f64::from(e.lock_in_cap_months + 1)) as u16;
+        p.tenure = (tenure_draw.unit(key) * f64::from(e.lock_in_cap_months.min(254) + 1)) as u8;
         let mut bits = home_draw.bits(key);
         for project in 0..e.initial_cloud_projects {
             // Two fresh uniforms per project from a chain of mixes of the enterprise's draw.
             bits = crate::sim::rng::mix64(bits ^ u64::from(project));
-            let (u, v) = ((bits >> 11) as f64 / (1u64 << 53) as f64, (bits & 0xFFFF) as f64 / 65_536.0);
+            let (u, v) = (
+                (bits >> 11) as f64 / (1u64 << 53) as f64,
+                (bits & 0xFFFF) as f64 / 65_536.0,
+            );
             if v < outside_share || p.n_clouds() == CLOUD_SLOTS {
                 p.cloud_outside += units;
                 holdings.cloud[n_p] += u64::from(size) * u64::from(units);
@@ -104,7 +107,9 @@ pub fn choose_initial_portfolios(
         let total = f64::from(e.initial_ai_projects * e.initial_project_units);
         let first = (total * e.initial_primary_share).round().max(1.0) as u16;
         let rest = if e.initial_ai_projects > 1 {
-            ((total - f64::from(first)) / f64::from(e.initial_ai_projects - 1)).round().max(1.0) as u16
+            ((total - f64::from(first)) / f64::from(e.initial_ai_projects - 1))
+                .round()
+                .max(1.0) as u16
         } else {
             0
         };
@@ -122,12 +127,11 @@ pub fn choose_initial_portfolios(
             let full = p.ai.iter().all(|&o| o != NO_OPTION);
             match view.choice.choose(&cx, None, 1.0, u) {
                 AiPick::Slot(k) if !full || p.ai.iter().any(|&o| usize::from(o) == k) => {
-                    let j = p
-                        .ai
-                        .iter()
-                        .position(|&o| usize::from(o) == k)
-                        .or_else(|| p.ai.iter().position(|&o| o == NO_OPTION))
-                        .expect("a slot");
+                    let j =
+                        p.ai.iter()
+                            .position(|&o| usize::from(o) == k)
+                            .or_else(|| p.ai.iter().position(|&o| o == NO_OPTION))
+                            .expect("a slot");
                     p.ai[j] = k as u16;
                     p.ai_units[j] += units;
                     tally.ai[k] += (size * u64::from(units)) as i64;

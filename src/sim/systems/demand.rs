@@ -45,7 +45,9 @@ pub fn population_outside_utility(share: f64, segments: &[(f64, f64)]) -> f64 {
     let mean = |v: f64| segments.iter().map(|(w, iv)| w / (1.0 + (iv - v).exp())).sum::<f64>() / total;
     let (mut lo, mut hi) = segments
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, iv)| (l.min(*iv), h.max(*iv)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, iv)| {
+            (l.min(*iv), h.max(*iv))
+        });
     lo += outside_utility(share, 0.0) - 1.0;
     hi += outside_utility(share, 0.0) + 1.0;
     for _ in 0..100 {
@@ -83,7 +85,10 @@ pub fn calibrate_outside_options(
     let mut ai = Vec::with_capacity(segments.len());
     for ((held, n, suite), (cloud_w, ai_w)) in &segments {
         let full = *n == CLOUD_SLOTS;
-        cloud.push((*cloud_w, view.cloud.inside_log_sum_for(usize::from(*suite), &held[..*n], full)));
+        cloud.push((
+            *cloud_w,
+            view.cloud.inside_log_sum_for(usize::from(*suite), &held[..*n], full),
+        ));
         let cx = AiContext {
             held: &held[..*n],
             suite: usize::from(*suite).checked_sub(1),
@@ -95,7 +100,12 @@ pub fn calibrate_outside_options(
     demand.ai_outside_v0 = population_outside_utility(d.ai_outside_share, &ai);
     let mut lab_view = vec![(false, false, 0.0, None); layout.n_labs()];
     for (idx, lab) in &labs {
-        lab_view[idx.0] = (lab.active, params.0.labs[idx.0].open_weight, lab.quality, lab.open_release_gap);
+        lab_view[idx.0] = (
+            lab.active,
+            params.0.labs[idx.0].open_weight,
+            lab.quality,
+            lab.open_release_gap,
+        );
     }
     demand.ai_outside_q0 = open_weight_frontier(&lab_view);
 }

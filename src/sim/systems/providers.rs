@@ -6,8 +6,8 @@ use bevy_ecs::system::SystemParam;
 
 use crate::config::MarketplacePolicy;
 use crate::econ::choice::{ChoiceTables, CloudTables, HomeProvider, OptionWeights, home_utility_table, option_utility};
-use crate::econ::portfolio::{Thresholds, threshold16};
 use crate::econ::offering::{LabOffering, marketplace_offer};
+use crate::econ::portfolio::{Thresholds, threshold16};
 use crate::econ::{capacity, pricing, switching};
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
 use crate::sim::resources::{Clock, Contracts, Demand, Layout, MarketView, Params, Policy};
@@ -168,7 +168,10 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     // Data gravity pulls towards a cloud the enterprise already uses; a fringe aggregate of many
     // small clouds exerts none (workloads on one small cloud do not pull towards another).
     let gravity_of = |bonus: f64| -> Vec<f64> {
-        cfg.providers.values().map(|p| if p.fringe { 0.0 } else { bonus }).collect()
+        cfg.providers
+            .values()
+            .map(|p| if p.fringe { 0.0 } else { bonus })
+            .collect()
     };
     let d = &cfg.demand;
     // Self-hosting improves with the best open-weight model on offer.
@@ -179,8 +182,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         })
         .collect();
     let open_gain = crate::econ::offering::open_weight_frontier(&open_labs) - inputs.demand.ai_outside_q0;
-    let ai_outside =
-        inputs.demand.ai_outside_v0 + d.ai_outside_trend_per_year * years + e.quality_weight * open_gain;
+    let ai_outside = inputs.demand.ai_outside_v0 + d.ai_outside_trend_per_year * years + e.quality_weight * open_gain;
     let choice = ChoiceTables::new(
         n_l,
         &utilities,
@@ -218,7 +220,13 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         .collect();
     let home_utilities = home_utility_table(&home_providers, e.cloud_price_weight, e.ai_pull_weight);
     let cloud_outside = inputs.demand.cloud_outside_v0 + d.cloud_outside_trend_per_year * years;
-    let cloud = CloudTables::new(n_p, &home_utilities, cloud_outside, &gravity_of(e.cloud_gravity), e.migration_cost);
+    let cloud = CloudTables::new(
+        n_p,
+        &home_utilities,
+        cloud_outside,
+        &gravity_of(e.cloud_gravity),
+        e.migration_cost,
+    );
     let month = |annual: f64| (1.0 + annual).powf(1.0 / 12.0) - 1.0;
 
     *view = MarketView {

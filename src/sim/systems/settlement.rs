@@ -34,7 +34,10 @@ pub fn settle_market(
     let (n_p, n_l) = (slots.n_providers, slots.n_labs);
     let holdings = &cx.holdings;
     let per_unit = cx.demand.ai_kgpu_per_unit;
-    let slot_demand: Vec<f64> = holdings.ai[..slots.n_slots()].iter().map(|&s| s as f64 * per_unit).collect();
+    let slot_demand: Vec<f64> = holdings.ai[..slots.n_slots()]
+        .iter()
+        .map(|&s| s as f64 * per_unit)
+        .collect();
     let egress_kgpu: Vec<f64> = holdings.month.egress.iter().map(|&s| s as f64 * per_unit).collect();
 
     let mut needs = vec![
