@@ -74,7 +74,17 @@ fn run_writes_the_four_files_with_the_documented_columns() {
     assert_eq!(header(&out, "metrics.csv"), metrics);
     assert_eq!(
         header(&out, "shares.csv"),
-        ["tick", "date", "market", "agent", "share", "amount"]
+        [
+            "tick",
+            "date",
+            "market",
+            "agent",
+            "share",
+            "amount",
+            "quantity",
+            "quantity_share",
+            "new_share"
+        ]
     );
     assert_eq!(
         header(&out, "agents.csv"),

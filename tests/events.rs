@@ -6,6 +6,7 @@
 use std::process::Command;
 
 use aimarket::config::{self, Config, Market, Metric};
+use aimarket::econ::choice::AiContext;
 use aimarket::sim::Simulation;
 use aimarket::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
 use aimarket::sim::events::EventLog;
@@ -170,9 +171,14 @@ fn egress_ban_removes_the_provider_change_part_of_switching_costs() {
         assert!(v.offered[cur]);
         // stay = 1: no option-level switching cost, so only the provider-change (egress) part
         // separates a review from a first choice.
-        let seg = v.choice.segment(aws, 0);
-        let moving = v.choice.probabilities(seg, Some(cur), 1.0);
-        let fresh = v.choice.probabilities(seg, None, 1.0);
+        let held = [aws];
+        let cx = AiContext {
+            held: &held,
+            suite: None,
+            vendors: &[],
+        };
+        let moving = v.choice.probabilities(&cx, Some(cur), 1.0).0;
+        let fresh = v.choice.probabilities(&cx, None, 1.0).0;
         moving
             .iter()
             .zip(&fresh)
@@ -286,12 +292,13 @@ fn a_demand_shock_raises_ai_demand() {
     run_to(&mut sim, 3);
     run_to(&mut control, 3);
     assert_eq!(
-        sim.world().resource::<Demand>().ai_kgpu,
-        control.world().resource::<Demand>().ai_kgpu
+        sim.world().resource::<Demand>().ai_kgpu_per_unit,
+        control.world().resource::<Demand>().ai_kgpu_per_unit
     );
     run_to(&mut sim, 4);
     run_to(&mut control, 4);
-    let ratio = sim.world().resource::<Demand>().ai_kgpu / control.world().resource::<Demand>().ai_kgpu;
+    let ratio =
+        sim.world().resource::<Demand>().ai_kgpu_per_unit / control.world().resource::<Demand>().ai_kgpu_per_unit;
     assert!((ratio - 1.5).abs() < 1e-9, "{ratio}");
     assert!(metric(&sim, "ai_spend_musd") > metric(&control, "ai_spend_musd"));
 }
@@ -562,7 +569,7 @@ fn a_bundling_ban_shrinks_the_suite_owners_ai_channel() {
 #[test]
 fn removing_licensing_penalties_shrinks_azures_cloud_homes() {
     // Faster home reviews and cheaper migration make a 2-year window informative.
-    let speed = "[enterprise]\nhome_review_probability = 0.3\nmigration_cost = 2.0\n";
+    let speed = "[enterprise]\ncloud_review_probability = 0.3\nmigration_cost = 2.0\n";
     let mut sim = Simulation::new(&with_extra(
         5000,
         24,

@@ -5,8 +5,10 @@
 
 use aimarket::config::Config;
 use aimarket::config::{Market, Metric};
+use aimarket::econ::choice::NO_OPTION;
+use aimarket::econ::portfolio::NO_CLOUD;
 use aimarket::sim::Simulation;
-use aimarket::sim::agents::{EnterpriseTraits, Sourcing};
+use aimarket::sim::agents::Enterprise;
 use aimarket::sim::resources::{Holdings, Layout, TickReport};
 
 use crate::common::*;
@@ -181,29 +183,54 @@ fn check_report(config: &Config, report: &TickReport) {
     }
 }
 
-/// Recounts holdings from the enterprise components and compares them with the incremental ones.
+/// Recounts holdings from the enterprise portfolios and compares them with the incremental ones.
 fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
-    let (n_slots, n_providers) = {
+    let (n_slots, n_providers, n_labs) = {
         let layout = sim.world().resource::<Layout>();
-        (layout.slots.n_slots(), layout.n_providers())
+        (layout.slots.n_slots(), layout.n_providers(), layout.n_labs())
     };
-    let mut option_size = vec![0u64; n_slots];
-    let mut home_size = vec![0u64; n_providers];
+    let mut ai = vec![0u64; n_slots + 1];
+    let mut cloud = vec![0u64; n_providers + 1];
     let mut ids = Vec::with_capacity(enterprises as usize);
     let mut size_sum = 0u64;
     let world = sim.world_mut();
-    let mut query = world.query::<(&EnterpriseTraits, &Sourcing)>();
-    for (t, s) in query.iter(world) {
-        assert!(
-            usize::from(s.option) < n_slots,
-            "enterprise {} has no valid AI option ({})",
-            t.id,
-            s.option
-        );
-        option_size[usize::from(s.option)] += u64::from(t.size);
-        home_size[usize::from(s.home)] += u64::from(t.size);
-        size_sum += u64::from(t.size);
-        ids.push(t.id);
+    let mut query = world.query::<&Enterprise>();
+    for e in query.iter(world) {
+        let p = &e.0;
+        let size = u64::from(p.size);
+        for j in 0..p.ai.len() {
+            if p.ai[j] == NO_OPTION {
+                assert_eq!(p.ai_units[j], 0, "enterprise {}: an empty AI slot holds no units", p.id);
+                continue;
+            }
+            assert!(
+                usize::from(p.ai[j]) < n_slots,
+                "enterprise {} has an invalid option",
+                p.id
+            );
+            assert!(p.ai_units[j] > 0, "enterprise {}: a held option holds units", p.id);
+            ai[usize::from(p.ai[j])] += size * u64::from(p.ai_units[j]);
+        }
+        ai[n_slots] += size * u64::from(p.ai_outside);
+        let mut seen = Vec::new();
+        for j in 0..p.cloud.len() {
+            if p.cloud[j] == NO_CLOUD {
+                assert_eq!(p.cloud_units[j], 0);
+                continue;
+            }
+            let c = usize::from(p.cloud[j]);
+            assert!(
+                c < n_providers && !seen.contains(&c),
+                "enterprise {}: one slot per provider",
+                p.id
+            );
+            seen.push(c);
+            cloud[c] += size * u64::from(p.cloud_units[j]);
+        }
+        cloud[n_providers] += size * u64::from(p.cloud_outside);
+        assert!(p.n_model_families(n_labs) <= p.ai.len());
+        size_sum += size;
+        ids.push(p.id);
     }
     assert_eq!(ids.len(), enterprises as usize, "the enterprise count is conserved");
     ids.sort_unstable();
@@ -213,32 +240,37 @@ fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
     );
     assert_eq!(size_sum, total_size, "total enterprise size is conserved");
     let holdings = world.resource::<Holdings>();
-    assert_eq!(
-        holdings.option_size, option_size,
-        "incremental option holdings equal a recount"
-    );
-    assert_eq!(
-        holdings.home_size, home_size,
-        "incremental home holdings equal a recount"
-    );
-    assert_eq!(holdings.total_size, total_size);
-    assert_eq!(
-        holdings.count,
-        u64::from(enterprises),
-        "every enterprise is visited each tick"
-    );
-    assert!(
-        holdings.switches <= holdings.count
-            && holdings.provider_switches <= holdings.switches
-            && holdings.migrations <= holdings.count
-    );
+    assert_eq!(holdings.ai, ai, "incremental AI holdings equal a recount");
+    assert_eq!(holdings.cloud, cloud, "incremental cloud holdings equal a recount");
+    let m = &holdings.month;
+    if m.enterprises > 0 {
+        assert_eq!(
+            m.enterprises,
+            u64::from(enterprises),
+            "every enterprise is visited each tick"
+        );
+        assert!(
+            m.ai_switches <= m.enterprises
+                && m.channel_switches <= m.ai_switches
+                && m.primary_switches <= m.enterprises
+                && m.cloud_movers <= m.enterprises
+                && m.multi_model <= m.ai_users
+        );
+    }
+}
+
+/// Σ size of every enterprise.
+fn total_size(sim: &mut Simulation) -> u64 {
+    let world = sim.world_mut();
+    let mut query = world.query::<&Enterprise>();
+    query.iter(world).map(|e| u64::from(e.0.size)).sum()
 }
 
 /// Steps a whole run, checking the report and the holdings after every tick.
 fn check_full_run(config: &Config) {
     let enterprises = config.run.enterprises;
     let mut sim = Simulation::new(config);
-    let total_size = sim.world().resource::<Holdings>().total_size;
+    let total_size = total_size(&mut sim);
     check_holdings(&mut sim, enterprises, total_size);
     let mut ticks = 0;
     for t in 0..config.run.ticks {
@@ -266,7 +298,7 @@ fn invariants_hold_with_frequent_reviews_and_migrations() {
         &[
             "run.seed=7",
             "enterprise.review_probability=0.9",
-            "enterprise.home_review_probability=0.5",
+            "enterprise.cloud_review_probability=0.5",
             "enterprise.migration_cost=0.5",
             "enterprise.switch_cost_base=0.5",
         ],
@@ -324,7 +356,7 @@ fn resources_are_created_before_the_enterprises_and_ticks_create_none() {
     };
     let first_enterprise = {
         let world = sim.world_mut();
-        let mut q = world.query_filtered::<Entity, With<EnterpriseTraits>>();
+        let mut q = world.query_filtered::<Entity, With<Enterprise>>();
         q.iter(world).map(|e| e.index_u32()).min().expect("enterprises exist")
     };
     assert!(

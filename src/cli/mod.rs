@@ -65,6 +65,9 @@ pub struct RunArgs {
     /// Output directory; created if missing. Files appear there only when the run succeeds.
     #[arg(long, default_value = "outputs")]
     pub out: PathBuf,
+    /// Threads for the enterprise phase (results are identical for any number; default 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
     /// Override any config key by its dotted path, e.g. --set enterprise.switch_cost_base=2.5
     /// or --set 'providers.*.egress_fee=0'. Repeatable; applied in order.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -258,6 +261,7 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 out: args.out,
                 progress: show_progress(args.quiet),
                 report: !args.quiet,
+                threads: usize::from(args.threads),
             })
         }
         Command::Validate(args) => {

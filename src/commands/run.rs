@@ -8,7 +8,7 @@ use super::CommandError;
 use super::progress::{bar, interrupt_flag};
 use crate::config::Config;
 use crate::output::{INCOMPLETE_FILE, RunWriter};
-use crate::sim::{RunError, simulate};
+use crate::sim::{RunError, simulate_with_threads};
 
 /// A validated `run`: the resolved config and where to write.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct RunPlan {
     pub progress: bool,
     /// Print the closing summary line.
     pub report: bool,
+    /// Threads for the enterprise phase (1: on the calling thread).
+    pub threads: usize,
 }
 
 /// Runs the plan; files appear only when the run succeeds.
@@ -32,8 +34,9 @@ pub fn execute(plan: &RunPlan) -> Result<(), CommandError> {
     let _lock = crate::output::lock::lock_dir_itself(&plan.out).map_err(CommandError::input)?;
     let mut writer = RunWriter::create(&plan.out).map_err(fail)?;
     let stop = interrupt_flag();
-    let result = simulate(
+    let result = simulate_with_threads(
         config,
+        plan.threads,
         &mut writer,
         &mut |done| {
             if let Some(b) = &bar {

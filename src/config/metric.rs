@@ -127,27 +127,104 @@ pub enum Metric {
         props(unit = "fraction")
     )]
     Cr3Compute,
-    /// Enterprises that changed AI option.
+    /// Enterprises that moved AI workloads.
     #[strum(
         serialize = "switching_rate",
-        message = "share of enterprises that changed AI option this month",
+        message = "share of enterprises that moved AI workloads to another option this month (reviews and forced moves)",
         props(unit = "fraction per month")
     )]
     SwitchingRate,
-    /// Enterprises whose billing channel changed.
+    /// Enterprises whose moved AI workloads changed billing channel.
     #[strum(
         serialize = "provider_switching_rate",
-        message = "share of enterprises whose billing channel (a provider marketplace or a lab's direct API) changed",
+        message = "share of enterprises whose moved AI workloads changed billing channel (a provider marketplace, a lab's direct API, or outside)",
         props(unit = "fraction per month")
     )]
     ProviderSwitchingRate,
-    /// Enterprises that moved their cloud home.
+    /// Enterprises that moved cloud workloads.
     #[strum(
         serialize = "migration_rate",
-        message = "share of enterprises that moved their cloud home this month",
+        message = "share of enterprises that moved cloud workloads to another cloud or on-premises this month",
         props(unit = "fraction per month")
     )]
     MigrationRate,
+    /// Enterprises whose primary AI vendor changed.
+    #[strum(
+        serialize = "primary_switching_rate",
+        message = "share of enterprises whose primary AI vendor (the lab with most of their AI workloads) changed this month",
+        props(unit = "fraction per month")
+    )]
+    PrimarySwitchingRate,
+    /// Cloud workload units moved over all cloud units.
+    #[strum(
+        serialize = "workload_switching_rate",
+        message = "cloud workloads moved this month over cloud workloads held (size-weighted units)",
+        props(unit = "fraction per month")
+    )]
+    WorkloadSwitchingRate,
+    /// Full exits from a provider per enterprise.
+    #[strum(
+        serialize = "full_exit_rate",
+        message = "full exits (an enterprise's last workload leaving a provider) this month per enterprise: the CMA's account-level switching",
+        props(unit = "per enterprise per month")
+    )]
+    FullExitRate,
+    /// Enterprises using two or more clouds.
+    #[strum(
+        serialize = "multi_cloud_share",
+        message = "share of enterprises with workloads on at least two clouds",
+        props(unit = "fraction")
+    )]
+    MultiCloudShare,
+    /// AI users using models of three or more labs.
+    #[strum(
+        serialize = "multi_model_share",
+        message = "share of AI-using enterprises using models of at least three labs",
+        props(unit = "fraction")
+    )]
+    MultiModelShare,
+    /// On-premises share of cloud workloads.
+    #[strum(
+        serialize = "cloud_outside_share",
+        message = "share of cloud-able workloads kept on-premises (the outside option), size-weighted",
+        props(unit = "fraction")
+    )]
+    CloudOutsideShare,
+    /// On-premises share of this month's new cloud projects.
+    #[strum(
+        serialize = "cloud_new_outside_share",
+        message = "share of this month's new cloud project units placed on-premises",
+        props(unit = "fraction")
+    )]
+    CloudNewOutsideShare,
+    /// Outside share of AI workloads.
+    #[strum(
+        serialize = "ai_outside_share",
+        message = "share of AI workloads outside the market (no AI, self-hosted), size-weighted",
+        props(unit = "fraction")
+    )]
+    AiOutsideShare,
+    /// Outside share of this month's new AI projects.
+    #[strum(
+        serialize = "ai_new_outside_share",
+        message = "share of this month's new AI project units placed outside the market",
+        props(unit = "fraction")
+    )]
+    AiNewOutsideShare,
+    /// Own-price elasticity of new cloud demand.
+    #[strum(
+        serialize = "cloud_price_elasticity",
+        message = "elasticity of new cloud project quantity to a uniform rise of every cloud's price, −β_c · (outside share of new units)",
+        props(unit = "elasticity")
+    )]
+    CloudPriceElasticity,
+    /// Own-price elasticity of new AI demand.
+    #[strum(
+        serialize = "ai_price_elasticity",
+        message = "elasticity of new AI project quantity to a uniform rise of every AI option's price, −β_p · (outside share of new units)",
+        props(unit = "elasticity")
+    )]
+    AiPriceElasticity,
     /// Enterprise AI spend.
     #[strum(
         serialize = "ai_spend_musd",
@@ -383,7 +460,7 @@ mod tests {
     fn values_are_stored_at_their_metric() {
         let mut v = MetricValues::default();
         v[Metric::MigrationRate] = 0.5;
-        assert_eq!(v.values()[14], 0.5);
+        assert_eq!(v.values()[Metric::MigrationRate.index()], 0.5);
         assert_eq!(v.first_non_finite(), None);
         v[Metric::HhiModel] = f64::NAN;
         assert_eq!(v.first_non_finite(), Some(Metric::HhiModel));

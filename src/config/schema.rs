@@ -51,14 +51,26 @@ pub struct RunSection {
     pub enterprises: u32,
 }
 
-/// Enterprise review, choice and migration parameters (logit units unless stated).
+/// Enterprise projects, reviews, choice and switching parameters (logit units unless stated).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseSection {
-    /// Monthly probability of reviewing the AI option, in [0, 1].
+    /// Monthly probability of reviewing the primary AI vendor, in [0, 1].
     pub review_probability: f64,
-    /// Monthly probability of reconsidering the cloud home, in [0, 1].
-    pub home_review_probability: f64,
+    /// Monthly probability of reviewing one cloud's workloads (moving some elsewhere), in [0, 1].
+    pub cloud_review_probability: f64,
+    /// Monthly probability of a new cloud project, and separately of a new AI project, in (0, 1].
+    pub project_probability: f64,
+    /// Share of a reviewed cloud's workload units that move when the enterprise moves them, in (0, 1].
+    pub cloud_move_share: f64,
+    /// Cloud projects each enterprise holds at tick 0 (1 to 16).
+    pub initial_cloud_projects: u32,
+    /// AI projects each enterprise holds at tick 0 (1 to 16).
+    pub initial_ai_projects: u32,
+    /// Workload units of each initial project (1 to 1,000).
+    pub initial_project_units: u32,
+    /// Share of an enterprise's initial AI units in its first (primary) project, in (0, 1].
+    pub initial_primary_share: f64,
     /// Pareto tail index of enterprise size (> 0).
     pub size_pareto_alpha: f64,
     /// Largest enterprise size relative to the smallest (truncation of the Pareto tail), ≥ 1.
@@ -67,8 +79,15 @@ pub struct EnterpriseSection {
     pub quality_weight: f64,
     /// Utility per unit of log price of an AI option.
     pub price_weight: f64,
-    /// Utility bonus of AI options sold on the enterprise's own cloud home (data gravity).
-    pub home_affinity: f64,
+    /// Utility bonus of AI options sold on the marketplace of a cloud holding the enterprise's
+    /// workloads (data gravity of AI).
+    pub ai_cloud_affinity: f64,
+    /// Utility bonus, in the placement of a new AI project, of a lab whose models the enterprise
+    /// already uses (procurement, contracts and integration already done).
+    pub ai_vendor_gravity: f64,
+    /// Utility bonus, in the placement of a new cloud project, of a cloud already holding the
+    /// enterprise's workloads (data gravity of cloud).
+    pub cloud_gravity: f64,
     /// Utility bonus of an AI option sold by the provider whose productivity suite the
     /// enterprise uses, multiplied by that provider's `bundle_strength`.
     pub suite_affinity: f64,
@@ -83,27 +102,40 @@ pub struct EnterpriseSection {
     pub lock_in_per_month: f64,
     /// Tenure (months) beyond which lock-in stops growing, ≥ 0.
     pub lock_in_cap_months: u32,
-    /// Utility cost of migrating the cloud home, ≥ 0.
+    /// Utility cost of moving cloud workloads to another cloud or on-premises, ≥ 0.
     pub migration_cost: f64,
-    /// Utility per unit of log general-cloud price index in the home choice.
+    /// Utility per unit of log general-cloud price index in the cloud choice.
     pub cloud_price_weight: f64,
     /// Utility per unit of the best model quality a provider's marketplace offers, in the
-    /// home choice ("AI pull").
+    /// cloud choice ("AI pull").
     pub ai_pull_weight: f64,
 }
 
-/// Aggregate demand paths.
+/// Aggregate demand: levels at tick 0, growth of workloads, and the outside options.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DemandSection {
-    /// Enterprise AI inference demand at tick 0, kGPU.
+    /// Enterprise AI inference bought in the market at tick 0, kGPU (sets kGPU per AI unit).
     pub ai_inference_kgpu: f64,
-    /// Annual growth of enterprise AI inference demand (0.5 = +50 %/yr), > -1.
+    /// Annual growth of enterprise AI workloads (inside and outside the market), > -1.
     pub ai_growth_per_year: f64,
-    /// Enterprise general-cloud spend at tick 0, US$ M per month.
+    /// Enterprise general-cloud spend at tick 0, US$ M per month (sets spend per cloud unit).
     pub cloud_spend_musd: f64,
-    /// Annual growth of general-cloud spend, > -1.
+    /// Annual growth of enterprise cloud-able workloads (cloud and on-premises), > -1.
     pub cloud_growth_per_year: f64,
+    /// Share of initial cloud projects kept on-premises, in [0, 1).
+    pub initial_cloud_outside_share: f64,
+    /// Share of new cloud projects going on-premises at tick 0, averaged over enterprises
+    /// (weighted by project size), in (0, 1): it sets the outside option's utility `V_0`.
+    pub cloud_outside_share: f64,
+    /// Change of the on-premises option's utility per year (negative: cloud gains), logit units.
+    pub cloud_outside_trend_per_year: f64,
+    /// Share of new AI projects staying outside the market (no AI, self-hosted) at tick 0,
+    /// averaged over enterprises, in (0, 1): it sets the AI outside utility. The outside option
+    /// improves with the best open-weight model (`quality_weight` × its quality gain).
+    pub ai_outside_share: f64,
+    /// Change of the AI outside option's utility per year, logit units.
+    pub ai_outside_trend_per_year: f64,
 }
 
 /// Lab behaviour shared by all labs.

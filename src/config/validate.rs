@@ -86,13 +86,34 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
 
     let e = &c.enterprise;
     ck.probability("enterprise.review_probability", e.review_probability)?;
-    ck.probability("enterprise.home_review_probability", e.home_review_probability)?;
+    ck.probability("enterprise.cloud_review_probability", e.cloud_review_probability)?;
+    ck.range("enterprise.project_probability", e.project_probability, 1e-6, 1.0)?;
+    ck.range("enterprise.cloud_move_share", e.cloud_move_share, 1e-6, 1.0)?;
+    for (k, v, hi) in [
+        ("enterprise.initial_cloud_projects", e.initial_cloud_projects, 16),
+        ("enterprise.initial_ai_projects", e.initial_ai_projects, 16),
+        ("enterprise.initial_project_units", e.initial_project_units, 1000),
+    ] {
+        if !(1..=hi).contains(&v) {
+            return Err(ck.fail(k, format!("must be in [1, {hi}], got {v}")));
+        }
+    }
+    ck.range("enterprise.initial_primary_share", e.initial_primary_share, 1e-6, 1.0)?;
+    if e.lock_in_cap_months > 240 {
+        // Tenure is kept in a byte; lock-in beyond 20 years of tenure is not a decision anyone takes.
+        return Err(ck.fail(
+            "enterprise.lock_in_cap_months",
+            format!("must be at most 240 (20 years), got {}", e.lock_in_cap_months),
+        ));
+    }
     ck.positive("enterprise.size_pareto_alpha", e.size_pareto_alpha)?;
     ck.range("enterprise.size_max_ratio", e.size_max_ratio, 1.0, 1e9)?;
     for (k, v) in [
         ("enterprise.quality_weight", e.quality_weight),
         ("enterprise.price_weight", e.price_weight),
-        ("enterprise.home_affinity", e.home_affinity),
+        ("enterprise.ai_cloud_affinity", e.ai_cloud_affinity),
+        ("enterprise.cloud_gravity", e.cloud_gravity),
+        ("enterprise.ai_vendor_gravity", e.ai_vendor_gravity),
         ("enterprise.suite_affinity", e.suite_affinity),
         ("enterprise.direct_api_bonus", e.direct_api_bonus),
         ("enterprise.cloud_price_weight", e.cloud_price_weight),
@@ -114,6 +135,16 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     ck.growth("demand.ai_growth_per_year", d.ai_growth_per_year)?;
     ck.non_negative("demand.cloud_spend_musd", d.cloud_spend_musd)?;
     ck.growth("demand.cloud_growth_per_year", d.cloud_growth_per_year)?;
+    ck.range(
+        "demand.initial_cloud_outside_share",
+        d.initial_cloud_outside_share,
+        0.0,
+        0.999,
+    )?;
+    ck.range("demand.cloud_outside_share", d.cloud_outside_share, 1e-6, 1.0 - 1e-6)?;
+    ck.range("demand.ai_outside_share", d.ai_outside_share, 1e-6, 1.0 - 1e-6)?;
+    ck.finite("demand.cloud_outside_trend_per_year", d.cloud_outside_trend_per_year)?;
+    ck.finite("demand.ai_outside_trend_per_year", d.ai_outside_trend_per_year)?;
 
     let l = &c.lab_behaviour;
     ck.probability("lab_behaviour.stock_depreciation", l.stock_depreciation)?;

@@ -1,18 +1,22 @@
-//! Enterprise discrete choice: the AI option (channel × lab model) and the cloud home, both by
-//! multinomial logit with switching costs.
+//! Enterprise discrete choice: where a new or reviewed AI workload goes (a channel × lab model
+//! option, or the outside option of no AI / self-hosting) and where a new or moved cloud
+//! workload goes (a provider, or the outside option of on-premises), both by multinomial logit
+//! with switching costs.
 //!
-//! Utility of AI option k for an enterprise with home h and suite s, currently on option c:
+//! Utility of AI option k for an enterprise whose cloud workloads sit on the set H of providers,
+//! with suite s, when it moves workloads from its current option c:
 //!
 //! ```text
-//! U_k = V_k + home_affinity·[chan(k) = h] + suite_affinity·bundle(p)·[chan(k) = p = suite(s)]
+//! U_k = V_k + home_affinity·[chan(k) ∈ H] + suite_affinity·bundle(p)·[chan(k) = p = suite(s)]
 //!       − (switch_cost_base + lock_in(tenure))·[k ≠ c] − egress_weight·egress(chan(c))·[chan(k) ≠ chan(c)]
 //! V_k = quality_weight·q_k − price_weight·ln(price_k) + brand(lab(k)) + direct_api_bonus·[direct(k)]
+//! U_0 = V_0(t)   (the outside option; leaving a marketplace for it pays egress too)
 //! ```
 //!
 //! Every enterprise-specific term is constant within a channel (a provider's marketplace or a
 //! lab's direct API), so `exp(U_k)` factorises into a per-tick base weight `exp(V_k)` times a few
 //! per-channel factors. [`ChoiceTables::choose`] samples the exact logit by inverse CDF with one
-//! uniform, walking channel sums first and slots second: O(channels + labs) per review, no `exp`
+//! uniform, walking channel sums first and slots second: O(channels + labs) per choice, no `exp`
 //! in the per-enterprise path.
 
 /// Marker for "no AI option yet" (enterprises before their first choice).
@@ -35,12 +39,26 @@ pub fn option_utility(w: &OptionWeights, quality: f64, price: f64, brand: f64, d
     w.quality_weight * quality - w.price_weight * price.ln() + brand + direct_bonus
 }
 
-/// The enterprise-specific context of a choice: home channel and suite provider.
+/// The enterprise-specific context of an AI choice.
 #[derive(Debug, Clone, Copy)]
-pub struct Segment {
-    home: usize,
-    suite: Option<usize>,
-    total: f64,
+pub struct AiContext<'a> {
+    /// Providers holding the enterprise's cloud workloads: their marketplaces get the data-gravity
+    /// bonus `home_affinity`.
+    pub held: &'a [usize],
+    /// Provider whose productivity suite the enterprise uses, if any.
+    pub suite: Option<usize>,
+    /// Labs whose models the enterprise already uses: in the placement of a new project their
+    /// options get the vendor-gravity bonus (procurement and integration already done).
+    pub vendors: &'a [usize],
+}
+
+/// Where an AI choice lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AiPick {
+    /// An option slot.
+    Slot(usize),
+    /// The outside option (no AI, or self-hosted open weights on own hardware).
+    Outside,
 }
 
 /// Per-tick tables for sampling AI options. Slot `k = channel · n_labs + lab`; channels
@@ -48,61 +66,52 @@ pub struct Segment {
 #[derive(Debug, Clone, Default)]
 pub struct ChoiceTables {
     n_labs: usize,
+    max: f64,
     base: Vec<f64>,
     group: Vec<f64>,
+    outside: f64,
     leave: Vec<f64>,
-    home_factor: f64,
+    home_factor: Vec<f64>,
+    vendor_factor: f64,
     suite_factor: Vec<f64>,
-    segments: Vec<Segment>,
-    n_suites: usize,
 }
 
 impl ChoiceTables {
     /// Builds the tables. `utilities[k]` is `V_k`, `None` when slot k is not offered;
-    /// `leave_cost[c]` the egress cost of leaving channel c; `bundle[p]` provider p's
-    /// `suite_affinity · bundle_strength` (suite index p+1; suite 0 = none).
+    /// `outside_utility` is `V_0` (`None`: no outside option); `leave_cost[c]` the egress cost
+    /// of leaving channel c; `home_affinity[p]` the data-gravity bonus of provider p's
+    /// marketplace for its cloud users; `bundle[p]` provider p's `suite_affinity · bundle_strength`;
+    /// `vendor_gravity` the bonus of a lab already used, for new projects.
     pub fn new(
         n_labs: usize,
         utilities: &[Option<f64>],
+        outside_utility: Option<f64>,
         leave_cost: &[f64],
-        home_affinity: f64,
+        home_affinity: &[f64],
+        vendor_gravity: f64,
         bundle: &[f64],
     ) -> ChoiceTables {
         assert!(n_labs > 0 && utilities.len().is_multiple_of(n_labs));
         let n_channels = utilities.len() / n_labs;
         assert_eq!(leave_cost.len(), n_channels);
-        let n_providers = bundle.len();
-        let max = utilities.iter().flatten().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        let max = utilities
+            .iter()
+            .flatten()
+            .chain(outside_utility.iter())
+            .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
         let base: Vec<f64> = utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect();
         let group: Vec<f64> = base.chunks(n_labs).map(|c| c.iter().sum()).collect();
-        let mut tables = ChoiceTables {
+        ChoiceTables {
             n_labs,
+            max,
             base,
             group,
+            outside: outside_utility.map_or(0.0, |u| (u - max).exp()),
             leave: leave_cost.iter().map(|c| (-c).exp()).collect(),
-            home_factor: home_affinity.exp(),
+            home_factor: home_affinity.iter().map(|a| a.exp()).collect(),
+            vendor_factor: vendor_gravity.exp(),
             suite_factor: bundle.iter().map(|b| b.exp()).collect(),
-            segments: Vec::with_capacity(n_providers * (n_providers + 1)),
-            n_suites: n_providers + 1,
-        };
-        for home in 0..n_providers {
-            for suite in 0..=n_providers {
-                let mut seg = Segment {
-                    home,
-                    suite: suite.checked_sub(1),
-                    total: 0.0,
-                };
-                seg.total = (0..n_channels).map(|c| tables.group[c] * tables.factor(&seg, c)).sum();
-                tables.segments.push(seg);
-            }
         }
-        tables
-    }
-
-    /// The segment of enterprises with this home provider and suite (0 = none, p+1 = provider p).
-    #[inline]
-    pub fn segment(&self, home: usize, suite: usize) -> &Segment {
-        &self.segments[home * self.n_suites + suite]
     }
 
     /// Number of option slots.
@@ -122,95 +131,196 @@ impl ChoiceTables {
         self.base.get(slot).is_some_and(|&w| w > 0.0)
     }
 
+    /// The context-adjusted weight of one slot for a new workload (0 when not offered).
     #[inline]
-    fn factor(&self, seg: &Segment, channel: usize) -> f64 {
-        let mut f = 1.0;
-        if channel == seg.home {
-            f *= self.home_factor;
+    pub fn weight(&self, cx: &AiContext, slot: usize) -> f64 {
+        self.base[slot] * self.factor(cx, self.channel_of(slot)) * self.vendor(cx, slot % self.n_labs)
+    }
+
+    #[inline]
+    fn vendor(&self, cx: &AiContext, lab: usize) -> f64 {
+        if cx.vendors.contains(&lab) {
+            self.vendor_factor
+        } else {
+            1.0
         }
-        if Some(channel) == seg.suite {
+    }
+
+    /// Σ of a channel's base weights with the vendor factor of new projects.
+    #[inline]
+    fn group_new(&self, cx: &AiContext, c: usize) -> f64 {
+        let extra: f64 = cx.vendors.iter().map(|&l| self.base[c * self.n_labs + l]).sum();
+        self.group[c] + (self.vendor_factor - 1.0) * extra
+    }
+
+    /// `ln Σ_k exp(V_k)` over offered options for an enterprise in context `cx` (the
+    /// inclusive value of the inside options; −∞ when none is offered).
+    pub fn inside_log_sum(&self, cx: &AiContext) -> f64 {
+        self.new_total(cx).ln() + self.max
+    }
+
+    /// Σ of the context-adjusted weights of every offered slot for a new project.
+    fn new_total(&self, cx: &AiContext) -> f64 {
+        (0..self.group.len())
+            .filter(|&c| self.group[c] > 0.0)
+            .map(|c| self.group_new(cx, c) * self.factor(cx, c))
+            .sum()
+    }
+
+    /// The weight of the outside option (on the same scale as [`ChoiceTables::weight`]).
+    #[inline]
+    pub fn outside_weight(&self) -> f64 {
+        self.outside
+    }
+
+    #[inline]
+    fn factor(&self, cx: &AiContext, channel: usize) -> f64 {
+        let mut f = 1.0;
+        if cx.held.contains(&channel) {
+            f *= self.home_factor[channel];
+        }
+        if Some(channel) == cx.suite {
             f *= self.suite_factor[channel];
         }
         f
     }
 
-    /// Choice probabilities of every slot (closed form, for tests and diagnostics).
-    /// `stay` is `exp(−switching cost)`; `cur = None` means a first choice without costs.
-    pub fn probabilities(&self, seg: &Segment, cur: Option<usize>, stay: f64) -> Vec<f64> {
+    /// Σ over channels of the context-adjusted channel weights, without `skip`.
+    fn inside_total(&self, cx: &AiContext, skip: Option<usize>) -> f64 {
+        (0..self.group.len())
+            .filter(|&c| Some(c) != skip && self.group[c] > 0.0)
+            .map(|c| self.group[c] * self.factor(cx, c))
+            .sum()
+    }
+
+    /// Choice probabilities of every slot and of the outside option (closed form, for tests and
+    /// diagnostics). `stay` is `exp(−switching cost)`; `cur = None` means a new workload
+    /// (no switching costs).
+    pub fn probabilities(&self, cx: &AiContext, cur: Option<usize>, stay: f64) -> (Vec<f64>, f64) {
+        let (lock, leave_cur) = match cur {
+            None => (1.0, 1.0),
+            Some(c) => (
+                if self.base[c] > 0.0 { stay } else { 1.0 },
+                self.leave[self.channel_of(c)],
+            ),
+        };
         let weights: Vec<f64> = (0..self.base.len())
             .map(|k| {
                 let c = self.channel_of(k);
-                let w = self.base[k] * self.factor(seg, c);
+                let w = self.base[k] * self.factor(cx, c);
                 match cur {
-                    None => w,
+                    None => w * self.vendor(cx, k % self.n_labs),
                     Some(cur) if k == cur => w,
-                    Some(cur) => {
-                        let lock = if self.base[cur] > 0.0 { stay } else { 1.0 };
-                        let g = self.channel_of(cur);
-                        if c == g { w * lock } else { w * lock * self.leave[g] }
-                    }
+                    Some(cur) if c == self.channel_of(cur) => w * lock,
+                    Some(_) => w * lock * leave_cur,
                 }
             })
             .collect();
-        let total: f64 = weights.iter().sum();
-        weights
-            .iter()
-            .map(|w| if total > 0.0 { w / total } else { 0.0 })
-            .collect()
+        let outside = self.outside * lock * leave_cur;
+        let total: f64 = weights.iter().sum::<f64>() + outside;
+        if total <= 0.0 {
+            return (vec![0.0; weights.len()], 0.0);
+        }
+        (weights.iter().map(|w| w / total).collect(), outside / total)
     }
 
-    /// Samples the next option with one uniform `u` in [0, 1). `cur = None` is a first choice
-    /// without switching costs. If the current option is no longer offered the enterprise must
-    /// move, and the switching cost common to all alternatives drops out.
-    pub fn choose(&self, seg: &Segment, cur: Option<usize>, stay: f64, u: f64) -> Option<usize> {
+    /// Samples where an AI workload goes with one uniform `u` in [0, 1). `cur = None` is a new
+    /// workload without switching costs. If the current option is no longer offered, the
+    /// switching cost common to all alternatives drops out (the enterprise must move).
+    pub fn choose(&self, cx: &AiContext, cur: Option<usize>, stay: f64, u: f64) -> AiPick {
         let Some(cur) = cur else {
-            return self.pick_among_channels(seg, u * seg.total, None);
+            return self.pick_new(cx, u * (self.new_total(cx) + self.outside));
         };
         let g = self.channel_of(cur);
-        let fg = self.factor(seg, g);
+        let fg = self.factor(cx, g);
         let w_cur = self.base[cur] * fg;
         let lock = if w_cur > 0.0 { stay } else { 1.0 };
         let same = (self.group[g] * fg - w_cur).max(0.0);
-        let others = (seg.total - self.group[g] * fg).max(0.0);
+        let others = self.inside_total(cx, Some(g)) + self.outside;
         let leave = self.leave[g];
         let total = w_cur + lock * (same + leave * others);
         if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return Some(cur);
+            return AiPick::Slot(cur);
         }
         let mut x = u * total;
         if x < w_cur {
-            return Some(cur);
+            return AiPick::Slot(cur);
         }
         x -= w_cur;
         let same_w = lock * same;
         if x < same_w {
-            return self.pick_in_channel(g, x / (lock * fg), Some(cur)).or(Some(cur));
+            return AiPick::Slot(self.pick_in_channel(g, x / (lock * fg), Some(cur)).unwrap_or(cur));
         }
         x -= same_w;
         let scale = lock * leave;
         let target = if scale > 0.0 { x / scale } else { f64::INFINITY };
-        self.pick_among_channels(seg, target, Some(g))
-            .or_else(|| self.pick_in_channel(g, f64::INFINITY, Some(cur)))
-            .or(Some(cur))
+        self.pick_among_channels(cx, target, Some(g))
+            .unwrap_or(AiPick::Slot(cur))
     }
 
-    /// Walks channel weights (segment-adjusted) to `target`, then slots within the channel.
-    fn pick_among_channels(&self, seg: &Segment, target: f64, skip: Option<usize>) -> Option<usize> {
+    /// The walk of a new project: channels (with vendor gravity), then slots, then outside.
+    fn pick_new(&self, cx: &AiContext, target: f64) -> AiPick {
+        let mut acc = 0.0;
+        let mut last = None;
+        for c in 0..self.group.len() {
+            if self.group[c] <= 0.0 {
+                continue;
+            }
+            let f = self.factor(cx, c);
+            let w = self.group_new(cx, c) * f;
+            acc += w;
+            last = Some(c);
+            if target < acc {
+                let mut inner = (target - (acc - w)) / f;
+                let start = c * self.n_labs;
+                let mut pick = None;
+                for k in start..start + self.n_labs {
+                    let wk = self.base[k] * self.vendor(cx, k - start);
+                    if wk <= 0.0 {
+                        continue;
+                    }
+                    pick = Some(k);
+                    if inner < wk {
+                        break;
+                    }
+                    inner -= wk;
+                }
+                if let Some(k) = pick {
+                    return AiPick::Slot(k);
+                }
+            }
+        }
+        if self.outside > 0.0 {
+            return AiPick::Outside;
+        }
+        last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None))
+            .map_or(AiPick::Outside, AiPick::Slot)
+    }
+
+    /// Walks channel weights (context-adjusted) to `target`, then slots within the channel; past
+    /// the last channel the outside option (when it has weight). `None` when nothing has weight.
+    fn pick_among_channels(&self, cx: &AiContext, target: f64, skip: Option<usize>) -> Option<AiPick> {
         let mut acc = 0.0;
         let mut last = None;
         for c in 0..self.group.len() {
             if Some(c) == skip || self.group[c] <= 0.0 {
                 continue;
             }
-            let f = self.factor(seg, c);
+            let f = self.factor(cx, c);
             let w = self.group[c] * f;
             acc += w;
             last = Some(c);
             if target < acc {
-                return self.pick_in_channel(c, (target - (acc - w)) / f, None);
+                return self
+                    .pick_in_channel(c, (target - (acc - w)) / f, None)
+                    .map(AiPick::Slot);
             }
         }
+        if self.outside > 0.0 {
+            return Some(AiPick::Outside);
+        }
         last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None))
+            .map(AiPick::Slot)
     }
 
     /// Walks base weights of one channel's slots to `target`, skipping `skip`.
@@ -305,67 +415,154 @@ pub fn home_utility_table(
     table
 }
 
-/// Per-tick tables for the cloud-home choice: weights per (suite, provider).
+/// Per-tick tables for placing and moving cloud workloads: weights per (suite, provider), the
+/// outside option (on-premises), the data-gravity factor of clouds already holding the
+/// enterprise's workloads, and the factor of the migration cost.
+///
+/// ```text
+/// W_p = brand_p − β_c·ln(index_p) + β_AI·best_quality_p + suite bonus − licensing penalty
+///       + γ_g·[p holds the enterprise's workloads] − M·[moving, p ≠ origin]
+/// W_0 = V_0(t)   (on-premises / not buying; moving there costs M too)
+/// ```
 #[derive(Debug, Clone, Default)]
-pub struct HomeTables {
+pub struct CloudTables {
     n_providers: usize,
+    max: f64,
     weights: Vec<f64>,
-    totals: Vec<f64>,
+    outside: f64,
+    gravity: Vec<f64>,
     move_factor: f64,
 }
 
-impl HomeTables {
-    /// `utilities[s · n_providers + p]`, `None` for providers not operating.
-    pub fn new(n_providers: usize, utilities: &[Option<f64>], migration_cost: f64) -> HomeTables {
-        let max = utilities.iter().flatten().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-        let weights: Vec<f64> = utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect();
-        let totals = weights.chunks(n_providers).map(|c| c.iter().sum()).collect();
-        HomeTables {
+/// Where a cloud choice lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudPick {
+    /// A provider.
+    Provider(usize),
+    /// The outside option: on-premises (or not buying).
+    Outside,
+}
+
+impl CloudTables {
+    /// `utilities[s · n_providers + p]` (`None` for providers not operating), the outside
+    /// utility `V_0`, each provider's data-gravity bonus `γ_g` and the migration cost `M`.
+    pub fn new(
+        n_providers: usize,
+        utilities: &[Option<f64>],
+        outside_utility: f64,
+        gravity: &[f64],
+        migration_cost: f64,
+    ) -> CloudTables {
+        let max = utilities
+            .iter()
+            .flatten()
+            .chain(std::iter::once(&outside_utility))
+            .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        CloudTables {
             n_providers,
-            weights,
-            totals,
+            max,
+            weights: utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect(),
+            outside: (outside_utility - max).exp(),
+            gravity: gravity.iter().map(|g| g.exp()).collect(),
             move_factor: (-migration_cost).exp(),
         }
     }
 
-    /// Closed-form probabilities of each home for suite `suite`, currently at `cur`.
-    pub fn probabilities(&self, suite: usize, cur: usize) -> Vec<f64> {
-        let row = &self.weights[suite * self.n_providers..(suite + 1) * self.n_providers];
-        let m = if row[cur] > 0.0 { self.move_factor } else { 1.0 };
-        let w: Vec<f64> = row
-            .iter()
-            .enumerate()
-            .map(|(p, &x)| if p == cur { x } else { x * m })
-            .collect();
-        let total: f64 = w.iter().sum();
-        w.iter().map(|x| x / total).collect()
+    /// Weight of provider p for an enterprise holding `held` (a held provider gets the gravity
+    /// factor; with `full`, an unheld provider cannot be chosen: the enterprise manages no more
+    /// clouds).
+    #[inline]
+    fn weight(&self, row: &[f64], p: usize, held: &[usize], full: bool) -> f64 {
+        if held.contains(&p) {
+            row[p] * self.gravity[p]
+        } else if full {
+            0.0
+        } else {
+            row[p]
+        }
     }
 
-    /// Samples the home after a review with one uniform `u` in [0, 1).
-    pub fn choose(&self, suite: usize, cur: usize, u: f64) -> usize {
-        let row = &self.weights[suite * self.n_providers..(suite + 1) * self.n_providers];
-        let w_cur = row[cur];
-        let m = if w_cur > 0.0 { self.move_factor } else { 1.0 };
-        let others = (self.totals[suite] - w_cur).max(0.0);
-        let total = w_cur + m * others;
-        let x = u * total;
-        if x < w_cur || others <= 0.0 || m <= 0.0 {
-            return cur;
+    /// `ln Σ_p exp(W_p)` over operating providers for suite `suite`, without gravity (the
+    /// inclusive value of the inside options for an enterprise with no cloud yet).
+    pub fn inside_log_sum(&self, suite: usize) -> f64 {
+        self.row(suite).iter().sum::<f64>().ln() + self.max
+    }
+
+    /// `ln Σ_p exp(W_p)` over the providers an enterprise with `held` clouds can choose for a
+    /// new project (gravity included).
+    pub fn inside_log_sum_for(&self, suite: usize, held: &[usize], full: bool) -> f64 {
+        let row = self.row(suite);
+        (0..self.n_providers)
+            .map(|p| self.weight(row, p, held, full))
+            .sum::<f64>()
+            .ln()
+            + self.max
+    }
+
+    fn row(&self, suite: usize) -> &[f64] {
+        &self.weights[suite * self.n_providers..(suite + 1) * self.n_providers]
+    }
+
+    /// Closed-form probabilities of each provider and of the outside option for a new workload
+    /// (`from = None`) or a move from provider `from`.
+    pub fn probabilities(&self, suite: usize, held: &[usize], full: bool, from: Option<usize>) -> (Vec<f64>, f64) {
+        let row = self.row(suite);
+        let m = |p: Option<usize>| {
+            if from.is_some() && p != from {
+                self.move_factor
+            } else {
+                1.0
+            }
+        };
+        let w: Vec<f64> = (0..self.n_providers)
+            .map(|p| self.weight(row, p, held, full) * m(Some(p)))
+            .collect();
+        let outside = self.outside * m(None);
+        let total: f64 = w.iter().sum::<f64>() + outside;
+        (w.iter().map(|x| x / total).collect(), outside / total)
+    }
+
+    /// Samples where a cloud workload goes with one uniform `u`: a new workload (`from = None`)
+    /// or one moved from provider `from` (staying is `Provider(from)`).
+    pub fn choose(&self, suite: usize, held: &[usize], full: bool, from: Option<usize>, u: f64) -> CloudPick {
+        let row = self.row(suite);
+        let (stay, m) = match from {
+            None => (0.0, 1.0),
+            Some(f) => (self.weight(row, f, held, full), self.move_factor),
+        };
+        let others: f64 = (0..self.n_providers)
+            .filter(|&p| Some(p) != from)
+            .map(|p| self.weight(row, p, held, full))
+            .sum::<f64>()
+            + self.outside;
+        let total = stay + m * others;
+        let mut x = u * total;
+        if let Some(f) = from
+            && (x < stay || m * others <= 0.0)
+        {
+            return CloudPick::Provider(f);
         }
-        let target = (x - w_cur) / m;
+        x -= stay;
+        let target = x / m;
         let mut acc = 0.0;
-        let mut last = cur;
-        for (p, &w) in row.iter().enumerate() {
-            if p == cur || w <= 0.0 {
+        for p in (0..self.n_providers).filter(|&p| Some(p) != from) {
+            let w = self.weight(row, p, held, full);
+            if w <= 0.0 {
                 continue;
             }
             acc += w;
-            last = p;
             if target < acc {
-                return p;
+                return CloudPick::Provider(p);
             }
         }
-        last
+        if self.outside > 0.0 {
+            return CloudPick::Outside;
+        }
+        // Rounding past the last weight: the last provider with weight.
+        (0..self.n_providers)
+            .rev()
+            .find(|&p| Some(p) != from && self.weight(row, p, held, full) > 0.0)
+            .map_or(CloudPick::Outside, CloudPick::Provider)
     }
 }
 
@@ -374,7 +571,7 @@ mod tests {
     use super::*;
 
     /// 2 providers, 2 labs → channels: aws, azure, direct-a, direct-b; 8 slots.
-    fn tables() -> ChoiceTables {
+    fn tables(outside: Option<f64>) -> ChoiceTables {
         let u = [
             Some(0.5),
             Some(0.0), // aws: lab a, lab b
@@ -385,35 +582,44 @@ mod tests {
             None,
             Some(0.7), // direct lab b
         ];
-        ChoiceTables::new(2, &u, &[0.6, 0.3, 0.0, 0.0], 1.0, &[0.0, 0.8])
+        ChoiceTables::new(2, &u, outside, &[0.6, 0.3, 0.0, 0.0], &[1.0, 1.0], 0.9, &[0.0, 0.8])
     }
 
-    fn empirical(t: &ChoiceTables, seg: &Segment, cur: Option<usize>, stay: f64) -> Vec<f64> {
+    fn empirical(t: &ChoiceTables, cx: &AiContext, cur: Option<usize>, stay: f64) -> (Vec<f64>, f64) {
         let n = 200_000;
         let mut counts = vec![0usize; t.n_slots()];
+        let mut outside = 0usize;
         for i in 0..n {
-            let u = (i as f64 + 0.5) / n as f64;
-            counts[t.choose(seg, cur, stay, u).unwrap()] += 1;
+            match t.choose(cx, cur, stay, (i as f64 + 0.5) / n as f64) {
+                AiPick::Slot(k) => counts[k] += 1,
+                AiPick::Outside => outside += 1,
+            }
         }
-        counts.iter().map(|&c| c as f64 / n as f64).collect()
+        (
+            counts.iter().map(|&c| c as f64 / n as f64).collect(),
+            outside as f64 / n as f64,
+        )
     }
 
     #[test]
-    fn sampler_reproduces_closed_form_probabilities() {
-        let t = tables();
-        for home in 0..2 {
-            for suite in 0..3 {
-                let seg = *t.segment(home, suite);
-                for cur in [None, Some(0), Some(2), Some(7)] {
-                    let exact = t.probabilities(&seg, cur, 0.4);
-                    let got = empirical(&t, &seg, cur, 0.4);
-                    for k in 0..8 {
-                        assert!(
-                            (exact[k] - got[k]).abs() < 1e-4,
-                            "home {home} suite {suite} cur {cur:?} slot {k}: {} vs {}",
-                            exact[k],
-                            got[k]
-                        );
+    fn sampler_reproduces_closed_form_probabilities_with_and_without_the_outside_option() {
+        for outside in [None, Some(0.4)] {
+            let t = tables(outside);
+            for held in [&[][..], &[0][..], &[0, 1][..]] {
+                for (suite, vendors) in [(None, &[][..]), (Some(0), &[1][..]), (Some(1), &[0, 1][..])] {
+                    let cx = AiContext { held, suite, vendors };
+                    for cur in [None, Some(0), Some(2), Some(7)] {
+                        let (exact, exact_out) = t.probabilities(&cx, cur, 0.4);
+                        let (got, got_out) = empirical(&t, &cx, cur, 0.4);
+                        assert!((exact_out - got_out).abs() < 1e-4, "outside {exact_out} vs {got_out}");
+                        for k in 0..8 {
+                            assert!(
+                                (exact[k] - got[k]).abs() < 1e-4,
+                                "held {held:?} suite {suite:?} cur {cur:?} slot {k}: {} vs {}",
+                                exact[k],
+                                got[k]
+                            );
+                        }
                     }
                 }
             }
@@ -421,53 +627,62 @@ mod tests {
     }
 
     #[test]
-    fn frictionless_probabilities_are_plain_logit() {
-        let t = tables();
-        let seg = *t.segment(0, 0);
-        let p = t.probabilities(&seg, Some(0), 1.0);
-        // Without switching costs or egress the current option plays no role.
-        let t0 = ChoiceTables::new(
-            2,
-            &[Some(0.5), Some(0.0), Some(1.0), None, Some(0.2), None, None, Some(0.7)],
-            &[0.0; 4],
+    fn new_workload_probabilities_are_plain_logit_including_the_outside_good() {
+        let t = tables(Some(0.4));
+        let held = [1];
+        let (p, p0) = t.probabilities(
+            &AiContext {
+                held: &held,
+                suite: None,
+                vendors: &[],
+            },
+            None,
             1.0,
-            &[0.0, 0.8],
         );
-        let q = t0.probabilities(t0.segment(0, 0), Some(0), 1.0);
-        let v: [f64; 8] = [
-            0.5 + 1.0,
-            1.0,
-            1.0,
+        // Azure (channel 1) is held: +1.0 on its slot; suite none; outside V_0 = 0.4.
+        let v = [
+            0.5,
+            0.0,
+            1.0 + 1.0,
             f64::NEG_INFINITY,
             0.2,
             f64::NEG_INFINITY,
             f64::NEG_INFINITY,
             0.7,
         ];
-        let z: f64 = v.iter().map(|x| x.exp()).sum();
+        let z: f64 = v.iter().map(|x| x.exp()).sum::<f64>() + 0.4f64.exp();
         for k in 0..8 {
-            assert!((q[k] - v[k].exp() / z).abs() < 1e-12);
+            assert!((p[k] - v[k].exp() / z).abs() < 1e-12);
         }
-        assert!(p[0] > q[0], "egress and switching costs favour staying");
+        assert!((p0 - 0.4f64.exp() / z).abs() < 1e-12);
     }
 
     #[test]
-    fn unavailable_slots_are_never_chosen() {
-        let t = tables();
+    fn unavailable_slots_are_never_chosen_and_a_withdrawn_option_must_move() {
+        let t = tables(Some(0.0));
+        let cx = AiContext {
+            held: &[1],
+            suite: Some(1),
+            vendors: &[],
+        };
         for i in 0..1000 {
-            let u = i as f64 / 1000.0;
-            let k = t.choose(t.segment(1, 2), Some(3), 0.5, u).unwrap();
-            assert!(t.is_offered(k), "chose unavailable slot {k}");
+            if let AiPick::Slot(k) = t.choose(&cx, Some(3), 0.5, i as f64 / 1000.0) {
+                assert!(t.is_offered(k), "chose unavailable slot {k}");
+            }
         }
-    }
-
-    #[test]
-    fn an_enterprise_on_a_withdrawn_option_must_move() {
-        let t = tables();
-        let p = t.probabilities(t.segment(0, 0), Some(3), 1e-6);
+        let (p, p0) = t.probabilities(
+            &AiContext {
+                held: &[0],
+                suite: None,
+                vendors: &[],
+            },
+            Some(3),
+            1e-6,
+        );
         assert_eq!(p[3], 0.0);
-        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        // Switching costs common to all alternatives drop out; only leaving Azure costs egress.
+        assert!((p.iter().sum::<f64>() + p0 - 1.0).abs() < 1e-12);
+        // Switching costs common to all alternatives drop out; leaving Azure costs egress, the
+        // outside option included.
         let leave = (-0.3f64).exp();
         let w = [
             1.5f64.exp() * leave,
@@ -479,29 +694,79 @@ mod tests {
             0.0,
             0.7f64.exp() * leave,
         ];
-        let total: f64 = w.iter().sum();
+        let total: f64 = w.iter().sum::<f64>() + leave;
         for k in 0..8 {
             assert!((p[k] - w[k] / total).abs() < 1e-12, "{p:?}");
         }
+        assert!((p0 - leave / total).abs() < 1e-12);
     }
 
     #[test]
     fn higher_switching_cost_raises_the_stay_probability() {
-        let t = tables();
-        let seg = *t.segment(0, 0);
-        let low = t.probabilities(&seg, Some(4), 0.8)[4];
-        let high = t.probabilities(&seg, Some(4), 0.2)[4];
+        let t = tables(Some(0.0));
+        let cx = AiContext {
+            held: &[0],
+            suite: None,
+            vendors: &[],
+        };
+        let low = t.probabilities(&cx, Some(4), 0.8).0[4];
+        let high = t.probabilities(&cx, Some(4), 0.2).0[4];
         assert!(high > low);
     }
 
     #[test]
-    fn home_affinity_and_suite_bundle_raise_a_channels_share() {
-        let t = tables();
-        let on_aws = t.probabilities(t.segment(0, 0), None, 1.0);
-        let on_azure = t.probabilities(t.segment(1, 0), None, 1.0);
+    fn data_gravity_and_the_suite_bundle_raise_a_channels_share() {
+        let t = tables(None);
+        let on_aws = t
+            .probabilities(
+                &AiContext {
+                    held: &[0],
+                    suite: None,
+                    vendors: &[],
+                },
+                None,
+                1.0,
+            )
+            .0;
+        let on_azure = t
+            .probabilities(
+                &AiContext {
+                    held: &[1],
+                    suite: None,
+                    vendors: &[],
+                },
+                None,
+                1.0,
+            )
+            .0;
         assert!(on_azure[2] > on_aws[2]);
-        let azure_suite = t.probabilities(t.segment(0, 2), None, 1.0);
+        let azure_suite = t
+            .probabilities(
+                &AiContext {
+                    held: &[0],
+                    suite: Some(1),
+                    vendors: &[],
+                },
+                None,
+                1.0,
+            )
+            .0;
         assert!(azure_suite[2] > on_aws[2]);
+        let both = t
+            .probabilities(
+                &AiContext {
+                    held: &[0, 1],
+                    suite: None,
+                    vendors: &[],
+                },
+                None,
+                1.0,
+            )
+            .0;
+        assert!(
+            both[2] > on_aws[2] && both[0] > on_azure[0],
+            "multi-homed: both marketplaces pull"
+        );
     }
 
     #[test]
@@ -517,22 +782,78 @@ mod tests {
         assert!((option_utility(&w, 1.0, 2.0, 0.0, true) - a - 0.3).abs() < 1e-12);
     }
 
+    fn cloud() -> CloudTables {
+        // 3 providers (the third not operating for suite 1), outside utility 0.2, gravity 0.7.
+        CloudTables::new(
+            3,
+            &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None],
+            0.2,
+            &[0.7; 3],
+            2.0,
+        )
+    }
+
     #[test]
-    fn home_choice_matches_closed_form_and_migration_cost_keeps_enterprises_home() {
-        let h = HomeTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 2.0);
+    fn cloud_sampler_matches_closed_form_for_new_and_moved_workloads() {
+        let c = cloud();
         let n = 100_000;
-        for (suite, cur) in [(0, 0), (0, 2), (1, 1), (1, 2)] {
-            let exact = h.probabilities(suite, cur);
-            let mut counts = [0usize; 3];
+        for (suite, held, full, from) in [
+            (0, &[][..], false, None),
+            (0, &[2][..], false, None),
+            (1, &[0][..], true, None),
+            (0, &[0, 1][..], false, Some(0)),
+            (1, &[1][..], false, Some(1)),
+        ] {
+            let (exact, exact_out) = c.probabilities(suite, held, full, from);
+            let mut counts = [0usize; 4];
             for i in 0..n {
-                counts[h.choose(suite, cur, (i as f64 + 0.5) / n as f64)] += 1;
+                match c.choose(suite, held, full, from, (i as f64 + 0.5) / n as f64) {
+                    CloudPick::Provider(p) => counts[p] += 1,
+                    CloudPick::Outside => counts[3] += 1,
+                }
             }
             for p in 0..3 {
-                assert!((exact[p] - counts[p] as f64 / n as f64).abs() < 1e-4);
+                assert!(
+                    (exact[p] - counts[p] as f64 / n as f64).abs() < 1e-4,
+                    "{suite} {held:?} {from:?} p{p}"
+                );
             }
+            assert!((exact_out - counts[3] as f64 / n as f64).abs() < 1e-4);
         }
-        let cheap = HomeTables::new(3, &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None], 0.5);
-        assert!(h.probabilities(0, 0)[0] > cheap.probabilities(0, 0)[0]);
+    }
+
+    #[test]
+    fn gravity_keeps_workloads_together_and_migration_cost_keeps_them_in_place() {
+        let c = cloud();
+        let (free, _) = c.probabilities(0, &[], false, None);
+        let (held, _) = c.probabilities(0, &[2], false, None);
+        assert!(held[2] > free[2]);
+        let (stay, _) = c.probabilities(0, &[0], false, Some(0));
+        let cheap = CloudTables::new(
+            3,
+            &[Some(0.0), Some(0.5), Some(-0.2), Some(1.0), Some(0.0), None],
+            0.2,
+            &[0.7; 3],
+            0.5,
+        );
+        assert!(stay[0] > cheap.probabilities(0, &[0], false, Some(0)).0[0]);
+        // A full portfolio cannot add a cloud; the closed form for a new workload is plain logit.
+        let (full, out) = c.probabilities(1, &[0], true, None);
+        assert_eq!(full[1], 0.0);
+        let z = (1.0f64 + 0.7).exp() + 0.2f64.exp();
+        assert!((full[0] - (1.7f64).exp() / z).abs() < 1e-12 && (out - 0.2f64.exp() / z).abs() < 1e-12);
+    }
+
+    #[test]
+    fn home_utility_combines_its_terms() {
+        let i = HomeInputs {
+            brand: 1.0,
+            cloud_price_index: 1.0,
+            best_quality: 2.0,
+            suite_bonus: 0.5,
+            licensing_penalty: 0.25,
+        };
+        assert!((home_utility(&i, 3.0, 0.1) - (1.0 + 0.2 + 0.5 - 0.25)).abs() < 1e-12);
     }
 
     #[test]
@@ -547,21 +868,7 @@ mod tests {
         };
         let t = home_utility_table(&[hp(true, 0.0, 0.0), hp(true, 0.6, 0.5), hp(false, 0.0, 0.0)], 2.0, 0.3);
         assert_eq!(t.len(), 12);
-        // No suite: nothing but brand and price.
         assert_eq!(&t[0..3], &[Some(0.0), Some(0.0), None]);
-        // Provider 1's suite users: +0.6 on provider 1, −0.5 on its rival 0.
         assert_eq!(&t[6..9], &[Some(-0.5), Some(0.6), None]);
-    }
-
-    #[test]
-    fn home_utility_combines_its_terms() {
-        let i = HomeInputs {
-            brand: 1.0,
-            cloud_price_index: 1.0,
-            best_quality: 2.0,
-            suite_bonus: 0.5,
-            licensing_penalty: 0.25,
-        };
-        assert!((home_utility(&i, 3.0, 0.1) - (1.0 + 0.2 + 0.5 - 0.25)).abs() < 1e-12);
     }
 }

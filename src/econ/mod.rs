@@ -10,6 +10,7 @@ pub mod contracts;
 pub mod offering;
 pub mod policy;
 pub mod population;
+pub mod portfolio;
 pub mod pricing;
 pub mod quality;
 pub mod settlement;

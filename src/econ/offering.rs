@@ -69,6 +69,16 @@ pub fn marketplace_offer(
     })
 }
 
+/// The best open-weight quality on offer: labs whose models are open weights, and released
+/// open-weight models (`q − gap`); 0 when there is none.
+/// Each lab is `(operating, open-weight models, quality, released open-weight gap)`.
+pub fn open_weight_frontier(labs: &[(bool, bool, f64, Option<f64>)]) -> f64 {
+    labs.iter()
+        .filter(|(active, ..)| *active)
+        .filter_map(|&(_, open, q, gap)| if open { Some(q) } else { gap.map(|g| q - g) })
+        .fold(0.0, f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +159,17 @@ mod tests {
         };
         let o = marketplace_offer(&open, 0, false, &[], Some(5)).unwrap();
         assert_eq!((o.quality, o.earns_fee), (10.0, false));
+    }
+
+    #[test]
+    fn the_open_weight_frontier_is_the_best_open_model() {
+        let labs = [
+            (true, false, 10.0, None),
+            (true, true, 8.0, None),
+            (true, false, 9.5, Some(1.0)),
+            (false, true, 12.0, None),
+        ];
+        assert_eq!(open_weight_frontier(&labs), 8.5);
+        assert_eq!(open_weight_frontier(&labs[..1]), 0.0);
     }
 }

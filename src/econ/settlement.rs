@@ -58,6 +58,8 @@ pub struct SettlementInputs<'a> {
 pub struct Flows {
     /// Enterprise AI spend per slot, US$ M.
     pub slot_spend: Vec<f64>,
+    /// Enterprise AI inference served per slot, kGPU.
+    pub slot_kgpu: Vec<f64>,
     /// Total provider revenue, US$ M.
     pub provider_revenue: Vec<f64>,
     /// Provider revenue derived from enterprise AI spend (the "toll"), US$ M.
@@ -130,6 +132,7 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
 
     // Enterprise spend and who receives it.
     let mut slot_spend = vec![0.0; slots.n_slots()];
+    let mut slot_kgpu = vec![0.0; slots.n_slots()];
     let mut provider_revenue = vec![0.0; n_p];
     let mut provider_rent = vec![0.0; n_p];
     let mut lab_revenue = vec![0.0; n_l];
@@ -141,13 +144,15 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         match slots.provider_of_channel(channel) {
             Some(p) => {
                 let served = slot_demand[slot] * served_frac[p];
+                slot_kgpu[slot] = served;
                 *spend = spend_musd(served, input.slot_price[slot]);
                 let to_provider = spend_musd(served, input.provider_price[p] * (1.0 + input.provider_margin[p]));
                 provider_rent[p] += to_provider;
                 lab_revenue[l] += *spend - to_provider;
             }
             None => {
-                *spend = spend_musd(slot_demand[slot] * lab_served[l], input.slot_price[slot]);
+                slot_kgpu[slot] = slot_demand[slot] * lab_served[l];
+                *spend = spend_musd(slot_kgpu[slot], input.slot_price[slot]);
                 lab_revenue[l] += *spend;
             }
         }
@@ -207,6 +212,7 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
     let served_training = (0..n_l).map(|l| lab_training[l] * lab_served[l]).collect();
     Flows {
         slot_spend,
+        slot_kgpu,
         provider_revenue,
         provider_rent,
         lab_revenue: lab_net,

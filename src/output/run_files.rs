@@ -116,7 +116,17 @@ impl RunWriter {
             shares: staged_csv(
                 s,
                 "shares.csv",
-                &strings(&["tick", "date", "market", "agent", "share", "amount"]),
+                &strings(&[
+                    "tick",
+                    "date",
+                    "market",
+                    "agent",
+                    "share",
+                    "amount",
+                    "quantity",
+                    "quantity_share",
+                    "new_share",
+                ]),
             )?,
             agents: staged_csv(
                 s,
@@ -216,6 +226,9 @@ impl Observer for RunWriter {
                     &s.agent,
                     &share,
                     &format_number(s.amount),
+                    &format_number(s.quantity),
+                    &format_number(s.quantity_share),
+                    &opt(s.new_share),
                 ])
                 .map_err(|e| e.to_string())?;
         }

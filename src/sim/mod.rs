@@ -10,5 +10,5 @@ pub mod schedule;
 pub mod systems;
 pub mod world;
 
-pub use run::{MetricsRecorder, Observer, RunError, RunInfo, simulate};
+pub use run::{MetricsRecorder, Observer, RunError, RunInfo, simulate, simulate_with_threads};
 pub use world::Simulation;

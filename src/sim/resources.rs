@@ -4,9 +4,10 @@
 use bevy_ecs::prelude::*;
 
 use crate::config::{Config, Market, MetricValues, Month};
-use crate::econ::choice::{ChoiceTables, HomeTables};
+use crate::econ::choice::{ChoiceTables, CloudTables};
 pub use crate::econ::contracts::Contract;
 pub use crate::econ::policy::Regulation;
+use crate::econ::portfolio::{Tally, Thresholds};
 use crate::econ::settlement::Flows;
 use crate::econ::slots::SlotLayout;
 
@@ -88,13 +89,27 @@ impl std::ops::DerefMut for Policy {
 #[derive(Resource, Debug, Clone, Default)]
 pub struct Contracts(pub Vec<Contract>);
 
-/// Aggregate demand this tick.
+/// Parallelism inside a run: a thread pool for the enterprise phase (`run --threads N`, N ≥ 2),
+/// or none (the default, and always in sweeps, which parallelise across runs).
+#[derive(Resource, Default)]
+pub struct WithinRun {
+    /// The pool, if the enterprise phase runs in parallel.
+    pub pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+}
+
+/// Demand levels: what a workload unit is worth, and this month's market totals.
 #[derive(Resource, Debug, Clone, Copy, Default)]
 pub struct Demand {
-    /// Enterprise AI inference demand, kGPU.
-    pub ai_kgpu: f64,
-    /// Enterprise general-cloud spend, US$ M per month.
-    pub cloud_musd: f64,
+    /// AI inference compute per AI unit (× size), kGPU; a demand shock scales it.
+    pub ai_kgpu_per_unit: f64,
+    /// General-cloud spend per cloud unit (× size) at price index 1, US$ M per month.
+    pub cloud_musd_per_unit: f64,
+    /// Utility of the on-premises option at tick 0 (set at initialisation from its share).
+    pub cloud_outside_v0: f64,
+    /// Utility of the AI outside option at tick 0.
+    pub ai_outside_v0: f64,
+    /// Best open-weight quality at tick 0 (self-hosting improves with open weights).
+    pub ai_outside_q0: f64,
 }
 
 /// What the providers published this tick: prices, offerings and the choice tables.
@@ -116,33 +131,56 @@ pub struct MarketView {
     pub best_quality: Vec<f64>,
     /// Sampling tables of the AI-option choice.
     pub choice: ChoiceTables,
-    /// Sampling tables of the cloud-home choice.
-    pub home: HomeTables,
+    /// Sampling tables of the cloud choice (new projects and moves).
+    pub cloud: CloudTables,
     /// `exp(−switching cost)` by tenure.
     pub stay_factor: Vec<f64>,
-    /// Review thresholds on 32 random bits: AI option, cloud home.
-    pub review_thresholds: (u64, u64),
+    /// Event probabilities of an enterprise-month.
+    pub thresholds: Thresholds,
+    /// New cloud units per existing unit in a project.
+    pub cloud_project_size: f64,
+    /// New AI units per existing unit in a project.
+    pub ai_project_size: f64,
+    /// Share of a reviewed cloud's units that move.
+    pub cloud_move_share: f64,
 }
 
-/// Enterprise holdings, kept incrementally: summed sizes per option slot and per home.
+/// Enterprise holdings, kept incrementally in integers (Σ size × workload units).
 #[derive(Resource, Debug, Clone, Default)]
 pub struct Holdings {
-    /// Σ size of enterprises on each option slot.
-    pub option_size: Vec<u64>,
-    /// Σ size of enterprises on each cloud home.
-    pub home_size: Vec<u64>,
-    /// Σ size of all enterprises.
-    pub total_size: u64,
-    /// Enterprises counted in the last pass.
-    pub count: u64,
-    /// Enterprises that changed AI option this tick.
-    pub switches: u64,
-    /// Enterprises whose billing provider changed this tick.
-    pub provider_switches: u64,
-    /// Enterprises that migrated cloud home this tick.
-    pub migrations: u64,
-    /// Σ size of enterprises leaving each slot for another billing channel (egress base).
-    pub egress_size: Vec<u64>,
+    /// Per provider, then on-premises (last).
+    pub cloud: Vec<u64>,
+    /// Per option slot, then outside (last).
+    pub ai: Vec<u64>,
+    /// This month's flows and counts.
+    pub month: Tally,
+}
+
+impl Holdings {
+    /// Empty holdings for `n_providers` providers and `n_slots` option slots.
+    pub fn new(n_providers: usize, n_slots: usize) -> Holdings {
+        Holdings {
+            cloud: vec![0; n_providers + 1],
+            ai: vec![0; n_slots + 1],
+            month: Tally::new(n_providers, n_slots),
+        }
+    }
+
+    /// Applies a pass's changes and keeps its flows as this month's.
+    pub fn apply(&mut self, tally: Tally) {
+        for (h, d) in self.cloud.iter_mut().zip(&tally.cloud) {
+            *h = h.checked_add_signed(*d).expect("cloud holdings stay non-negative");
+        }
+        for (h, d) in self.ai.iter_mut().zip(&tally.ai) {
+            *h = h.checked_add_signed(*d).expect("AI holdings stay non-negative");
+        }
+        self.month = tally;
+    }
+
+    /// Σ size·units on option slot k.
+    pub fn ai_on(&self, slot: usize) -> u64 {
+        self.ai[slot]
+    }
 }
 
 /// Money and compute flows of one tick, computed in settlement.
@@ -167,6 +205,13 @@ pub struct ShareRow {
     pub share: f64,
     /// Underlying amount (US$ M per month, or kGPU for `compute`).
     pub amount: f64,
+    /// Underlying quantity (cloud: workload units; AI markets and compute: kGPU).
+    pub quantity: f64,
+    /// Share of the market's quantity (so a price change cannot pass for a share gain).
+    pub quantity_share: f64,
+    /// Share of this month's new-project spend (the margin that moves the market); `None` for
+    /// the compute market.
+    pub new_share: Option<f64>,
 }
 
 /// One provider's or lab's row of the agent table.

@@ -8,20 +8,28 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
 pub enum Purpose {
-    /// Whether the enterprise reviews its AI option / cloud home this tick (32 bits each).
+    /// The four 16-bit event lanes of an enterprise-month (projects and reviews).
     Review = 1,
-    /// The uniform that picks the AI option after a review.
-    AiChoice = 2,
-    /// The uniform that picks the cloud home after a review.
-    HomeChoice = 3,
+    /// Uniforms of moves forced by a withdrawn option.
+    ForcedMove = 2,
+    /// Uniforms of a cloud move review.
+    CloudMove = 3,
+    /// Uniforms of a new cloud project.
+    CloudProject = 4,
+    /// Uniforms of a new AI project.
+    AiProject = 5,
+    /// Uniforms of a review of the primary AI vendor.
+    PrimaryReview = 6,
     /// Initial enterprise size.
     InitSize = 10,
-    /// Initial cloud home.
+    /// Initial cloud projects.
     InitHome = 11,
     /// Initial productivity suite.
     InitSuite = 12,
-    /// Initial tenure on the current AI option.
+    /// Initial tenure with the primary vendor.
     InitTenure = 13,
+    /// Initial AI projects.
+    InitAi = 14,
     /// Seeds of runs within a sweep or comparison.
     RunSeed = 20,
 }
@@ -92,12 +100,12 @@ mod tests {
         assert_ne!(a.bits(42), a.bits(43));
         assert_ne!(a.bits(42), Stream::new(7, 4, Purpose::Review).bits(42));
         assert_ne!(a.bits(42), Stream::new(8, 3, Purpose::Review).bits(42));
-        assert_ne!(a.bits(42), Stream::new(7, 3, Purpose::AiChoice).bits(42));
+        assert_ne!(a.bits(42), Stream::new(7, 3, Purpose::AiProject).bits(42));
     }
 
     #[test]
     fn uniforms_are_uniform() {
-        let s = Stream::new(1, 0, Purpose::AiChoice);
+        let s = Stream::new(1, 0, Purpose::AiProject);
         let n = 200_000u64;
         let mut bins = [0u32; 10];
         let mut sum = 0.0;

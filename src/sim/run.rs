@@ -49,8 +49,20 @@ pub fn simulate(
     progress: &mut dyn FnMut(u32),
     stop: &dyn Fn() -> bool,
 ) -> Result<RunInfo, RunError> {
+    simulate_with_threads(config, 1, observer, progress, stop)
+}
+
+/// As [`simulate`], with the enterprise phase spread over `threads` threads; the results are
+/// the same for any number.
+pub fn simulate_with_threads(
+    config: &Config,
+    threads: usize,
+    observer: &mut dyn Observer,
+    progress: &mut dyn FnMut(u32),
+    stop: &dyn Fn() -> bool,
+) -> Result<RunInfo, RunError> {
     let started = Instant::now();
-    let mut sim = Simulation::new(config);
+    let mut sim = Simulation::with_threads(config, threads);
     observer
         .start(sim.world().resource::<Layout>())
         .map_err(RunError::Output)?;

@@ -12,6 +12,7 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
 
+use crate::sim::agents::enterprise::choose_initial_portfolios;
 use crate::sim::events::apply_due_events;
 use crate::sim::systems::{demand, enterprises, labs, measure, providers, settlement};
 
@@ -83,8 +84,10 @@ pub fn tick_schedule() -> Schedule {
 }
 
 /// Initialisation: publish the initial market, let labs place compute, publish again with
-/// their hosting prices, give enterprises their first AI option, and settle one warm-up month
-/// so that "last month" quantities exist at tick 0 (its flows are not reported).
+/// their hosting prices, set the outside options' utilities from their shares and publish with
+/// them, give enterprises their initial AI projects, value a workload unit from the configured
+/// demand levels, and settle one warm-up month so that "last month" quantities exist at tick 0
+/// (its flows are not reported).
 pub fn startup_schedule() -> Schedule {
     let mut schedule = new_schedule(Startup);
     schedule.add_systems(
@@ -92,7 +95,10 @@ pub fn startup_schedule() -> Schedule {
             providers::publish_offerings,
             labs::plan_lab_compute,
             providers::publish_offerings,
-            enterprises::choose_initial_options,
+            demand::calibrate_outside_options,
+            providers::publish_offerings,
+            choose_initial_portfolios,
+            demand::calibrate_units,
             settlement::settle_market,
         )
             .chain(),

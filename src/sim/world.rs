@@ -9,6 +9,7 @@ use crate::sim::agents::provider::spawn_providers;
 use crate::sim::events::{EventLog, EventQueue};
 use crate::sim::resources::{
     Clock, Contract, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Policy, Settlement, TickReport,
+    WithinRun,
 };
 use crate::sim::schedule::{startup_schedule, tick_schedule};
 
@@ -21,8 +22,15 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// Builds the world of a validated config (population drawn, first choices made).
+    /// Builds the world of a validated config (population drawn, first choices made); the
+    /// enterprise phase runs on the calling thread.
     pub fn new(config: &Config) -> Simulation {
+        Simulation::with_threads(config, 1)
+    }
+
+    /// As [`Simulation::new`], with the enterprise phase spread over `threads` threads (results
+    /// are the same for any number).
+    pub fn with_threads(config: &Config, threads: usize) -> Simulation {
         let mut world = World::new();
         let start = Month::parse(&config.run.start).expect("validated config");
         let clock = Clock {
@@ -34,8 +42,7 @@ impl Simulation {
             config.providers.keys().cloned().collect(),
             config.labs.keys().cloned().collect(),
         );
-        let n_p = layout.n_providers();
-        let n_slots = layout.slots.n_slots();
+        let (n_p, n_slots) = (layout.n_providers(), layout.slots.n_slots());
 
         let contracts = config
             .contracts
@@ -58,23 +65,29 @@ impl Simulation {
         world.insert_resource(layout);
         world.insert_resource(Policy::default());
         world.insert_resource(Contracts(contracts));
-        world.insert_resource(Demand {
-            ai_kgpu: config.demand.ai_inference_kgpu,
-            cloud_musd: config.demand.cloud_spend_musd,
+        world.insert_resource(Demand::default());
+        let pool = (threads > 1).then(|| {
+            std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("a thread pool for the enterprise phase"),
+            )
         });
+        world.insert_resource(WithinRun { pool });
         world.insert_resource(EventQueue::from_config(config, start));
         world.insert_resource(EventLog::default());
         world.insert_resource(Fault::default());
         world.insert_resource(TickReport::default());
         world.insert_resource(Settlement::default());
         world.insert_resource(MarketView::default());
-        world.insert_resource(Holdings::default());
+        world.insert_resource(Holdings::new(n_p, n_slots));
         let mut startup = startup_schedule();
         startup.initialize(&mut world).expect("the startup schedule is valid");
         let mut schedule = tick_schedule();
         schedule.initialize(&mut world).expect("the tick schedule is valid");
 
-        let holdings = spawn_enterprises(&mut world, config, n_p, n_slots);
+        let holdings = spawn_enterprises(&mut world, config);
         world.insert_resource(holdings);
         startup.run(&mut world);
         Simulation {

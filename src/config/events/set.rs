@@ -35,6 +35,10 @@ pub fn is_initial_condition(key: &str) -> bool {
     key.starts_with("run.")
         || key == "demand.ai_inference_kgpu"
         || key == "demand.cloud_spend_musd"
+        || key == "demand.initial_cloud_outside_share"
+        || key == "demand.cloud_outside_share"
+        || key == "demand.ai_outside_share"
+        || key.starts_with("enterprise.initial_")
         || INITIAL_CONDITION_FIELDS.contains(&last)
         || key.contains(".initial_hosts.")
         || key.starts_with("contracts.")

@@ -8,7 +8,7 @@ pub mod enterprise;
 pub mod lab;
 pub mod provider;
 
-pub use enterprise::{EnterpriseTraits, Sourcing};
+pub use enterprise::Enterprise;
 pub use lab::{LabIdx, LabState};
 pub use provider::{ProviderIdx, ProviderState};
 

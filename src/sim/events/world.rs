@@ -90,7 +90,7 @@ impl EventWorld for EcsEventWorld<'_> {
     }
 
     fn scale_ai_demand(&mut self, factor: f64) {
-        self.0.resource_mut::<Demand>().ai_kgpu *= factor;
+        self.0.resource_mut::<Demand>().ai_kgpu_per_unit *= factor;
     }
 
     fn last_metric(&self, metric: Metric) -> f64 {

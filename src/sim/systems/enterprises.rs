@@ -1,134 +1,119 @@
-//! Phase 4 — enterprises: cloud-home migration and review of the AI option.
+//! Phase 4 — enterprises: new projects, cloud moves, primary reviews and forced moves
+//! (`econ::portfolio::step`).
 //!
 //! This is the hot path: it visits every enterprise every month. It reads the enterprise
-//! components as slices (bevy's contiguous access) and does, per enterprise, one hash for the
-//! review decisions and, only for the few that review, one more hash and an O(channels) walk
-//! of the choice tables. Holdings are updated incrementally with integer sizes, so totals are
-//! exact and independent of visiting order.
+//! component as slices (bevy's contiguous access) and does, per enterprise, one hash for the
+//! four event lanes and, only for the few with an event, one more hash and an O(channels) walk
+//! of the choice tables. With `run --threads N` the slices are cut into chunks reviewed in
+//! parallel; each chunk tallies in integers and the tallies are merged in chunk order, so the
+//! results are the same for any thread count.
 
 use bevy_ecs::prelude::*;
+use rayon::prelude::*;
 
-use crate::econ::choice::NO_OPTION;
-use crate::sim::agents::{EnterpriseTraits, Sourcing};
-use crate::sim::resources::{Clock, Holdings, MarketView};
+use crate::econ::portfolio::{self, EventDraws, Portfolio, StepTables, Tally};
+use crate::sim::agents::Enterprise;
+use crate::sim::resources::{Clock, Holdings, Layout, MarketView, WithinRun};
 use crate::sim::rng::{Purpose, Stream};
 
-/// Everything an enterprise review needs this tick.
-pub struct ReviewContext<'a> {
-    view: &'a MarketView,
-    review: Stream,
-    ai_choice: Stream,
-    home_choice: Stream,
-    last_tenure: usize,
+/// Enterprises per parallel chunk: large enough that scheduling costs nothing, small enough to
+/// balance two to sixteen threads on 10^5–10^6 enterprises.
+const CHUNK: usize = 16_384;
+
+/// The counter-based streams of one tick.
+struct TickDraws {
+    lanes: Stream,
+    events: [Stream; 5],
 }
 
-impl<'a> ReviewContext<'a> {
-    /// The context of tick `tick` of a run with seed `seed`.
-    pub fn new(view: &'a MarketView, seed: u64, tick: u32) -> Self {
-        ReviewContext {
-            view,
-            review: Stream::new(seed, tick, Purpose::Review),
-            ai_choice: Stream::new(seed, tick, Purpose::AiChoice),
-            home_choice: Stream::new(seed, tick, Purpose::HomeChoice),
-            last_tenure: view.stay_factor.len().saturating_sub(1),
+impl TickDraws {
+    fn new(seed: u64, tick: u32) -> TickDraws {
+        TickDraws {
+            lanes: Stream::new(seed, tick, Purpose::Review),
+            events: [
+                Stream::new(seed, tick, Purpose::ForcedMove),
+                Stream::new(seed, tick, Purpose::CloudProject),
+                Stream::new(seed, tick, Purpose::CloudMove),
+                Stream::new(seed, tick, Purpose::AiProject),
+                Stream::new(seed, tick, Purpose::PrimaryReview),
+            ],
         }
     }
 }
 
-/// Reviews a block of enterprises; `traits` and `sourcing` are parallel slices.
-pub fn review_block(
-    traits: &[EnterpriseTraits],
-    sourcing: &mut [Sourcing],
-    ctx: &ReviewContext,
-    holdings: &mut Holdings,
-) {
-    let view = ctx.view;
-    let (ai_threshold, home_threshold) = view.review_thresholds;
-    holdings.count += traits.len() as u64;
-    for (t, s) in traits.iter().zip(sourcing.iter_mut()) {
-        let id = u64::from(t.id);
-        let bits = ctx.review.bits(id);
-        let size = u64::from(t.size);
-        if (bits >> 32) < home_threshold {
-            let home = view
-                .home
-                .choose(usize::from(t.suite), usize::from(s.home), ctx.home_choice.unit(id));
-            if home != usize::from(s.home) {
-                holdings.home_size[usize::from(s.home)] -= size;
-                holdings.home_size[home] += size;
-                holdings.migrations += 1;
-                s.home = home as u8;
-            }
-        }
-        let current = (s.option != NO_OPTION).then_some(usize::from(s.option));
-        let forced = current.is_none_or(|k| !view.offered[k]);
-        if !forced && u64::from(bits as u32) >= ai_threshold {
-            s.tenure = s.tenure.saturating_add(1);
-            continue;
-        }
-        let segment = view.choice.segment(usize::from(s.home), usize::from(t.suite));
-        let stay = view.stay_factor[usize::from(s.tenure).min(ctx.last_tenure)];
-        let Some(next) = view.choice.choose(segment, current, stay, ctx.ai_choice.unit(id)) else {
-            s.tenure = s.tenure.saturating_add(1);
-            continue;
+/// One enterprise's event draws.
+struct Draws<'a> {
+    streams: &'a [Stream; 5],
+    id: u64,
+}
+
+impl EventDraws for Draws<'_> {
+    #[inline]
+    fn bits(&self, kind: u32) -> u64 {
+        self.streams[kind as usize].bits(self.id)
+    }
+}
+
+/// Steps a block of enterprises, tallying into `tally`.
+fn step_block(block: &mut [Enterprise], draws: &TickDraws, tables: &StepTables, tally: &mut Tally) {
+    for e in block {
+        let p: &mut Portfolio = &mut e.0;
+        let id = u64::from(p.id);
+        let d = Draws {
+            streams: &draws.events,
+            id,
         };
-        if Some(next) == current {
-            s.tenure = s.tenure.saturating_add(1);
-            continue;
-        }
-        if let Some(k) = current {
-            holdings.option_size[k] -= size;
-            holdings.switches += 1;
-            if view.choice.channel_of(k) != view.choice.channel_of(next) {
-                holdings.provider_switches += 1;
-                holdings.egress_size[k] += size;
-            }
-        }
-        holdings.option_size[next] += size;
-        s.option = next as u16;
-        s.tenure = 0;
+        portfolio::step(p, draws.lanes.bits(id), &d, tables, tally);
     }
 }
 
-/// Phase 4 system: every enterprise may migrate its home and review its AI option.
+/// Phase 4 system: every enterprise's month.
 pub fn review_sourcing(
     view: Res<MarketView>,
     clock: Res<Clock>,
+    layout: Res<Layout>,
+    within: Res<WithinRun>,
     mut holdings: ResMut<Holdings>,
-    mut enterprises: Query<(&EnterpriseTraits, &mut Sourcing)>,
+    mut enterprises: Query<&mut Enterprise>,
 ) {
-    let ctx = ReviewContext::new(&view, clock.seed, clock.tick);
-    let holdings = &mut *holdings;
-    holdings.count = 0;
-    holdings.switches = 0;
-    holdings.provider_switches = 0;
-    holdings.migrations = 0;
-    holdings.egress_size.iter_mut().for_each(|x| *x = 0);
+    let draws = TickDraws::new(clock.seed, clock.tick);
+    let tables = StepTables {
+        cloud: &view.cloud,
+        ai: &view.choice,
+        offered: &view.offered,
+        stay_factor: &view.stay_factor,
+        n_labs: layout.n_labs(),
+        n_providers: layout.n_providers(),
+        thresholds: view.thresholds,
+        cloud_project_size: view.cloud_project_size,
+        ai_project_size: view.ai_project_size,
+        move_share: view.cloud_move_share,
+    };
+    let (n_p, n_slots) = (layout.n_providers(), layout.slots.n_slots());
+    let mut total = Tally::new(n_p, n_slots);
     let blocks = enterprises
         .contiguous_iter_mut()
         .expect("enterprise components use dense table storage");
-    for (traits, mut sourcing) in blocks {
-        review_block(traits, sourcing.bypass_change_detection(), &ctx, holdings);
-    }
-}
-
-/// Initialisation: every enterprise without an AI option takes its first one by the logit of
-/// the initial market, without switching costs (the draw uses the set-up tick).
-pub fn choose_initial_options(
-    view: Res<MarketView>,
-    clock: Res<Clock>,
-    mut holdings: ResMut<Holdings>,
-    mut enterprises: Query<(&EnterpriseTraits, &mut Sourcing)>,
-) {
-    let draw = Stream::new(clock.seed, crate::sim::rng::SETUP_TICK, Purpose::AiChoice);
-    for (t, mut s) in &mut enterprises {
-        if s.option != NO_OPTION {
-            continue;
-        }
-        let segment = view.choice.segment(usize::from(s.home), usize::from(t.suite));
-        if let Some(k) = view.choice.choose(segment, None, 1.0, draw.unit(u64::from(t.id))) {
-            s.option = k as u16;
-            holdings.option_size[k] += u64::from(t.size);
+    for mut block in blocks {
+        let slice: &mut [Enterprise] = block.bypass_change_detection();
+        match &within.pool {
+            None => step_block(slice, &draws, &tables, &mut total),
+            Some(pool) => {
+                let tallies: Vec<Tally> = pool.install(|| {
+                    slice
+                        .par_chunks_mut(CHUNK)
+                        .map(|chunk| {
+                            let mut t = Tally::new(n_p, n_slots);
+                            step_block(chunk, &draws, &tables, &mut t);
+                            t
+                        })
+                        .collect()
+                });
+                for t in &tallies {
+                    total.merge(t);
+                }
+            }
         }
     }
+    holdings.apply(total);
 }

@@ -55,12 +55,7 @@ pub fn plan_lab_compute(cx: PlanContext, mut labs: Query<(&LabIdx, &mut LabState
         if !lab.active {
             continue;
         }
-        let holdings = &cx.holdings;
-        lab.inference_kgpu = if holdings.total_size > 0 {
-            cx.demand.ai_kgpu * holdings.option_size[cx.layout.slots.direct_slot(l)] as f64 / holdings.total_size as f64
-        } else {
-            0.0
-        };
+        lab.inference_kgpu = cx.holdings.ai[cx.layout.slots.direct_slot(l)] as f64 * cx.demand.ai_kgpu_per_unit;
         let configured = &cfg.labs[l].initial_hosts;
         let initial_hosts: Vec<f64> = if configured.is_empty() {
             Vec::new()

@@ -44,27 +44,31 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     let cfg = &params.0;
     let (n_p, n_l) = (layout.n_providers(), layout.n_labs());
 
-    // Market amounts, agents in layout order.
-    let cloud_weight: Vec<f64> = (0..n_p)
-        .map(|p| holdings.home_size[p] as f64 * cfg.providers[p].cloud_price_index)
+    // Market amounts, quantities and new-project spend, agents in layout order.
+    let slots = layout.slots;
+    let index: Vec<f64> = cfg.providers.values().map(|p| p.cloud_price_index).collect();
+    let cloud: Vec<f64> = (0..n_p)
+        .map(|p| holdings.cloud[p] as f64 * demand.cloud_musd_per_unit * index[p])
         .collect();
-    let cloud_total: f64 = cloud_weight.iter().sum();
-    let cloud: Vec<f64> = cloud_weight
-        .iter()
-        .map(|w| {
-            if cloud_total > 0.0 {
-                demand.cloud_musd * w / cloud_total
-            } else {
-                0.0
-            }
-        })
+    let cloud_quantity: Vec<f64> = holdings.cloud[..n_p].iter().map(|&u| u as f64).collect();
+    let cloud_new: Vec<f64> = (0..n_p)
+        .map(|p| holdings.month.new_cloud[p] as f64 * index[p])
         .collect();
     let mut channel = vec![0.0; n_p + n_l];
     let mut model = vec![0.0; n_l];
+    let mut channel_kgpu = vec![0.0; n_p + n_l];
+    let mut model_kgpu = vec![0.0; n_l];
+    let mut channel_new = vec![0.0; n_p + n_l];
+    let mut model_new = vec![0.0; n_l];
     for (slot, &spend) in settlement.slot_spend.iter().enumerate() {
-        let (c, l) = layout.slots.split(slot);
+        let (c, l) = slots.split(slot);
         channel[c] += spend;
         model[l] += spend;
+        channel_kgpu[c] += settlement.slot_kgpu[slot];
+        model_kgpu[l] += settlement.slot_kgpu[slot];
+        let new_spend = holdings.month.new_ai[slot] as f64 * view.slot_price[slot];
+        channel_new[c] += new_spend;
+        model_new[l] += new_spend;
     }
     // Compute market: providers, then each lab's own data centres.
     let mut compute = vec![0.0; n_p + n_l];
@@ -86,6 +90,8 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         layout.labs.iter().map(String::as_str).collect(),
         layout.providers.iter().chain(&self_names).map(String::as_str).collect(),
     ];
+    let quantities = [cloud_quantity, channel_kgpu, model_kgpu, compute.clone()];
+    let new_spend = [Some(cloud_new), Some(channel_new), Some(model_new), None];
     let amounts = [cloud, channel, model, compute];
     let provider_fringe: Vec<bool> = cfg.providers.values().map(|p| p.fringe).collect();
     let lab_fringe: Vec<bool> = cfg.labs.values().map(|l| l.fringe).collect();
@@ -106,18 +112,25 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         metrics[Metric::hhi(market)] = hhi_named(&s, f);
         metrics[Metric::cr1(market)] = concentration_ratio_named(&s, f, 1);
         metrics[Metric::cr3(market)] = concentration_ratio_named(&s, f, 3);
+        let qs = shares(&quantities[m]).unwrap_or_else(|| vec![0.0; amount.len()]);
+        // No new projects this month: the new-spend shares are undefined (blank).
+        let ns = new_spend[m].as_ref().and_then(|n| shares(n));
         for (i, name) in agent_names[m].iter().enumerate() {
             share_rows.push(ShareRow {
                 market,
                 agent: (*name).to_string(),
                 share: s[i],
                 amount: amount[i],
+                quantity: quantities[m][i],
+                quantity_share: qs[i],
+                new_share: ns.as_ref().map(|n| n[i]),
             });
         }
     }
 
     let ai_spend: f64 = settlement.slot_spend.iter().sum();
-    let count = holdings.count.max(1) as f64;
+    let month = &holdings.month;
+    let count = month.enterprises.max(1) as f64;
     let direct_spend: f64 = amounts[1][n_p..].iter().sum();
     let rent_total: f64 = settlement.provider_rent.iter().sum();
     let mut capacity_total = 0.0;
@@ -183,11 +196,29 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     agent_rows.extend(lab_rows.into_iter().map(|(_, r)| r));
 
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-    metrics[Metric::SwitchingRate] = holdings.switches as f64 / count;
-    metrics[Metric::ProviderSwitchingRate] = holdings.provider_switches as f64 / count;
-    metrics[Metric::MigrationRate] = holdings.migrations as f64 / count;
+    let n_slots = slots.n_slots();
+    let cloud_inside: u64 = holdings.cloud[..n_p].iter().sum();
+    let cloud_all = cloud_inside + holdings.cloud[n_p];
+    let ai_all: u64 = holdings.ai.iter().sum();
+    let new_cloud_all: u64 = month.new_cloud.iter().sum();
+    let new_ai_all: u64 = month.new_ai.iter().sum();
+    let r = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    metrics[Metric::SwitchingRate] = month.ai_switches as f64 / count;
+    metrics[Metric::ProviderSwitchingRate] = month.channel_switches as f64 / count;
+    metrics[Metric::MigrationRate] = month.cloud_movers as f64 / count;
+    metrics[Metric::PrimarySwitchingRate] = month.primary_switches as f64 / count;
+    metrics[Metric::WorkloadSwitchingRate] = r(month.cloud_moved, cloud_inside);
+    metrics[Metric::FullExitRate] = month.exits as f64 / count;
+    metrics[Metric::MultiCloudShare] = month.multi_cloud as f64 / count;
+    metrics[Metric::MultiModelShare] = r(month.multi_model, month.ai_users);
+    metrics[Metric::CloudOutsideShare] = r(holdings.cloud[n_p], cloud_all);
+    metrics[Metric::CloudNewOutsideShare] = r(month.new_cloud[n_p], new_cloud_all);
+    metrics[Metric::AiOutsideShare] = r(holdings.ai[n_slots], ai_all);
+    metrics[Metric::AiNewOutsideShare] = r(month.new_ai[n_slots], new_ai_all);
+    metrics[Metric::CloudPriceElasticity] = -cfg.enterprise.cloud_price_weight * metrics[Metric::CloudNewOutsideShare];
+    metrics[Metric::AiPriceElasticity] = -cfg.enterprise.price_weight * metrics[Metric::AiNewOutsideShare];
     metrics[Metric::AiSpendMusd] = ai_spend;
-    metrics[Metric::CloudSpendMusd] = demand.cloud_musd;
+    metrics[Metric::CloudSpendMusd] = amounts[0].iter().sum();
     metrics[Metric::InfrastructureRent] = ratio(rent_total, ai_spend);
     metrics[Metric::DirectApiShare] = ratio(direct_spend, ai_spend);
     metrics[Metric::MeanComputePrice] = ratio(price_weighted, capacity_total);

@@ -7,8 +7,8 @@ use bevy_ecs::system::RunSystemOnce;
 use super::{demand, enterprises, labs, measure, providers, settlement};
 use crate::config::{self, Config, Market, Metric};
 use crate::econ::choice::NO_OPTION;
-use crate::sim::agents::{EnterpriseTraits, LabIdx, LabState, ProviderIdx, ProviderState, Sourcing};
-use crate::sim::resources::{Clock, Demand, Holdings, Layout, MarketView, Settlement, TickReport};
+use crate::sim::agents::{Enterprise, LabIdx, LabState, ProviderIdx, ProviderState};
+use crate::sim::resources::{Clock, Holdings, Layout, MarketView, Settlement, TickReport};
 use crate::sim::world::Simulation;
 
 /// A small baseline world after initialisation (no tick run yet).
@@ -34,18 +34,18 @@ fn provider_state(world: &mut World, p: usize) -> ProviderState {
 }
 
 #[test]
-fn phase_1_demand_compounds_by_the_monthly_factor() {
+fn phase_1_lab_budgets_compound_by_the_monthly_factor() {
     let (config, mut world) = world(&[]);
     set_tick(&mut world, 1);
-    let before = *world.resource::<Demand>();
+    let before = lab_state(&mut world, 0).budget;
     world.run_system_once(demand::advance_demand).unwrap();
-    let after = *world.resource::<Demand>();
-    let g = (1.0 + config.demand.ai_growth_per_year).powf(1.0 / 12.0);
-    assert!((after.ai_kgpu - before.ai_kgpu * g).abs() < 1e-9);
+    let g = (1.0 + config.labs[0].budget_growth_per_year).powf(1.0 / 12.0);
+    assert!((lab_state(&mut world, 0).budget - before * g).abs() < 1e-9);
     // Tick 0 is the initial level: nothing compounds.
     set_tick(&mut world, 0);
+    let now = lab_state(&mut world, 0).budget;
     world.run_system_once(demand::advance_demand).unwrap();
-    assert_eq!(world.resource::<Demand>().ai_kgpu, after.ai_kgpu);
+    assert_eq!(lab_state(&mut world, 0).budget, now);
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn phase_4_enterprises_on_a_withdrawn_option_all_move_and_holdings_stay_exact() 
     let openai_slots: Vec<usize> = (0..layout.slots.n_slots())
         .filter(|&k| layout.slots.split(k).1 == openai)
         .collect();
-    let on_openai = |h: &Holdings| openai_slots.iter().map(|&k| h.option_size[k]).sum::<u64>();
+    let on_openai = |h: &Holdings| openai_slots.iter().map(|&k| h.ai[k]).sum::<u64>();
     assert!(on_openai(world.resource::<Holdings>()) > 0);
     // OpenAI stops operating: its options are withdrawn from this month's offerings.
     let mut q = world.query::<(&LabIdx, &mut LabState)>();
@@ -145,19 +145,28 @@ fn phase_4_enterprises_on_a_withdrawn_option_all_move_and_holdings_stay_exact() 
         }
     }
     world.run_system_once(providers::publish_offerings).unwrap();
-    let before: u64 = world.resource::<Holdings>().option_size.iter().sum();
+    // No growth this month, so AI units only move.
+    world.resource_mut::<MarketView>().ai_project_size = 0.0;
+    let before: u64 = world.resource::<Holdings>().ai.iter().sum();
     set_tick(&mut world, 1);
     world.run_system_once(enterprises::review_sourcing).unwrap();
     let holdings = world.resource::<Holdings>().clone();
-    assert_eq!(holdings.option_size.iter().sum::<u64>(), before);
+    assert_eq!(holdings.ai.iter().sum::<u64>(), before);
     assert_eq!(on_openai(&holdings), 0, "nobody stays on a withdrawn option");
-    let mut q = world.query::<(&EnterpriseTraits, &Sourcing)>();
-    let recount: u64 = q
-        .iter(&world)
-        .filter(|(_, s)| s.option != NO_OPTION)
-        .map(|(t, _)| u64::from(t.size))
-        .sum();
-    assert_eq!(recount, before);
+    // The incremental holdings equal a recount of every portfolio.
+    let n_slots = layout.slots.n_slots();
+    let mut recount = vec![0u64; n_slots + 1];
+    let mut q = world.query::<&Enterprise>();
+    for e in q.iter(&world) {
+        let p = &e.0;
+        for j in 0..p.ai.len() {
+            if p.ai[j] != NO_OPTION {
+                recount[usize::from(p.ai[j])] += u64::from(p.size) * u64::from(p.ai_units[j]);
+            }
+        }
+        recount[n_slots] += u64::from(p.size) * u64::from(p.ai_outside);
+    }
+    assert_eq!(recount, holdings.ai);
 }
 
 #[test]

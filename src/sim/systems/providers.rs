@@ -5,12 +5,12 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 
 use crate::config::MarketplacePolicy;
-use crate::econ::choice::{ChoiceTables, HomeProvider, HomeTables, OptionWeights, home_utility_table, option_utility};
+use crate::econ::choice::{ChoiceTables, CloudTables, HomeProvider, OptionWeights, home_utility_table, option_utility};
 use crate::econ::offering::{LabOffering, marketplace_offer};
+use crate::econ::portfolio::{Thresholds, threshold16};
 use crate::econ::{capacity, pricing, switching};
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::resources::{Clock, Contracts, Layout, MarketView, Params, Policy};
-use crate::sim::rng::threshold32;
+use crate::sim::resources::{Clock, Contracts, Demand, Layout, MarketView, Params, Policy};
 
 /// Capacity arrives, investment is ordered, and prices respond to last month's load.
 pub fn run_providers(
@@ -46,6 +46,7 @@ pub struct OfferingInputs<'w, 's> {
     layout: Res<'w, Layout>,
     contracts: Res<'w, Contracts>,
     regulation: Res<'w, Policy>,
+    demand: Res<'w, Demand>,
     providers: Query<'w, 's, (&'static ProviderIdx, &'static ProviderState)>,
     labs: Query<'w, 's, (&'static LabIdx, &'static LabState)>,
 }
@@ -163,7 +164,34 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
             }
         })
         .collect();
-    let choice = ChoiceTables::new(n_l, &utilities, &leave_cost, e.home_affinity, &bundle);
+    let years = f64::from(tick) / 12.0;
+    // Data gravity pulls towards a cloud the enterprise already uses; a fringe aggregate of many
+    // small clouds exerts none (workloads on one small cloud do not pull towards another).
+    let gravity_of = |bonus: f64| -> Vec<f64> {
+        cfg.providers
+            .values()
+            .map(|p| if p.fringe { 0.0 } else { bonus })
+            .collect()
+    };
+    let d = &cfg.demand;
+    // Self-hosting improves with the best open-weight model on offer.
+    let open_labs: Vec<(bool, bool, f64, Option<f64>)> = (0..n_l)
+        .map(|l| match labs[l] {
+            Some(s) => (s.active, cfg.labs[l].open_weight, s.quality, s.open_release_gap),
+            None => (false, false, 0.0, None),
+        })
+        .collect();
+    let open_gain = crate::econ::offering::open_weight_frontier(&open_labs) - inputs.demand.ai_outside_q0;
+    let ai_outside = inputs.demand.ai_outside_v0 + d.ai_outside_trend_per_year * years + e.quality_weight * open_gain;
+    let choice = ChoiceTables::new(
+        n_l,
+        &utilities,
+        Some(ai_outside),
+        &leave_cost,
+        &gravity_of(e.ai_cloud_affinity),
+        e.ai_vendor_gravity,
+        &bundle,
+    );
 
     let best_quality: Vec<f64> = (0..n_p)
         .map(|p| {
@@ -191,7 +219,15 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         })
         .collect();
     let home_utilities = home_utility_table(&home_providers, e.cloud_price_weight, e.ai_pull_weight);
-    let home = HomeTables::new(n_p, &home_utilities, e.migration_cost);
+    let cloud_outside = inputs.demand.cloud_outside_v0 + d.cloud_outside_trend_per_year * years;
+    let cloud = CloudTables::new(
+        n_p,
+        &home_utilities,
+        cloud_outside,
+        &gravity_of(e.cloud_gravity),
+        e.migration_cost,
+    );
+    let month = |annual: f64| (1.0 + annual).powf(1.0 / 12.0) - 1.0;
 
     *view = MarketView {
         price,
@@ -202,11 +238,17 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         slot_price,
         best_quality,
         choice,
-        home,
+        cloud,
         stay_factor: switching::stay_factor_table(e.switch_cost_base, e.lock_in_per_month, e.lock_in_cap_months),
-        review_thresholds: (
-            threshold32(e.review_probability),
-            threshold32(e.home_review_probability),
-        ),
+        thresholds: Thresholds {
+            cloud_launch: threshold16(e.project_probability),
+            cloud_review: threshold16(e.cloud_review_probability),
+            ai_launch: threshold16(e.project_probability),
+            ai_review: threshold16(e.review_probability),
+        },
+        // Per project, the growth of a month divided by the realised project probability.
+        cloud_project_size: month(d.cloud_growth_per_year) / (threshold16(e.project_probability) as f64 / 65_536.0),
+        ai_project_size: month(d.ai_growth_per_year) / (threshold16(e.project_probability) as f64 / 65_536.0),
+        cloud_move_share: e.cloud_move_share,
     };
 }

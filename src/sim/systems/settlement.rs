@@ -33,13 +33,12 @@ pub fn settle_market(
     let slots = cx.layout.slots;
     let (n_p, n_l) = (slots.n_providers, slots.n_labs);
     let holdings = &cx.holdings;
-    let per_size = if holdings.total_size > 0 {
-        cx.demand.ai_kgpu / holdings.total_size as f64
-    } else {
-        0.0
-    };
-    let slot_demand: Vec<f64> = holdings.option_size.iter().map(|&s| s as f64 * per_size).collect();
-    let egress_kgpu: Vec<f64> = holdings.egress_size.iter().map(|&s| s as f64 * per_size).collect();
+    let per_unit = cx.demand.ai_kgpu_per_unit;
+    let slot_demand: Vec<f64> = holdings.ai[..slots.n_slots()]
+        .iter()
+        .map(|&s| s as f64 * per_unit)
+        .collect();
+    let egress_kgpu: Vec<f64> = holdings.month.egress.iter().map(|&s| s as f64 * per_unit).collect();
 
     let mut needs = vec![
         LabNeeds {
