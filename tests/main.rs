@@ -10,5 +10,6 @@ mod invariants;
 mod layering;
 mod monotone;
 mod scenarios;
+mod shard;
 mod sweep;
 mod theory;

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::compare::ComparePlan;
+use crate::commands::merge::MergePlan;
 use crate::commands::run::RunPlan;
 use crate::commands::scenarios::ScenariosPlan;
 use crate::commands::sweep::SweepPlan;
@@ -43,6 +44,8 @@ pub enum Command {
     Scenarios(ScenariosArgs),
     /// Compare scenarios against a base with common random numbers and paired 95% CIs.
     Compare(CompareArgs),
+    /// Merge the shards of a sweep (sweep --shard I/N) into the single-machine sweep's files.
+    Merge(MergeArgs),
 }
 
 /// Arguments of `aimarket run`.
@@ -101,6 +104,26 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Run only shard I of N (I/N, 0 ≤ I < N): a contiguous block of whole points. `slurm` takes
+    /// I and N from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT. A shard resumes its --out
+    /// directory by itself and exits at once when it is complete; `aimarket merge` combines
+    /// the shards.
+    #[arg(long, value_name = "I/N|slurm")]
+    pub shard: Option<String>,
+}
+
+/// Arguments of `aimarket merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Output directory: gets points.csv, runs.csv, summary.csv, trajectories.csv (when the
+    /// shards have them) and manifest.json, as the unsharded sweep would have written them.
+    pub out: PathBuf,
+    /// The shard directories (every shard of the sweep once, in any order).
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub shards: Vec<PathBuf>,
+    /// No summary line.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `aimarket scenarios`.
@@ -152,6 +175,8 @@ pub enum Plan {
     Scenarios(ScenariosPlan),
     /// `aimarket compare`.
     Compare(ComparePlan),
+    /// `aimarket merge`.
+    Merge(MergePlan),
 }
 
 /// The exit code of a command error.
@@ -172,6 +197,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Scenarios(p) => commands::scenarios::execute(&p),
         Plan::Compare(p) => commands::compare::execute(&p),
         Plan::Sweep(p) => commands::sweep::execute(&p),
+        Plan::Merge(p) => commands::merge::execute(&p),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -199,7 +225,14 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             })
         }
         Command::Sweep(args) => {
-            let plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
+            let shard = args
+                .shard
+                .as_deref()
+                .map(|s| crate::sweep::shard::Shard::parse(s, |name| std::env::var(name).ok()))
+                .transpose()
+                .map_err(CommandError::BadInput)?;
+            let mut plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
+            plan.shard = shard;
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));
             }
@@ -209,7 +242,7 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 .unwrap_or_else(|| crate::sweep::default_out(&args.sweep));
             Plan::Sweep(SweepPlan {
                 file: args.sweep,
-                plan,
+                plan: Box::new(plan),
                 options: crate::sweep::runner::Options {
                     out,
                     threads: args.threads,
@@ -221,6 +254,11 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             })
         }
         Command::Scenarios(args) => Plan::Scenarios(ScenariosPlan { dir: args.dir }),
+        Command::Merge(args) => Plan::Merge(MergePlan {
+            out: args.out,
+            shards: args.shards,
+            quiet: args.quiet,
+        }),
         Command::Compare(args) => {
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));

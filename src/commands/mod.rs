@@ -3,6 +3,7 @@
 //! only `cli` turns that into an exit code.
 
 pub mod compare;
+pub mod merge;
 pub mod progress;
 pub mod run;
 pub mod scenarios;
