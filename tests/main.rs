@@ -11,5 +11,6 @@ mod layering;
 mod monotone;
 mod scenarios;
 mod shard;
+mod slurm;
 mod sweep;
 mod theory;

@@ -89,7 +89,7 @@ fn runs_without_wall_time(dir: &Path) -> Vec<Vec<String>> {
 
 /// Asserts `merged` holds exactly the files of the single-machine sweep `local`, byte for byte
 /// apart from timing (wall_seconds in runs.csv, the manifest's `timing`).
-fn assert_same_sweep(local: &Path, merged: &Path, trajectories: bool) {
+pub fn assert_same_sweep(local: &Path, merged: &Path, trajectories: bool) {
     let mut files = vec!["points.csv", "summary.csv", ".sweep-state.json"];
     if trajectories {
         files.push("trajectories.csv");

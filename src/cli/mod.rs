@@ -13,6 +13,7 @@ use crate::commands::compare::ComparePlan;
 use crate::commands::merge::MergePlan;
 use crate::commands::run::RunPlan;
 use crate::commands::scenarios::ScenariosPlan;
+use crate::commands::slurm::SlurmPlan;
 use crate::commands::sweep::SweepPlan;
 use crate::commands::validate::ValidatePlan;
 use crate::commands::{self, CommandError, progress::show_progress};
@@ -46,6 +47,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Merge the shards of a sweep (sweep --shard I/N) into the single-machine sweep's files.
     Merge(MergeArgs),
+    /// Write (and with --submit, submit) a Slurm job array running a sweep as shards, and a
+    /// merge job that depends on it.
+    Slurm(SlurmArgs),
 }
 
 /// Arguments of `aimarket run`.
@@ -126,6 +130,38 @@ pub struct MergeArgs {
     pub quiet: bool,
 }
 
+/// Arguments of `aimarket slurm`.
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// Sweep file (TOML), as for `aimarket sweep`.
+    pub sweep: PathBuf,
+    /// Number of array tasks, one shard each.
+    #[arg(long)]
+    pub tasks: u64,
+    /// Partition (sbatch --partition).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per task (sbatch --time), e.g. 02:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs per task (sbatch --cpus-per-task); each shard runs on that many threads.
+    #[arg(long, default_value_t = 1)]
+    pub cpus_per_task: u32,
+    /// At most this many tasks at once (the %K of --array=0-(N-1)%K).
+    #[arg(long)]
+    pub array_limit: Option<u64>,
+    /// Output directory (default: outputs/sweeps/<sweep file name>): shards in OUT/shard-I,
+    /// merged results in OUT, scripts and logs in OUT/slurm.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Each shard also writes trajectories.csv (merged too).
+    #[arg(long)]
+    pub trajectories: bool,
+    /// Submit both scripts with sbatch (the merge with --dependency=afterok on the array).
+    #[arg(long)]
+    pub submit: bool,
+}
+
 /// Arguments of `aimarket scenarios`.
 #[derive(Debug, Args)]
 pub struct ScenariosArgs {
@@ -177,6 +213,8 @@ pub enum Plan {
     Compare(ComparePlan),
     /// `aimarket merge`.
     Merge(MergePlan),
+    /// `aimarket slurm`.
+    Slurm(SlurmPlan),
 }
 
 /// The exit code of a command error.
@@ -198,6 +236,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Compare(p) => commands::compare::execute(&p),
         Plan::Sweep(p) => commands::sweep::execute(&p),
         Plan::Merge(p) => commands::merge::execute(&p),
+        Plan::Slurm(p) => commands::slurm::execute(&p),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -254,6 +293,34 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             })
         }
         Command::Scenarios(args) => Plan::Scenarios(ScenariosPlan { dir: args.dir }),
+        Command::Slurm(args) => {
+            let plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
+            if args.tasks == 0 {
+                return Err(CommandError::input("--tasks must be at least 1, got 0"));
+            }
+            if args.cpus_per_task == 0 {
+                return Err(CommandError::input("--cpus-per-task must be at least 1, got 0"));
+            }
+            if args.array_limit == Some(0) {
+                return Err(CommandError::input("--array-limit must be at least 1, got 0"));
+            }
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::sweep::default_out(&args.sweep));
+            Plan::Slurm(SlurmPlan {
+                file: args.sweep,
+                plan: Box::new(plan),
+                tasks: args.tasks,
+                partition: args.partition,
+                time: args.time,
+                cpus_per_task: args.cpus_per_task,
+                array_limit: args.array_limit,
+                out,
+                trajectories: args.trajectories,
+                submit: args.submit,
+            })
+        }
         Command::Merge(args) => Plan::Merge(MergePlan {
             out: args.out,
             shards: args.shards,

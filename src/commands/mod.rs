@@ -7,6 +7,7 @@ pub mod merge;
 pub mod progress;
 pub mod run;
 pub mod scenarios;
+pub mod slurm;
 pub mod sweep;
 pub mod validate;
 

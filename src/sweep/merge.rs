@@ -374,6 +374,15 @@ fn check_out(out: &Path, state: &SweepState, shards: &[Found]) -> Result<(), Mer
     Ok(())
 }
 
+/// Refuses an output directory for the merge of `plan`'s sweep (with or without
+/// `trajectories`) when it already holds another sweep: what `aimarket slurm` checks before
+/// anything is submitted.
+pub fn check_target(out: &Path, plan: &super::spec::Plan, trajectories: bool) -> Result<(), MergeError> {
+    let mut state = SweepState::of(plan, trajectories);
+    state.shard = None;
+    check_out(out, &state, &[])
+}
+
 /// Merges complete shards of one sweep into `out`.
 pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     if dirs.is_empty() {
