@@ -235,6 +235,43 @@ fn a_killed_shard_resumes_and_the_merge_equals_the_uninterrupted_sweep() {
     let dirs = shard_dirs(dir.path(), 2);
     let args = ["--quiet", "--trajectories", "--threads", "2", "--shard", "1/2"];
     kill_part_way(&file, &dirs[1], &args, 3);
+    // Killed again after a few more runs, then the states a kill can leave are simulated, as
+    // for an unsharded sweep in tests/sweep.rs but at run ids that start at 40: half-written
+    // last lines, trajectory rows of an uncommitted run, summary rows of an unfinished point
+    // and a journal cut off before its rename.
+    let rows = std::fs::read_to_string(dirs[1].join("runs.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert!(rows < 40, "killed part way, got {rows} rows");
+    kill_part_way(&file, &dirs[1], &args, rows + 5);
+    let committed = 40
+        + std::fs::read_to_string(dirs[1].join("runs.csv"))
+            .unwrap()
+            .lines()
+            .count()
+        - 1;
+    let unfinished_point = committed / 10;
+    let metrics = aimarket::config::Metric::names().len();
+    let appended = [
+        ("runs.csv", "999,9".to_string()),
+        (
+            "trajectories.csv",
+            format!("{committed},0,{}\n998,3,0.1", vec!["1"; metrics].join(",")),
+        ),
+        (
+            "summary.csv",
+            format!("{unfinished_point},0,hhi_cloud,2,1,1,1,1,1,1,1\n{unfinished_point},0,cr1"),
+        ),
+        (".journal/run-79.json.partial", "{\"run\": 79, \"se".to_string()),
+    ];
+    for (name, extra) in appended {
+        let path = dirs[1].join(name);
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(&extra);
+        std::fs::write(&path, text).unwrap();
+    }
     let o = sweep(&file, &dirs[0], &["--quiet", "--trajectories", "--shard", "0/2"]);
     assert!(o.status.success(), "{}", stderr(&o));
 

@@ -249,3 +249,118 @@ fn a_sweep_run_as_a_slurm_job_array_and_merged_equals_the_local_sweep() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The scripts without Slurm: written without --submit, they run under plain bash with the
+/// variables Slurm would set, and their merge equals the local sweep; bad arguments are
+/// refused with exit code 2 before anything is written.
+#[test]
+fn the_slurm_scripts_run_under_bash_as_an_array_would_and_merge_into_the_local_sweep() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(
+        dir.join("tiny.toml"),
+        format!(
+            "base = '{}'\nreplicates = 2\nset = {{ \"run.enterprises\" = 300, \"run.ticks\" = 6 }}\n\
+             [[axes]]\nkey = \"providers.*.egress_fee\"\nvalues = [0.0, 0.03, 0.06]\n",
+            repo("configs/baseline.toml").display()
+        ),
+    )
+    .unwrap();
+    let aimarket = |args: &[&str]| {
+        Command::new(binary())
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("aimarket runs")
+    };
+    for (args, expected) in [
+        (vec!["--tasks", "0"], "--tasks must be at least 1"),
+        (
+            vec!["--tasks", "2", "--array-limit", "0"],
+            "--array-limit must be at least 1",
+        ),
+        (
+            vec!["--tasks", "2", "--cpus-per-task", "0"],
+            "--cpus-per-task must be at least 1",
+        ),
+    ] {
+        let mut all = vec!["slurm", "tiny.toml", "--out", "out"];
+        all.extend(args);
+        let o = aimarket(&all);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(expected), "{}", text(&o));
+        assert!(!dir.join("out").exists());
+    }
+
+    // 3 points over 4 tasks: one task has nothing to do, and says so.
+    let o = aimarket(&[
+        "slurm",
+        "tiny.toml",
+        "--tasks",
+        "4",
+        "--partition",
+        "short",
+        "--out",
+        "out",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(
+        said.contains("jobid=$(sbatch --parsable out/slurm/sweep.sbatch)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("sbatch --dependency=afterok:${jobid%%;*} out/slurm/merge.sbatch"),
+        "{said}"
+    );
+    assert!(said.contains("4 tasks for 3 points: 1 of them have no runs"), "{said}");
+    let array = std::fs::read_to_string(dir.join("out/slurm/sweep.sbatch")).unwrap();
+    for line in [
+        "#SBATCH --array=0-3\n",
+        "#SBATCH --partition=short\n",
+        "#SBATCH --cpus-per-task=1\n",
+    ] {
+        assert!(array.contains(line), "{line}: {array}");
+    }
+    assert!(array.contains(&format!("AIMARKET={}\n", binary().display())), "{array}");
+    let merge = std::fs::read_to_string(dir.join("out/slurm/merge.sbatch")).unwrap();
+    assert!(
+        merge.contains("\"$AIMARKET\" merge \"$OUT\" \"$OUT\"/shard-{0..3}"),
+        "{merge}"
+    );
+
+    for task in 0..4 {
+        let o = Command::new("bash")
+            .arg("out/slurm/sweep.sbatch")
+            .current_dir(dir)
+            .env("SLURM_ARRAY_TASK_ID", task.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", "4")
+            .env("SLURM_CPUS_PER_TASK", "1")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "task {task}: {}", text(&o));
+    }
+    let o = Command::new("bash")
+        .arg("out/slurm/merge.sbatch")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = aimarket(&["sweep", "tiny.toml", "--out", "local", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let files = dir.join("merged-files");
+    std::fs::create_dir_all(&files).unwrap();
+    for name in dir_entries(&dir.join("out")) {
+        let path = dir.join("out").join(&name);
+        if path.is_file() {
+            std::fs::copy(&path, files.join(&name)).unwrap();
+        }
+    }
+    assert_same_sweep(&dir.join("local"), &files, false);
+
+    // The output directory now holds this sweep; one holding another sweep is refused.
+    let o = aimarket(&["slurm", "tiny.toml", "--tasks", "2", "--out", "out", "--trajectories"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("already holds a different sweep"), "{}", text(&o));
+}

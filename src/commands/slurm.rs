@@ -259,7 +259,7 @@ pub fn execute(p: &SlurmPlan) -> Result<(), CommandError> {
     );
     if p.tasks > points {
         eprintln!(
-            "note: {} tasks for {points} points: {} tasks have no runs (a shard is whole points); --tasks {points} is enough",
+            "note: {} tasks for {points} points: {} of them have no runs (a shard is whole points); --tasks {points} is enough",
             p.tasks,
             p.tasks - points
         );
