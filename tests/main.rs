@@ -13,5 +13,7 @@ mod plot;
 mod proptest_config;
 mod reliability;
 mod scenarios;
+mod shard;
+mod slurm;
 mod sweep;
 mod theory;

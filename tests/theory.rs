@@ -384,10 +384,7 @@ fn new_project_statistics(enterprises: u32, perturbations: &[Perturbation]) -> (
         let mut ai_seg: HashMap<(Vec<usize>, u8, Vec<usize>), Vec<u64>> = HashMap::new();
         let mut cloud_seg: HashMap<(Vec<usize>, u8), Vec<u64>> = HashMap::new();
         for (b, a) in before.iter().zip(&after) {
-            assert!(
-                b.ai.iter().any(|&o| o == NO_OPTION),
-                "a free AI slot: no restricted choice"
-            );
+            assert!(b.ai.contains(&NO_OPTION), "a free AI slot: no restricted choice");
             if let Some(k) = ai_pick(b, a, n_slots) {
                 ai_seg
                     .entry((held(a), a.suite, vendors(b, layout.n_labs())))

@@ -10,9 +10,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::compare::{CompareInputs, ComparePlan};
+use crate::commands::merge::MergePlan;
 use crate::commands::plot::PlotPlan;
 use crate::commands::run::RunPlan;
 use crate::commands::scenarios::ScenariosPlan;
+use crate::commands::slurm::SlurmPlan;
 use crate::commands::sweep::SweepPlan;
 use crate::commands::validate::ValidatePlan;
 use crate::commands::{self, CommandError, progress::show_progress};
@@ -46,6 +48,11 @@ pub enum Command {
     Compare(CompareArgs),
     /// Draw a figure (PNG or SVG) of a run, sweep or compare output directory.
     Plot(PlotArgs),
+    /// Merge the shards of a sweep (sweep --shard I/N) into the single-machine sweep's files.
+    Merge(MergeArgs),
+    /// Write (and with --submit, submit) a Slurm job array running a sweep as shards, and a
+    /// merge job that depends on it.
+    Slurm(SlurmArgs),
 }
 
 /// Arguments of `aimarket run`.
@@ -113,6 +120,58 @@ pub struct SweepArgs {
     /// Run even if the estimated memory exceeds what the machine has available.
     #[arg(long)]
     pub force_size: bool,
+    /// Run only shard I of N (I/N, 0 ≤ I < N): a contiguous block of whole points. `slurm` takes
+    /// I and N from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT. A shard resumes its --out
+    /// directory by itself and exits at once when it is complete; `aimarket merge` combines
+    /// the shards.
+    #[arg(long, value_name = "I/N|slurm")]
+    pub shard: Option<String>,
+}
+
+/// Arguments of `aimarket merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Output directory: gets points.csv, runs.csv, summary.csv, trajectories.csv (when the
+    /// shards have them) and manifest.json, as the unsharded sweep would have written them.
+    pub out: PathBuf,
+    /// The shard directories (every shard of the sweep once, in any order).
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub shards: Vec<PathBuf>,
+    /// No summary line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `aimarket slurm`.
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// Sweep file (TOML), as for `aimarket sweep`.
+    pub sweep: PathBuf,
+    /// Number of array tasks, one shard each.
+    #[arg(long)]
+    pub tasks: u64,
+    /// Partition (sbatch --partition).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per task (sbatch --time), e.g. 02:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs per task (sbatch --cpus-per-task); each shard runs on that many threads.
+    #[arg(long, default_value_t = 1)]
+    pub cpus_per_task: u32,
+    /// At most this many tasks at once (the %K of --array=0-(N-1)%K).
+    #[arg(long)]
+    pub array_limit: Option<u64>,
+    /// Output directory (default: outputs/sweeps/<sweep file name>): shards in OUT/shard-I,
+    /// merged results in OUT, scripts and logs in OUT/slurm.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Each shard also writes trajectories.csv (merged too).
+    #[arg(long)]
+    pub trajectories: bool,
+    /// Submit both scripts with sbatch (the merge with --dependency=afterok on the array).
+    #[arg(long)]
+    pub submit: bool,
 }
 
 /// Arguments of `aimarket scenarios`.
@@ -214,6 +273,10 @@ pub enum Plan {
     Compare(ComparePlan),
     /// `aimarket plot`.
     Plot(PlotPlan),
+    /// `aimarket merge`.
+    Merge(MergePlan),
+    /// `aimarket slurm`.
+    Slurm(SlurmPlan),
 }
 
 /// The exit code of a command error.
@@ -235,6 +298,8 @@ pub fn main_entry() -> ExitCode {
         Plan::Compare(p) => commands::compare::execute(&p),
         Plan::Plot(p) => commands::plot::execute(&p),
         Plan::Sweep(p) => commands::sweep::execute(&p),
+        Plan::Merge(p) => commands::merge::execute(&p),
+        Plan::Slurm(p) => commands::slurm::execute(&p),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -273,7 +338,14 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
         }
         Command::Sweep(args) => {
             check_input_file(&args.sweep)?;
-            let plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
+            let shard = args
+                .shard
+                .as_deref()
+                .map(|s| crate::sweep::shard::Shard::parse(s, |name| std::env::var(name).ok()))
+                .transpose()
+                .map_err(CommandError::BadInput)?;
+            let mut plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
+            plan.shard = shard;
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));
             }
@@ -285,7 +357,7 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             check_sweep_size(&plan, args.threads, args.force_size)?;
             Plan::Sweep(Box::new(SweepPlan {
                 file: args.sweep,
-                plan,
+                plan: Box::new(plan),
                 options: crate::sweep::runner::Options {
                     out,
                     threads: args.threads,
@@ -297,6 +369,39 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             }))
         }
         Command::Scenarios(args) => Plan::Scenarios(ScenariosPlan { dir: args.dir }),
+        Command::Slurm(args) => {
+            let plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
+            if args.tasks == 0 {
+                return Err(CommandError::input("--tasks must be at least 1, got 0"));
+            }
+            if args.cpus_per_task == 0 {
+                return Err(CommandError::input("--cpus-per-task must be at least 1, got 0"));
+            }
+            if args.array_limit == Some(0) {
+                return Err(CommandError::input("--array-limit must be at least 1, got 0"));
+            }
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::sweep::default_out(&args.sweep));
+            Plan::Slurm(SlurmPlan {
+                file: args.sweep,
+                plan: Box::new(plan),
+                tasks: args.tasks,
+                partition: args.partition,
+                time: args.time,
+                cpus_per_task: args.cpus_per_task,
+                array_limit: args.array_limit,
+                out,
+                trajectories: args.trajectories,
+                submit: args.submit,
+            })
+        }
+        Command::Merge(args) => Plan::Merge(MergePlan {
+            out: args.out,
+            shards: args.shards,
+            quiet: args.quiet,
+        }),
         Command::Compare(args) => {
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));

@@ -3,10 +3,12 @@
 //! only `cli` turns that into an exit code.
 
 pub mod compare;
+pub mod merge;
 pub mod plot;
 pub mod progress;
 pub mod run;
 pub mod scenarios;
+pub mod slurm;
 pub mod sweep;
 pub mod validate;
 

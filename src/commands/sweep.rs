@@ -15,8 +15,9 @@ use crate::sweep::spec::Plan;
 pub struct SweepPlan {
     /// The sweep file as given (for messages).
     pub file: PathBuf,
-    /// The resolved plan (every point validated up to the model's own checks).
-    pub plan: Plan,
+    /// The resolved plan (every point validated up to the model's own checks); boxed, as it is
+    /// by far the largest plan of any command.
+    pub plan: Box<Plan>,
     /// How to run it.
     pub options: Options,
 }
@@ -46,9 +47,23 @@ fn failure(e: SweepError) -> CommandError {
 pub fn execute(sweep: &SweepPlan) -> Result<(), CommandError> {
     let (plan, opts) = (&sweep.plan, &sweep.options);
     let out = &opts.out;
+    let span = plan.span();
     if !opts.quiet_notes {
+        let shard = match span.shard {
+            Some(s) => format!(
+                "; shard {}/{}: points {}..{}, runs {}..{} ({} runs)",
+                s.index,
+                s.count,
+                span.points.start,
+                span.points.end,
+                span.runs.start,
+                span.runs.end,
+                span.len()
+            ),
+            None => String::new(),
+        };
         eprintln!(
-            "sweep {}: {} points × {} replicates = {} runs ({} design){} → {}",
+            "sweep {}: {} points × {} replicates = {} runs ({} design){shard}{} → {}",
             sweep.file.display(),
             plan.points.len(),
             plan.replicates,
@@ -66,7 +81,9 @@ pub fn execute(sweep: &SweepPlan) -> Result<(), CommandError> {
             ran_now,
             wall_seconds,
         } => {
-            if !opts.quiet_notes {
+            if !opts.quiet_notes && ran_now == 0 && span.shard.is_some() {
+                eprintln!("{} already holds this shard complete; nothing to do", out.display());
+            } else if !opts.quiet_notes {
                 let rate = if wall_seconds > 0.0 {
                     ran_now as f64 / wall_seconds
                 } else {
@@ -87,8 +104,11 @@ pub fn execute(sweep: &SweepPlan) -> Result<(), CommandError> {
             Ok(())
         }
         Ending::Interrupted { done, runs } => Err(CommandError::Interrupted(format!(
-            "interrupted: {done} of {runs} runs done; resume with: aimarket sweep {} --out {} --resume{}",
+            "interrupted: {done} of {runs} runs done; resume with: aimarket sweep {}{} --out {} --resume{}",
             sweep.file.display(),
+            span.shard
+                .map(|s| format!(" --shard {}/{}", s.index, s.count))
+                .unwrap_or_default(),
             out.display(),
             if opts.trajectories { " --trajectories" } else { "" }
         ))),

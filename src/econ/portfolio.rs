@@ -546,10 +546,10 @@ fn restricted_pick(p: &Portfolio, cx: &AiContext, ai: &ChoiceTables, u: f64) -> 
     let total = weights.iter().sum::<f64>() + ai.outside_weight();
     let x = u * total;
     let mut acc = 0.0;
-    for j in 0..AI_SLOTS {
-        acc += weights[j];
+    for (w, &o) in weights.iter().zip(&p.ai) {
+        acc += w;
         if x < acc {
-            return AiPick::Slot(usize::from(p.ai[j]));
+            return AiPick::Slot(usize::from(o));
         }
     }
     AiPick::Outside

@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::shard::ShardEntry;
+
 /// How a sweep session failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -153,12 +155,30 @@ pub enum Difference {
         /// Whether this session has it.
         now: bool,
     },
+    /// `--shard` differs between the sessions (another shard, or sharded against unsharded).
+    /// (What it holds and what this session is; see [`Difference::shard`].)
+    #[error("{0}; give each shard its own --out")]
+    Shard(String),
     /// Another aimarket version, metric list or run count.
     #[error("it was started by aimarket {version} with different metrics or run counts")]
     Version {
         /// The version that started the sweep.
         version: String,
     },
+}
+
+impl Difference {
+    /// The difference between the shard a directory holds and the shard of this session.
+    pub fn shard(was: Option<ShardEntry>, now: Option<ShardEntry>) -> Difference {
+        Difference::Shard(format!("it holds {} and this is {}", shard_name(was), shard_name(now)))
+    }
+}
+
+fn shard_name(shard: Option<ShardEntry>) -> String {
+    match shard {
+        Some(s) => format!("shard {}/{}", s.index, s.count),
+        None => "the whole sweep (no --shard)".to_string(),
+    }
 }
 
 fn with(on: bool) -> &'static str {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::runner::Options;
+use super::shard::ShardEntry;
 use super::spec::{AxisValues, Plan, Start};
 use crate::config::Metric;
 
@@ -46,6 +47,9 @@ pub struct SweepState {
     pub runs: u64,
     /// Metric names in column order.
     pub metrics: Vec<String>,
+    /// The shard, for a sharded sweep (`--shard`; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardEntry>,
 }
 
 impl SweepState {
@@ -66,6 +70,7 @@ impl SweepState {
             replicates: plan.replicates,
             runs: plan.runs(),
             metrics: Metric::names(),
+            shard: plan.span().entry(),
         }
     }
 }
@@ -86,6 +91,9 @@ pub struct Manifest<'a> {
     scenarios: Vec<StartEntry<'a>>,
     seed_rule: &'static str,
     set: BTreeMap<&'a str, serde_json::Value>,
+    /// Only in a shard's manifest: which shard, its points and runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<ShardEntry>,
     sweep_file: String,
     sweep_hash: &'a str,
     timing: Timing,
@@ -125,23 +133,56 @@ struct RangeEntry {
     min: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct Counts {
-    failed: u64,
-    ok: u64,
-    points: usize,
-    replicates: u64,
-    runs: u64,
+/// The manifest's `counts`: of the whole sweep, or of a shard's points and runs in a shard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Failed runs.
+    pub failed: u64,
+    /// Ok runs.
+    pub ok: u64,
+    /// Points.
+    pub points: u64,
+    /// Replicates per point.
+    pub replicates: u64,
+    /// Runs.
+    pub runs: u64,
 }
 
 /// How this session went (the only part that differs between identical sweeps).
-#[derive(Debug, Serialize)]
-struct Timing {
-    finished_unix: u64,
-    runs_per_second: f64,
-    runs_this_session: u64,
-    threads: usize,
-    wall_seconds_this_session: f64,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// When the manifest was written (Unix seconds).
+    pub finished_unix: u64,
+    /// Runs executed per second of this session.
+    pub runs_per_second: f64,
+    /// Runs executed in this session.
+    pub runs_this_session: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall time of this session, seconds.
+    pub wall_seconds_this_session: f64,
+}
+
+impl Timing {
+    /// The timing of a session that ran `ran_now` runs in `wall_seconds` on `threads` threads,
+    /// finishing now.
+    pub fn new(threads: usize, ran_now: u64, wall_seconds: f64) -> Timing {
+        let finished_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Timing {
+            finished_unix,
+            runs_per_second: if wall_seconds > 0.0 {
+                ran_now as f64 / wall_seconds
+            } else {
+                0.0
+            },
+            runs_this_session: ran_now,
+            threads,
+            wall_seconds_this_session: wall_seconds,
+        }
+    }
 }
 
 /// What the last session did, for the manifest's `timing`.
@@ -187,10 +228,7 @@ impl<'a> Manifest<'a> {
         if opts.trajectories {
             files.push("trajectories.csv");
         }
-        let finished_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let span = plan.span();
         let Session {
             threads,
             ran_now,
@@ -203,10 +241,10 @@ impl<'a> Manifest<'a> {
             base_config: serde_json::to_value(&plan.base.config)?,
             counts: Counts {
                 failed,
-                ok: plan.runs() - failed,
-                points: plan.points.len(),
+                ok: span.len() - failed,
+                points: span.points.end - span.points.start,
                 replicates: plan.replicates,
-                runs: plan.runs(),
+                runs: span.len(),
             },
             design: plan.design.name(),
             files,
@@ -215,19 +253,10 @@ impl<'a> Manifest<'a> {
             scenarios: plan.scenarios.iter().map(StartEntry::from).collect(),
             seed_rule: "run seed = derive_seed(master_seed, point, replicate) (src/sim/rng.rs); recorded per run in runs.csv",
             set,
+            shard: span.entry(),
             sweep_file: plan.file.display().to_string(),
             sweep_hash: &plan.file_hash,
-            timing: Timing {
-                finished_unix,
-                runs_per_second: if wall_seconds > 0.0 {
-                    ran_now as f64 / wall_seconds
-                } else {
-                    0.0
-                },
-                runs_this_session: ran_now,
-                threads,
-                wall_seconds_this_session: wall_seconds,
-            },
+            timing: Timing::new(threads, ran_now, wall_seconds),
             trajectories: opts.trajectories,
         })
     }

@@ -14,9 +14,11 @@ pub mod design;
 pub mod error;
 pub mod journal;
 pub mod manifest;
+pub mod merge;
 pub mod resume;
 pub mod runner;
 pub mod schedule;
+pub mod shard;
 pub mod spec;
 pub mod tables;
 

@@ -3,8 +3,8 @@
 //!
 //! The commit order of the runner (journal → trajectory rows → the runs.csv row as commit
 //! marker → the point's summary → delete the point's journals; see `schedule`) gives resume its
-//! invariants: every run id below the number of complete rows in runs.csv is committed (its
-//! trajectory rows precede it); any later run is either in the journal (finished, to be written
+//! invariants: the complete rows of runs.csv are the runs from the first of the sweep (or of the
+//! shard) on, in id order, and each is committed (its trajectory rows precede it); any later run is either in the journal (finished, to be written
 //! without re-running) or not done; and every point whose summary is not complete still has its
 //! journals. So a half-written last line of any table is cut, trajectory rows of uncommitted
 //! runs are dropped, summary rows of an incomplete point are dropped and recomputed from the
@@ -18,7 +18,7 @@ use std::path::Path;
 
 use super::error::{Difference, SweepError};
 use super::journal::{self, JOURNAL_DIR};
-use super::manifest::{STATE_FILE, SweepState};
+use super::manifest::{Counts, MANIFEST_FILE, STATE_FILE, SweepState};
 use super::runner::Options;
 use super::spec::Plan;
 use super::tables::{self, Table, first_field};
@@ -27,7 +27,8 @@ use crate::output::atomic::write_atomic;
 
 /// What is already on disk when a session starts.
 pub struct Recovered {
-    /// Committed runs (complete rows in runs.csv).
+    /// The next run id to commit: runs `span.runs.start .. committed` are committed (the
+    /// complete rows of runs.csv).
     pub committed: u64,
     /// Failed runs among them.
     pub failed: u64,
@@ -60,6 +61,9 @@ fn difference(found: &SweepState, now: &SweepState) -> Option<Difference> {
             now: now.trajectories,
         });
     }
+    if found.shard != now.shard {
+        return Some(Difference::shard(found.shard, now.shard));
+    }
     if found.metrics != now.metrics || found.runs != now.runs || found.aimarket_version != now.aimarket_version {
         return Some(Difference::Version {
             version: found.aimarket_version.clone(),
@@ -68,23 +72,36 @@ fn difference(found: &SweepState, now: &SweepState) -> Option<Difference> {
     None
 }
 
+/// What a session starts from.
+pub enum Recovery {
+    /// The directory holds this sweep (or shard) complete: nothing to do, nothing touched.
+    Complete {
+        /// Failed runs, from the manifest.
+        failed: u64,
+    },
+    /// The directory is ready to continue (or start) the sweep.
+    Continue(Box<Recovered>),
+}
+
 /// Prepares the output directory: checks or writes the sweep identity, repairs the tables to
-/// their last consistent state, and re-summarises points whose summary was cut off.
-pub fn recover(plan: &Plan, opts: &Options) -> Result<Recovered, SweepError> {
+/// their last consistent state, and re-summarises points whose summary was cut off. A shard
+/// (`--shard`) always resumes its own directory, so that resubmitting a task is safe; a
+/// directory that already holds the complete sweep or shard is left as it is.
+pub fn recover(plan: &Plan, opts: &Options) -> Result<Recovery, SweepError> {
     let out = &opts.out;
     let state_path = out.join(STATE_FILE);
     let now = SweepState::of(plan, opts.trajectories);
+    let resume = opts.resume || plan.shard.is_some();
     if state_path.exists() {
-        if !opts.resume {
+        if !resume {
             return Err(SweepError::Occupied { out: out.clone() });
         }
-        let text = std::fs::read(&state_path).map_err(SweepError::io("read", &state_path))?;
-        let found: SweepState = serde_json::from_slice(&text).map_err(|source| SweepError::CorruptState {
-            path: state_path.clone(),
-            source,
-        })?;
+        let found = read_state(&state_path)?;
         if let Some(why) = difference(&found, &now) {
             return Err(SweepError::Mismatch { out: out.clone(), why });
+        }
+        if let Some(failed) = complete(out) {
+            return Ok(Recovery::Complete { failed });
         }
     } else if out.join("runs.csv").exists() {
         return Err(SweepError::Foreign { out: out.clone() });
@@ -92,7 +109,26 @@ pub fn recover(plan: &Plan, opts: &Options) -> Result<Recovered, SweepError> {
     if opts.resume && !state_path.exists() && !opts.quiet_notes {
         eprintln!("note: nothing to resume in {}; starting the sweep", out.display());
     }
-    recover_tables(plan, opts, &state_path, &now)
+    recover_tables(plan, opts, &state_path, &now).map(|r| Recovery::Continue(Box::new(r)))
+}
+
+/// Reads a `.sweep-state.json`.
+pub fn read_state(path: &Path) -> Result<SweepState, SweepError> {
+    let text = std::fs::read(path).map_err(SweepError::io("read", path))?;
+    serde_json::from_slice(&text).map_err(|source| SweepError::CorruptState {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The failed runs of the complete sweep in `out`, if its manifest is there (and readable).
+fn complete(out: &Path) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        counts: Counts,
+    }
+    let bytes = std::fs::read(out.join(MANIFEST_FILE)).ok()?;
+    serde_json::from_slice::<Head>(&bytes).ok().map(|h| h.counts.failed)
 }
 
 /// The part of [`recover`] after the sweep identity is settled: only I/O (or a directory whose
@@ -113,19 +149,25 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
     // points.csv is a pure function of the plan: (re)write it whole.
     tables::write_points(out, plan)?;
 
-    // runs.csv: committed runs are the complete rows, numbered 0, 1, 2, … in order.
+    // runs.csv: committed runs are the complete rows, numbered from the span's first run id
+    // (0 unless sharded) in order. `ok[i]` is about run `first + i`.
+    let span = plan.span();
+    let first = span.runs.start;
     let runs_path = out.join("runs.csv");
     let runs_header = tables::runs_header();
     let mut ok: Vec<bool> = Vec::new();
     let runs_keep = tables::scan(&runs_path, &tables::header_line(&runs_header), |_, line| {
         let fields: Vec<&str> = line.splitn(6, ',').collect();
-        let fits = fields.len() == 6 && fields[0].parse::<u64>().ok() == Some(ok.len() as u64);
+        let fits = fields.len() == 6
+            && fields[0].parse::<u64>().ok() == Some(first + ok.len() as u64)
+            && first + (ok.len() as u64) < span.runs.end;
         if fits {
             ok.push(fields[4] == "ok");
         }
         fits
     })?;
-    let committed = ok.len() as u64;
+    let committed = first + ok.len() as u64;
+    let is_ok = |run: u64| ok[(run - first) as usize];
     let failed = ok.iter().filter(|o| !**o).count() as u64;
     let runs = Table::open(&runs_path, &runs_header, runs_keep)?;
 
@@ -148,7 +190,7 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
     // metrics rows (or none, when none of its runs is ok).
     let r = plan.replicates;
     let m = Metric::all().count() as u64;
-    let done_points = committed / r;
+    let done_points = committed / r; // the span starts at a whole point
     let summary_path = out.join("summary.csv");
     let summary_header = tables::summary_header();
     let mut groups: Vec<(u64, u64, u64)> = Vec::new(); // (point, first offset, rows)
@@ -161,14 +203,14 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
         true
     })?;
     let expected_rows = |point: u64| -> Result<u64, SweepError> {
-        let any_ok = (point * r..(point + 1) * r).any(|run| ok[run as usize]);
+        let any_ok = (point * r..(point + 1) * r).any(is_ok);
         if !any_ok {
             return Ok(0);
         }
         let config = plan.run_config(point as usize, 0).map_err(SweepError::Point)?;
         Ok(u64::from(config.run.ticks) * m)
     };
-    let mut summarised = 0; // points 0..summarised have complete summaries
+    let mut summarised = span.points.start; // points from the span's first to summarised have complete summaries
     let mut cut = summary_keep;
     let mut g = groups.iter().peekable();
     while summarised < done_points {
@@ -192,7 +234,7 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
 
     // Re-summarise points whose runs are all committed but whose summary was cut off.
     let load_ok = |run: u64| -> Result<Option<Vec<MetricValues>>, SweepError> {
-        if !ok[run as usize] {
+        if !is_ok(run) {
             return Ok(None);
         }
         journal::read(&journal, run)
@@ -246,6 +288,7 @@ mod tests {
             replicates: 3,
             runs: 6,
             metrics: vec!["m".into()],
+            shard: None,
         }
     }
 

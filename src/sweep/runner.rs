@@ -14,7 +14,7 @@ use std::time::Instant;
 use super::error::SweepError;
 use super::journal::JOURNAL_DIR;
 use super::manifest::{MANIFEST_FILE, Manifest, Session};
-use super::resume;
+use super::resume::{self, Recovery};
 use super::schedule::{self, Committer, Progress, Work};
 use super::spec::Plan;
 use crate::output::atomic::write_atomic;
@@ -41,7 +41,7 @@ pub struct Options {
 pub enum Ending {
     /// Every run is done and the manifest is written.
     Complete {
-        /// Runs in the sweep.
+        /// Runs in the sweep (in the shard, when sharded).
         runs: u64,
         /// Runs that failed (all sessions).
         failed: u64,
@@ -54,7 +54,7 @@ pub enum Ending {
     Interrupted {
         /// Runs whose results are saved (committed or journaled).
         done: u64,
-        /// Runs in the sweep.
+        /// Runs in the sweep (in the shard, when sharded).
         runs: u64,
     },
 }
@@ -66,29 +66,40 @@ pub fn execute(plan: &Plan, opts: &Options, stop: &AtomicBool) -> Result<Ending,
     let _lock = crate::output::lock::lock_dir(&opts.out).map_err(SweepError::Locked)?;
     let pool = crate::batch::pool(opts.threads).map_err(SweepError::Threads)?;
     let threads = pool.current_num_threads();
-    let total = plan.runs();
-    let mut rec = resume::recover(plan, opts)?;
+    // The runs of this session: the whole sweep, or one shard's block of whole points.
+    let span = plan.span();
+    let mut rec = match resume::recover(plan, opts)? {
+        Recovery::Continue(rec) => *rec,
+        Recovery::Complete { failed } => {
+            return Ok(Ending::Complete {
+                runs: span.len(),
+                failed,
+                ran_now: 0,
+                wall_seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    };
     let journal = opts.out.join(JOURNAL_DIR);
-    let pending: Vec<u64> = (rec.committed..total)
+    let pending: Vec<u64> = (rec.committed..span.runs.end)
         .filter(|id| !rec.journaled.contains(id))
         .collect();
-    let already = total - pending.len() as u64;
+    let already = span.len() - pending.len() as u64;
     let journaled = std::mem::take(&mut rec.journaled);
-    let mut progress = Progress::new(opts.progress, total, already, rec.failed);
+    let mut progress = Progress::new(opts.progress, span.len(), already, rec.failed);
     let mut committer = Committer::new(plan, &journal, rec);
     let work = Work {
         pending: &pending,
         journaled: &journaled,
-        total,
+        total: span.runs.end,
     };
     let result = schedule::run(&pool, plan, &work, &mut committer, &mut progress, stop);
     progress.finish();
     let buffered = result?;
 
     let next = committer.next();
-    if next < total {
-        let done = next + buffered + journaled.range(next..).count() as u64;
-        return Ok(Ending::Interrupted { done, runs: total });
+    if next < span.runs.end {
+        let done = next - span.runs.start + buffered + journaled.range(next..).count() as u64;
+        return Ok(Ending::Interrupted { done, runs: span.len() });
     }
     let wall_seconds = started.elapsed().as_secs_f64();
     let ran_now = pending.len() as u64;
@@ -104,7 +115,7 @@ pub fn execute(plan: &Plan, opts: &Options, stop: &AtomicBool) -> Result<Ending,
     }
     let _ = std::fs::remove_dir(&journal);
     Ok(Ending::Complete {
-        runs: total,
+        runs: span.len(),
         failed,
         ran_now,
         wall_seconds,

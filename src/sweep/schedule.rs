@@ -167,7 +167,7 @@ pub struct Work<'a> {
     pub pending: &'a [u64],
     /// Runs finished in an earlier session, to be read back from the journal and committed.
     pub journaled: &'a BTreeSet<u64>,
-    /// Runs in the sweep: commit up to this id.
+    /// One past the last run of the sweep (or shard): commit up to this id.
     pub total: u64,
 }
 

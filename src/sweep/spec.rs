@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 use super::design::{self, Coord, Dim, Kind};
+use super::shard::{Shard, Span};
 use crate::config::{self, ConfigError, relative_to};
 use crate::output::format_number;
 
@@ -130,12 +131,20 @@ pub struct Plan {
     pub seed: u64,
     /// The design points, in point-id order.
     pub points: Vec<Point>,
+    /// The shard of the design this session runs (`--shard`); `None`: all of it. Set by the
+    /// caller after [`load`]; it changes which runs execute, never their results.
+    pub shard: Option<Shard>,
 }
 
 impl Plan {
     /// Total number of runs.
     pub fn runs(&self) -> u64 {
         self.points.len() as u64 * self.replicates
+    }
+
+    /// The points and runs this session runs: the whole design, or the plan's shard.
+    pub fn span(&self) -> Span {
+        Span::new(self.shard, self.points.len() as u64, self.replicates)
     }
 
     /// Whether the scenario files form an axis.
@@ -494,6 +503,7 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
         replicates,
         seed,
         points,
+        shard: None,
     })
 }
 
