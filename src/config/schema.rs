@@ -61,7 +61,8 @@ pub struct EnterpriseSection {
     pub cloud_review_probability: f64,
     /// Monthly probability of a new cloud project, and separately of a new AI project, in (0, 1].
     pub project_probability: f64,
-    /// Share of a reviewed cloud's workload units that move when the enterprise moves them, in (0, 1].
+    /// Mean share of a reviewed cloud's workload units that move when the enterprise moves them
+    /// (the share is uniform on (0, 2·this], capped at 1), in (0, 1].
     pub cloud_move_share: f64,
     /// Cloud projects each enterprise holds at tick 0 (1 to 16).
     pub initial_cloud_projects: u32,

@@ -16,7 +16,7 @@
 //!    spend to the outside option: demand has a finite elasticity.
 //! 3. **Cloud move review** (probability `m`): a held cloud, picked in proportion to its units,
 //!    is reconsidered against every other cloud and on-premises at migration cost `M`; on a move
-//!    a share `move_share` of its units (at least one) leaves. A cloud whose last unit leaves is
+//!    a share of its units uniform on (0, 2·`move_share`] (capped at 1, at least one unit) leaves. A cloud whose last unit leaves is
 //!    a **full exit** (the CMA's account-level switching).
 //! 4. **AI project** (probability `q_a`): `k = round(g_a/q_a · N_a)` new AI units placed by the AI
 //!    logit (data gravity on the marketplaces of the clouds it uses, suite bundle, outside
@@ -307,7 +307,7 @@ pub struct StepTables<'a> {
     pub cloud_project_size: f64,
     /// New AI units per existing unit in a project (`g_a / q_a`).
     pub ai_project_size: f64,
-    /// Share of a reviewed cloud's units moved when it moves.
+    /// Mean share of a reviewed cloud's units moved when it moves (uniform on (0, 2·it]).
     pub move_share: f64,
 }
 
@@ -402,7 +402,12 @@ pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTabl
             let pick = t.cloud.choose(suite, &held[..n_held], full, Some(from), u);
             if pick != CloudPick::Provider(from) {
                 let units = p.cloud_units[j];
-                let m = ((t.move_share * f64::from(units)).ceil() as u16).clamp(1, units);
+                // The share moved is uniform on (0, 2·move_share] (at most 1): on average
+                // `move_share`, and now and then all of it — a full exit, about once in
+                // `units · 2·move_share` moves.
+                let w = split(draws.bits(2).rotate_left(21)).0;
+                let f = ((1.0 - w) * 2.0 * t.move_share).min(1.0);
+                let m = ((f * f64::from(units)).ceil() as u16).clamp(1, units);
                 p.cloud_units[j] -= m;
                 tally.cloud[from] -= (size * u64::from(m)) as i64;
                 if p.cloud_units[j] == 0 {
