@@ -193,10 +193,15 @@ fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
     let mut cloud = vec![0u64; n_providers + 1];
     let mut ids = Vec::with_capacity(enterprises as usize);
     let mut size_sum = 0u64;
+    let mut counts = (0u64, 0u64, 0u64);
     let world = sim.world_mut();
     let mut query = world.query::<&Enterprise>();
     for e in query.iter(world) {
         let p = &e.0;
+        let (mc, mm, au) = aimarket::econ::portfolio::flags(p, n_labs);
+        counts.0 += u64::from(mc);
+        counts.1 += u64::from(mm);
+        counts.2 += u64::from(au);
         let size = u64::from(p.size);
         for j in 0..p.ai.len() {
             if p.ai[j] == NO_OPTION {
@@ -242,6 +247,11 @@ fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
     let holdings = world.resource::<Holdings>();
     assert_eq!(holdings.ai, ai, "incremental AI holdings equal a recount");
     assert_eq!(holdings.cloud, cloud, "incremental cloud holdings equal a recount");
+    assert_eq!(
+        (holdings.multi_cloud, holdings.multi_model, holdings.ai_users),
+        counts,
+        "incremental multi-homing counts equal a recount"
+    );
     let m = &holdings.month;
     if m.enterprises > 0 {
         assert_eq!(
@@ -254,7 +264,6 @@ fn check_holdings(sim: &mut Simulation, enterprises: u32, total_size: u64) {
                 && m.channel_switches <= m.ai_switches
                 && m.primary_switches <= m.enterprises
                 && m.cloud_movers <= m.enterprises
-                && m.multi_model <= m.ai_users
         );
     }
 }

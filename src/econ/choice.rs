@@ -61,6 +61,10 @@ pub enum AiPick {
     Outside,
 }
 
+/// Most channels a choice can have (32 providers' marketplaces and 32 labs' direct APIs, the
+/// validated maxima).
+pub const MAX_CHANNELS: usize = 64;
+
 /// Per-tick tables for sampling AI options. Slot `k = channel · n_labs + lab`; channels
 /// `0..n_providers` are provider marketplaces, the rest are labs' direct APIs.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +73,10 @@ pub struct ChoiceTables {
     max: f64,
     base: Vec<f64>,
     group: Vec<f64>,
+    /// Σ of every channel's base weight.
+    group_total: f64,
+    /// Per lab, Σ over channels of its slots' base weights.
+    col: Vec<f64>,
     outside: f64,
     leave: Vec<f64>,
     home_factor: Vec<f64>,
@@ -101,9 +109,12 @@ impl ChoiceTables {
             .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
         let base: Vec<f64> = utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect();
         let group: Vec<f64> = base.chunks(n_labs).map(|c| c.iter().sum()).collect();
+        let col: Vec<f64> = (0..n_labs).map(|l| base.iter().skip(l).step_by(n_labs).sum()).collect();
         ChoiceTables {
             n_labs,
             max,
+            group_total: group.iter().sum(),
+            col,
             base,
             group,
             outside: outside_utility.map_or(0.0, |u| (u - max).exp()),
@@ -185,14 +196,6 @@ impl ChoiceTables {
         f
     }
 
-    /// Σ over channels of the context-adjusted channel weights, without `skip`.
-    fn inside_total(&self, cx: &AiContext, skip: Option<usize>) -> f64 {
-        (0..self.group.len())
-            .filter(|&c| Some(c) != skip && self.group[c] > 0.0)
-            .map(|c| self.group[c] * self.factor(cx, c))
-            .sum()
-    }
-
     /// Choice probabilities of every slot and of the outside option (closed form, for tests and
     /// diagnostics). `stay` is `exp(−switching cost)`; `cur = None` means a new workload
     /// (no switching costs).
@@ -224,19 +227,125 @@ impl ChoiceTables {
         (weights.iter().map(|w| w / total).collect(), outside / total)
     }
 
+    /// The context-adjusted weight of every channel into `w` (`skip` and channels without offers
+    /// get 0) and the per-channel factors into `f`, with the vendor bonus of new projects when
+    /// `vendors` is set; returns the weights' sum. One pass over the channels with the few special
+    /// factors (held clouds, suite) set up front: the hot part of a choice.
+    #[inline]
+    fn channel_weights(
+        &self,
+        cx: &AiContext,
+        vendors: bool,
+        skip: Option<usize>,
+        f: &mut [f64; MAX_CHANNELS],
+        w: &mut [f64; MAX_CHANNELS],
+    ) -> f64 {
+        let n = self.group.len();
+        f[..n].fill(1.0);
+        for &h in cx.held {
+            if h < self.home_factor.len() {
+                f[h] *= self.home_factor[h];
+            }
+        }
+        if let Some(s) = cx.suite
+            && s < self.suite_factor.len()
+        {
+            f[s] *= self.suite_factor[s];
+        }
+        let mut total = 0.0;
+        let extra = self.vendor_factor - 1.0;
+        for c in 0..n {
+            let mut g = self.group[c];
+            if g <= 0.0 || Some(c) == skip {
+                w[c] = 0.0;
+                continue;
+            }
+            if vendors {
+                for &l in cx.vendors {
+                    g += extra * self.base[c * self.n_labs + l];
+                }
+            }
+            w[c] = g * f[c];
+            total += w[c];
+        }
+        total
+    }
+
+    /// The channels whose factor differs from 1 for this context (clouds held, suite), with
+    /// their factors; at most four.
+    #[inline]
+    fn specials(&self, cx: &AiContext) -> ([(usize, f64); 4], usize) {
+        let mut out = [(usize::MAX, 1.0); 4];
+        let mut n = 0;
+        // Held clouds are distinct providers (one slot each); the suite owner may be one of them.
+        for &h in cx.held.iter().take(3) {
+            if let Some(&f) = self.home_factor.get(h) {
+                out[n] = (h, f);
+                n += 1;
+            }
+        }
+        if let Some(s) = cx.suite
+            && let Some(&f) = self.suite_factor.get(s)
+        {
+            match out[..n].iter_mut().find(|e| e.0 == s) {
+                Some(e) => e.1 *= f,
+                None => {
+                    out[n] = (s, f);
+                    n += 1;
+                }
+            }
+        }
+        (out, n)
+    }
+
+    /// Σ of the context-adjusted channel weights without channel `skip`, from per-tick sums and
+    /// the few special channels: O(specials × vendors) instead of a pass over every channel.
+    #[inline]
+    fn fast_total(&self, cx: &AiContext, vendors: bool, skip: Option<usize>) -> f64 {
+        let (sp, n) = self.specials(cx);
+        let sp = &sp[..n];
+        let mut total = self.group_total - skip.map_or(0.0, |g| self.group[g]);
+        for &(c, f) in sp {
+            if Some(c) != skip {
+                total += (f - 1.0) * self.group[c];
+            }
+        }
+        if vendors && !cx.vendors.is_empty() {
+            let extra = self.vendor_factor - 1.0;
+            for &l in cx.vendors {
+                let mut v = self.col[l] - skip.map_or(0.0, |g| self.base[g * self.n_labs + l]);
+                for &(c, f) in sp {
+                    if Some(c) != skip {
+                        v += (f - 1.0) * self.base[c * self.n_labs + l];
+                    }
+                }
+                total += extra * v;
+            }
+        }
+        total
+    }
+
     /// Samples where an AI workload goes with one uniform `u` in [0, 1). `cur = None` is a new
     /// workload without switching costs. If the current option is no longer offered, the
     /// switching cost common to all alternatives drops out (the enterprise must move).
     pub fn choose(&self, cx: &AiContext, cur: Option<usize>, stay: f64, u: f64) -> AiPick {
+        let mut f = [0.0; MAX_CHANNELS];
+        let mut w = [0.0; MAX_CHANNELS];
         let Some(cur) = cur else {
-            return self.pick_new(cx, u * (self.new_total(cx) + self.outside));
+            // The total from per-tick sums; the walk computes channel weights only until it
+            // reaches the target.
+            let total = self.fast_total(cx, true, None) + self.outside;
+            return self.walk_new(cx, u * total);
         };
         let g = self.channel_of(cur);
-        let fg = self.factor(cx, g);
+        // Most reviews keep the current option: decide that from the totals alone, and walk the
+        // channels only when the enterprise moves.
+        let (sp, n_sp) = self.specials(cx);
+        let fg = sp[..n_sp].iter().find(|e| e.0 == g).map_or(1.0, |e| e.1);
         let w_cur = self.base[cur] * fg;
         let lock = if w_cur > 0.0 { stay } else { 1.0 };
         let same = (self.group[g] * fg - w_cur).max(0.0);
-        let others = self.inside_total(cx, Some(g)) + self.outside;
+        let others = self.fast_total(cx, false, Some(g)) + self.outside;
         let leave = self.leave[g];
         let total = w_cur + lock * (same + leave * others);
         if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
@@ -254,28 +363,44 @@ impl ChoiceTables {
         x -= same_w;
         let scale = lock * leave;
         let target = if scale > 0.0 { x / scale } else { f64::INFINITY };
-        self.pick_among_channels(cx, target, Some(g))
-            .unwrap_or(AiPick::Slot(cur))
+        self.channel_weights(cx, false, Some(g), &mut f, &mut w);
+        match self.walk(cx, &f, &w, target, false) {
+            AiPick::Outside if self.outside <= 0.0 => AiPick::Slot(cur),
+            pick => pick,
+        }
     }
 
-    /// The walk of a new project: channels (with vendor gravity), then slots, then outside.
-    fn pick_new(&self, cx: &AiContext, target: f64) -> AiPick {
+    /// The walk of a new project: channel weights (with the vendor bonus) computed on the way.
+    fn walk_new(&self, cx: &AiContext, target: f64) -> AiPick {
+        let n = self.group.len();
+        let mut f = [1.0f64; MAX_CHANNELS];
+        let (sp, n_sp) = self.specials(cx);
+        for &(c, fc) in &sp[..n_sp] {
+            f[c] = fc;
+        }
+        let extra = self.vendor_factor - 1.0;
         let mut acc = 0.0;
         let mut last = None;
-        for c in 0..self.group.len() {
-            if self.group[c] <= 0.0 {
+        for c in 0..n {
+            let mut g = self.group[c];
+            if g <= 0.0 {
                 continue;
             }
-            let f = self.factor(cx, c);
-            let w = self.group_new(cx, c) * f;
-            acc += w;
+            for &l in cx.vendors {
+                g += extra * self.base[c * self.n_labs + l];
+            }
+            let wc = g * f[c];
+            acc += wc;
             last = Some(c);
             if target < acc {
-                let mut inner = (target - (acc - w)) / f;
+                let mut inner = (target - (acc - wc)) / f[c];
                 let start = c * self.n_labs;
                 let mut pick = None;
                 for k in start..start + self.n_labs {
-                    let wk = self.base[k] * self.vendor(cx, k - start);
+                    let mut wk = self.base[k];
+                    if cx.vendors.contains(&(k - start)) {
+                        wk *= self.vendor_factor;
+                    }
                     if wk <= 0.0 {
                         continue;
                     }
@@ -297,30 +422,54 @@ impl ChoiceTables {
             .map_or(AiPick::Outside, AiPick::Slot)
     }
 
-    /// Walks channel weights (context-adjusted) to `target`, then slots within the channel; past
-    /// the last channel the outside option (when it has weight). `None` when nothing has weight.
-    fn pick_among_channels(&self, cx: &AiContext, target: f64, skip: Option<usize>) -> Option<AiPick> {
+    /// Walks the channel weights `w` (factors `f`) to `target`, then the slots of the channel
+    /// reached (with the vendor bonus of new projects when `vendors` is set); past the last
+    /// channel, the outside option. With nothing past the target (rounding), the last slot with
+    /// weight.
+    fn walk(
+        &self,
+        cx: &AiContext,
+        f: &[f64; MAX_CHANNELS],
+        w: &[f64; MAX_CHANNELS],
+        target: f64,
+        vendors: bool,
+    ) -> AiPick {
         let mut acc = 0.0;
         let mut last = None;
         for c in 0..self.group.len() {
-            if Some(c) == skip || self.group[c] <= 0.0 {
+            if w[c] <= 0.0 {
                 continue;
             }
-            let f = self.factor(cx, c);
-            let w = self.group[c] * f;
-            acc += w;
+            acc += w[c];
             last = Some(c);
             if target < acc {
-                return self
-                    .pick_in_channel(c, (target - (acc - w)) / f, None)
-                    .map(AiPick::Slot);
+                let mut inner = (target - (acc - w[c])) / f[c];
+                let start = c * self.n_labs;
+                let mut pick = None;
+                for k in start..start + self.n_labs {
+                    let mut wk = self.base[k];
+                    if vendors && cx.vendors.contains(&(k - start)) {
+                        wk *= self.vendor_factor;
+                    }
+                    if wk <= 0.0 {
+                        continue;
+                    }
+                    pick = Some(k);
+                    if inner < wk {
+                        break;
+                    }
+                    inner -= wk;
+                }
+                if let Some(k) = pick {
+                    return AiPick::Slot(k);
+                }
             }
         }
         if self.outside > 0.0 {
-            return Some(AiPick::Outside);
+            return AiPick::Outside;
         }
         last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None))
-            .map(AiPick::Slot)
+            .map_or(AiPick::Outside, AiPick::Slot)
     }
 
     /// Walks base weights of one channel's slots to `target`, skipping `skip`.

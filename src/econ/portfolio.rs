@@ -124,10 +124,15 @@ impl Portfolio {
 
     /// Number of distinct labs whose models it uses (`slot % n_labs` is the lab).
     pub fn n_model_families(&self, n_labs: usize) -> usize {
+        self.families_with(|o| o % n_labs)
+    }
+
+    /// Number of distinct labs, with `lab_of(slot)` giving a slot's lab.
+    fn families_with(&self, lab_of: impl Fn(usize) -> usize) -> usize {
         let mut labs = [usize::MAX; AI_SLOTS];
         let mut n = 0;
         for &o in self.ai.iter().filter(|&&o| o != NO_OPTION) {
-            let lab = usize::from(o) % n_labs;
+            let lab = lab_of(usize::from(o));
             if !labs[..n].contains(&lab) {
                 labs[n] = lab;
                 n += 1;
@@ -173,9 +178,13 @@ impl Portfolio {
 
     /// Labs whose models it uses, written to `out`; returns how many.
     pub fn vendors(&self, n_labs: usize, out: &mut [usize; AI_SLOTS]) -> usize {
+        self.vendors_with(|o| o % n_labs, out)
+    }
+
+    fn vendors_with(&self, lab_of: impl Fn(usize) -> usize, out: &mut [usize; AI_SLOTS]) -> usize {
         let mut n = 0;
         for &o in self.ai.iter().filter(|&&o| o != NO_OPTION) {
-            let lab = usize::from(o) % n_labs;
+            let lab = lab_of(usize::from(o));
             if !out[..n].contains(&lab) {
                 out[n] = lab;
                 n += 1;
@@ -223,12 +232,12 @@ pub struct Tally {
     pub channel_switches: u64,
     /// Enterprises whose primary vendor (lab) changed.
     pub primary_switches: u64,
-    /// Enterprises using at least two clouds (after this month's moves).
-    pub multi_cloud: u64,
-    /// Enterprises using models of at least three labs.
-    pub multi_model: u64,
-    /// Enterprises using any AI option.
-    pub ai_users: u64,
+    /// Change of the number of enterprises using at least two clouds.
+    pub multi_cloud: i64,
+    /// Change of the number of enterprises using models of at least three labs.
+    pub multi_model: i64,
+    /// Change of the number of enterprises using any AI option.
+    pub ai_users: i64,
     /// Enterprises counted.
     pub enterprises: u64,
 }
@@ -299,6 +308,9 @@ pub struct StepTables<'a> {
     pub stay_factor: &'a [f64],
     /// Labs (option slot `k` is lab `k % n_labs`).
     pub n_labs: usize,
+    /// The lab of every option slot (`k % n_labs`, looked up rather than divided in the hot
+    /// path).
+    pub slot_lab: &'a [u8],
     /// Providers.
     pub n_providers: usize,
     /// Event probabilities.
@@ -326,13 +338,50 @@ fn split(bits: u64) -> (f64, f64) {
 /// One enterprise's month: forced moves, a cloud project, a cloud move review, an AI project
 /// and a primary review, each with its probability. Updates the portfolio and the tallies.
 pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
+    tally.enterprises += 1;
+    let th = &t.thresholds;
+    let forced = p.ai.iter().any(|&o| o != NO_OPTION && !t.offered[usize::from(o)]);
+    let events = (lanes & 0xFFFF) < th.cloud_launch
+        || ((lanes >> 16) & 0xFFFF) < th.cloud_review
+        || ((lanes >> 32) & 0xFFFF) < th.ai_launch
+        || (lanes >> 48) < th.ai_review;
+    if !forced && !events {
+        // The common case: nothing happens this month but time passing.
+        p.tenure = p.tenure.saturating_add(1);
+        return;
+    }
+    // Only the clouds change in cloud events; count AI flags only when AI may change.
+    let ai_may_change = forced || ((lanes >> 32) & 0xFFFF) < th.ai_launch || (lanes >> 48) < th.ai_review;
+    let clouds_before = p.n_clouds() >= 2;
+    let lab = |o: usize| usize::from(t.slot_lab[o]);
+    let ai_before = ai_may_change.then(|| (p.families_with(lab) >= 3, p.ai.iter().any(|&o| o != NO_OPTION)));
+    step_events(p, lanes, draws, t, tally);
+    tally.multi_cloud += i64::from(p.n_clouds() >= 2) - i64::from(clouds_before);
+    if let Some((families, user)) = ai_before {
+        tally.multi_model += i64::from(p.families_with(lab) >= 3) - i64::from(families);
+        tally.ai_users += i64::from(p.ai.iter().any(|&o| o != NO_OPTION)) - i64::from(user);
+    }
+}
+
+/// Whether an enterprise uses at least two clouds, models of at least three labs, and any AI
+/// option: the multi-homing counts, kept in the holdings and changed only by events.
+pub fn flags(p: &Portfolio, n_labs: usize) -> (bool, bool, bool) {
+    (
+        p.n_clouds() >= 2,
+        p.n_model_families(n_labs) >= 3,
+        p.ai.iter().any(|&o| o != NO_OPTION),
+    )
+}
+
+/// The events of an enterprise-month (at least one happens).
+fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     let size = u64::from(p.size);
     let n_slots = t.offered.len();
     let suite = usize::from(p.suite);
     let suite_owner = suite.checked_sub(1);
     let mut held = [0usize; CLOUD_SLOTS];
     let n_held = p.held_clouds(&mut held);
-    let old_primary_lab = p.primary().map(|j| usize::from(p.ai[j]) % t.n_labs);
+    let old_primary_lab = p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])]);
     let mut moved_ai = false;
     let mut changed_channel = false;
 
@@ -435,7 +484,7 @@ pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTabl
     // 4. A new AI project.
     let n_held = p.held_clouds(&mut held);
     let mut vendors = [0usize; AI_SLOTS];
-    let n_vendors = p.vendors(t.n_labs, &mut vendors);
+    let n_vendors = p.vendors_with(|o| usize::from(t.slot_lab[o]), &mut vendors);
     let cx = AiContext {
         held: &held[..n_held],
         suite: suite_owner,
@@ -490,7 +539,7 @@ pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTabl
     }
 
     // Tenure, switches and multi-homing after the month.
-    let new_primary_lab = p.primary().map(|j| usize::from(p.ai[j]) % t.n_labs);
+    let new_primary_lab = p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])]);
     if new_primary_lab != old_primary_lab {
         p.tenure = 0;
         if old_primary_lab.is_some() && new_primary_lab.is_some() {
@@ -501,10 +550,6 @@ pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTabl
     }
     tally.ai_switches += u64::from(moved_ai);
     tally.channel_switches += u64::from(changed_channel);
-    tally.multi_cloud += u64::from(p.n_clouds() >= 2);
-    tally.multi_model += u64::from(p.n_model_families(t.n_labs) >= 3);
-    tally.ai_users += u64::from(p.ai.iter().any(|&o| o != NO_OPTION));
-    tally.enterprises += 1;
 }
 
 /// Puts `units` AI units that left option `from` where `pick` says; returns whether the

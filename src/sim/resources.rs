@@ -154,6 +154,12 @@ pub struct Holdings {
     pub ai: Vec<u64>,
     /// This month's flows and counts.
     pub month: Tally,
+    /// Enterprises using at least two clouds.
+    pub multi_cloud: u64,
+    /// Enterprises using models of at least three labs.
+    pub multi_model: u64,
+    /// Enterprises using any AI option.
+    pub ai_users: u64,
 }
 
 impl Holdings {
@@ -163,6 +169,9 @@ impl Holdings {
             cloud: vec![0; n_providers + 1],
             ai: vec![0; n_slots + 1],
             month: Tally::new(n_providers, n_slots),
+            multi_cloud: 0,
+            multi_model: 0,
+            ai_users: 0,
         }
     }
 
@@ -174,6 +183,10 @@ impl Holdings {
         for (h, d) in self.ai.iter_mut().zip(&tally.ai) {
             *h = h.checked_add_signed(*d).expect("AI holdings stay non-negative");
         }
+        let count = |h: &mut u64, d: i64| *h = h.checked_add_signed(d).expect("counts stay non-negative");
+        count(&mut self.multi_cloud, tally.multi_cloud);
+        count(&mut self.multi_model, tally.multi_model);
+        count(&mut self.ai_users, tally.ai_users);
         self.month = tally;
     }
 

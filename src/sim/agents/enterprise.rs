@@ -142,6 +142,10 @@ pub fn choose_initial_portfolios(
                 }
             }
         }
+        let (multi_cloud, multi_model, ai_user) = crate::econ::portfolio::flags(p, layout.n_labs());
+        tally.multi_cloud += i64::from(multi_cloud);
+        tally.multi_model += i64::from(multi_model);
+        tally.ai_users += i64::from(ai_user);
     }
     holdings.apply(tally);
 }

@@ -77,12 +77,16 @@ pub fn review_sourcing(
     mut enterprises: Query<&mut Enterprise>,
 ) {
     let draws = TickDraws::new(clock.seed, clock.tick);
+    let slot_lab: Vec<u8> = (0..layout.slots.n_slots())
+        .map(|k| layout.slots.split(k).1 as u8)
+        .collect();
     let tables = StepTables {
         cloud: &view.cloud,
         ai: &view.choice,
         offered: &view.offered,
         stay_factor: &view.stay_factor,
         n_labs: layout.n_labs(),
+        slot_lab: &slot_lab,
         n_providers: layout.n_providers(),
         thresholds: view.thresholds,
         cloud_project_size: view.cloud_project_size,

@@ -209,8 +209,8 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     metrics[Metric::PrimarySwitchingRate] = month.primary_switches as f64 / count;
     metrics[Metric::WorkloadSwitchingRate] = r(month.cloud_moved, cloud_inside);
     metrics[Metric::FullExitRate] = month.exits as f64 / count;
-    metrics[Metric::MultiCloudShare] = month.multi_cloud as f64 / count;
-    metrics[Metric::MultiModelShare] = r(month.multi_model, month.ai_users);
+    metrics[Metric::MultiCloudShare] = holdings.multi_cloud as f64 / count;
+    metrics[Metric::MultiModelShare] = r(holdings.multi_model, holdings.ai_users);
     metrics[Metric::CloudOutsideShare] = r(holdings.cloud[n_p], cloud_all);
     metrics[Metric::CloudNewOutsideShare] = r(month.new_cloud[n_p], new_cloud_all);
     metrics[Metric::AiOutsideShare] = r(holdings.ai[n_slots], ai_all);
