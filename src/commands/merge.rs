@@ -21,7 +21,8 @@ pub struct MergePlan {
 /// sweep) are bad input; reading or writing failing is a failure.
 fn failure(e: MergeError) -> CommandError {
     match e {
-        MergeError::NotAShard { .. }
+        MergeError::Locked(_)
+        | MergeError::NotAShard { .. }
         | MergeError::Incomplete { .. }
         | MergeError::Different { .. }
         | MergeError::Duplicate { .. }

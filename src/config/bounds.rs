@@ -180,10 +180,11 @@ pub const BOUNDS: &[Bound] = &[
         100.0,
         "a margin of 100 times the compute price",
     ),
-    up(
+    within(
         "providers.*.cloud_price_index",
+        0.001,
         1_000.0,
-        "1,000 times the market's average cloud price",
+        "from a thousandth to 1,000 times the market's average cloud price (the index enters as a log, and spend as a factor)",
     ),
     abs("providers.*.brand", 100.0, UTILITY),
     up(

@@ -39,6 +39,9 @@ use crate::output::atomic::{StagedFile, write_atomic};
 /// Why a merge was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// Another process writes the output directory.
+    #[error(transparent)]
+    Locked(#[from] crate::output::lock::LockError),
     /// A directory is not a shard (or not a sweep at all).
     #[error("{}: {why}", dir.display())]
     NotAShard {
@@ -395,6 +398,8 @@ pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     check_out(out, &state, &shards)?;
 
     std::fs::create_dir_all(out).map_err(io("write", out))?;
+    // The merged directory is a sweep directory like any other: one writer at a time.
+    let _lock = crate::output::lock::lock_dir(out)?;
     let state_path = out.join(STATE_FILE);
     let bytes = serde_json::to_vec_pretty(&state).map_err(|e| io("write", &state_path)(e.into()))?;
     write_atomic(out, STATE_FILE, &bytes).map_err(io("write", &state_path))?;
