@@ -9,8 +9,9 @@
 //! runs.csv or summary.csv), and only when *every* replicate of the point finished with a finite
 //! value: a point with a failed replicate is a failed row for the estimators, so the indices it
 //! touches are computed without it (and are blank, with the reason, when too little is left).
-//! The estimators are those of `crate::stats::sensitivity`; for Morris, the intervals are a
-//! percentile bootstrap over each parameter's elementary effects.
+//! The estimators are those of `crate::stats::sensitivity` (Sobol' on outputs centred on their
+//! mean, which leaves V and ST unchanged and removes the variance a large mean adds to S1); for
+//! Morris, the intervals are a percentile bootstrap over each parameter's elementary effects.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -623,7 +624,17 @@ fn analyse(
                 min_base: MIN_BASE.min(d.n()),
                 confidence: 0.95,
             };
-            let ix = sobol_indices(d, y, &opts).map_err(estimator)?;
+            // Centre the outputs: V and the Jansen ST are shift invariant, and the S1 estimator
+            // (1/n) Σ f_B (f_i − f_A) keeps its expectation (E[f_i − f_A] = 0) but loses the
+            // variance a large mean adds to it (an HHI near 2,000 otherwise swamps S1).
+            let ok: Vec<f64> = y.iter().flatten().copied().collect();
+            let centre = if ok.is_empty() {
+                0.0
+            } else {
+                ok.iter().sum::<f64>() / ok.len() as f64
+            };
+            let centred: Vec<Option<f64>> = y.iter().map(|v| v.map(|v| v - centre)).collect();
+            let ix = sobol_indices(d, &centred, &opts).map_err(estimator)?;
             for (p, key) in ix.params.iter().zip(params) {
                 let reason = p.missing.map(|m| match m {
                     Missing::TooFewBaseSamples { used, required } => format!(
@@ -734,7 +745,8 @@ fn analyse(
         rows.push(row(NOISE_PARAMETER, "mean_noise_share", c, (None, None), n, reason));
         if let Some(share) = c.filter(|s| *s > 0.1) {
             warnings.push(format!(
-                "replicate noise is {:.0} % of the variance of the point means: every ST is biased up by about that much; raise replicates",
+                "replicate noise is {:.0} % of the variance of the point means: the indices are shares of a variance \
+                 that includes it (seed noise acts as one more input; see docs/SENSITIVITY.md §1.6); raise replicates",
                 share * 100.0
             ));
         }
