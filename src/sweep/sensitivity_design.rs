@@ -39,6 +39,9 @@ pub struct Sizes {
     pub scenarios: bool,
 }
 
+/// A resolved Morris or Sobol' design: its record and one point's coordinates per row.
+pub type Resolved = (SensitivityDesign, Vec<Vec<Coord>>);
+
 /// Checks the design keys of a sweep file against its `design` and, for Morris and Sobol', builds
 /// the design over `axes` (already checked to be `range` axes by the spec): its record and one
 /// point's coordinates per row. `None` for grid, random and LHS designs (whose own keys the spec
@@ -50,7 +53,7 @@ pub fn resolve(
     sizes: &Sizes,
     seed: u64,
     max_points: usize,
-) -> Result<Option<(SensitivityDesign, Vec<Vec<Coord>>)>, ConfigError> {
+) -> Result<Option<Resolved>, ConfigError> {
     let err = |key: &str, problem: String| ConfigError::new(file, key, problem);
     let only = |key: &str, value: Option<u64>, wanted: Kind| match value {
         Some(v) if kind != wanted => Err(err(
