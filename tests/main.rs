@@ -13,6 +13,7 @@ mod plot;
 mod proptest_config;
 mod reliability;
 mod scenarios;
+mod sensitivity;
 mod shard;
 mod slurm;
 mod sweep;

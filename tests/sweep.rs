@@ -483,9 +483,12 @@ fn bad_sweep_files_name_file_key_and_value_and_run_nothing() {
             &["axes[0].key", "no key `egres_fee`"],
         ),
         (
-            "design = \"sobol\"\n",
-            "sobol",
-            &["design is invalid", "expected \"grid\", \"random\" or \"lhs\""],
+            "design = \"sobel\"\n",
+            "sobel",
+            &[
+                "design is invalid",
+                "expected \"grid\", \"random\", \"lhs\", \"morris\" or \"sobol\"",
+            ],
         ),
         (
             "[[axes]]\nkey = \"enterprise.switch_cost_base\"\nrange = { min = 1.0, max = 2.0 }\n",

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::analyze::{AnalyzePlan, Window};
 use crate::commands::compare::{CompareInputs, ComparePlan};
 use crate::commands::merge::MergePlan;
 use crate::commands::plot::PlotPlan;
@@ -53,6 +54,27 @@ pub enum Command {
     /// Write (and with --submit, submit) a Slurm job array running a sweep as shards, and a
     /// merge job that depends on it.
     Slurm(SlurmArgs),
+    /// Morris or Sobol' sensitivity indices of a complete design = "morris" or "sobol" sweep:
+    /// writes sensitivity.csv into the sweep directory and prints the ranked parameters.
+    Analyze(AnalyzeArgs),
+}
+
+/// Arguments of `aimarket analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Output directory of a complete (or merged) design = "morris" or "sobol" sweep.
+    pub sweep_dir: PathBuf,
+    /// Metric to analyse (a column of metrics.csv); repeatable. Default: hhi_cloud,
+    /// hhi_ai_channel, hhi_model, hhi_compute, infrastructure_rent, mean_lab_dependency.
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
+    /// Which value of a run is its output: `final` (last tick), `average` (mean over ticks) or a
+    /// tick number (0-based, from summary.csv).
+    #[arg(long, default_value = "average", value_name = "final|average|TICK")]
+    pub window: String,
+    /// Print nothing (still writes sensitivity.csv).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `aimarket run`.
@@ -277,6 +299,8 @@ pub enum Plan {
     Merge(MergePlan),
     /// `aimarket slurm`.
     Slurm(SlurmPlan),
+    /// `aimarket analyze`.
+    Analyze(AnalyzePlan),
 }
 
 /// The exit code of a command error.
@@ -300,6 +324,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Sweep(p) => commands::sweep::execute(&p),
         Plan::Merge(p) => commands::merge::execute(&p),
         Plan::Slurm(p) => commands::slurm::execute(&p),
+        Plan::Analyze(p) => commands::analyze::execute(&p),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -397,6 +422,12 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 submit: args.submit,
             })
         }
+        Command::Analyze(args) => Plan::Analyze(AnalyzePlan {
+            metrics: commands::analyze::parse_metrics(&args.metrics).map_err(CommandError::BadInput)?,
+            window: Window::parse(&args.window).map_err(CommandError::BadInput)?,
+            dir: args.sweep_dir,
+            quiet: args.quiet,
+        }),
         Command::Merge(args) => Plan::Merge(MergePlan {
             out: args.out,
             shards: args.shards,

@@ -2,6 +2,7 @@
 //! bars and Ctrl-C handling. They return a [`CommandError`] saying what kind of failure it was;
 //! only `cli` turns that into an exit code.
 
+pub mod analyze;
 pub mod compare;
 pub mod merge;
 pub mod plot;

@@ -1,5 +1,6 @@
 //! Experimental designs over a sweep's axes: full-factorial grid, independent random draws and
-//! Latin hypercube samples.
+//! Latin hypercube samples; the sensitivity designs (Morris, Sobol') are built in
+//! `sensitivity_design` and named here as [`Kind::Morris`] and [`Kind::Sobol`].
 //!
 //! A design knows nothing about config keys or values. It works on abstract dimensions, each
 //! either discrete (`k` levels, picked by index) or continuous (a unit interval, mapped to
@@ -9,6 +10,8 @@
 
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+
+pub use super::sensitivity_design::Method;
 
 /// One dimension of a design.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,6 +40,10 @@ pub enum Kind {
     Random,
     /// Latin hypercube: exactly one point per stratum in every dimension.
     Lhs,
+    /// Morris elementary-effects trajectories (`trajectories`, `levels`).
+    Morris,
+    /// Saltelli/Jansen cross-sampling for Sobol' indices (`base_samples`).
+    Sobol,
 }
 
 impl Kind {
@@ -46,20 +53,34 @@ impl Kind {
             Kind::Grid => "grid",
             Kind::Random => "random",
             Kind::Lhs => "lhs",
+            Kind::Morris => "morris",
+            Kind::Sobol => "sobol",
+        }
+    }
+
+    /// The sensitivity method of a Morris or Sobol' design; `None` for the others.
+    pub fn method(self) -> Option<Method> {
+        match self {
+            Kind::Morris => Some(Method::Morris),
+            Kind::Sobol => Some(Method::Sobol),
+            Kind::Grid | Kind::Random | Kind::Lhs => None,
         }
     }
 }
 
-/// `design = "grid"`, `"random"` or `"lhs"` in a sweep file: read by [`Kind::name`], so that a
+/// `design = "grid"`, `"random"`, `"lhs"`, `"morris"` or `"sobol"` in a sweep file: read by [`Kind::name`], so that a
 /// wrong value is quoted back with the names that are accepted.
 impl<'de> serde::Deserialize<'de> for Kind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
         let name = String::deserialize(d)?;
-        [Kind::Grid, Kind::Random, Kind::Lhs]
+        [Kind::Grid, Kind::Random, Kind::Lhs, Kind::Morris, Kind::Sobol]
             .into_iter()
             .find(|k| k.name() == name)
             .ok_or_else(|| {
-                serde::de::Error::invalid_value(serde::de::Unexpected::Str(&name), &"\"grid\", \"random\" or \"lhs\"")
+                serde::de::Error::invalid_value(
+                    serde::de::Unexpected::Str(&name),
+                    &"\"grid\", \"random\", \"lhs\", \"morris\" or \"sobol\"",
+                )
             })
     }
 }

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::runner::Options;
+use super::sensitivity_design::SensitivityDesign;
 use super::shard::ShardEntry;
 use super::spec::{AxisValues, Plan, Start};
 use crate::config::Metric;
@@ -90,6 +91,9 @@ pub struct Manifest<'a> {
     metrics: Vec<String>,
     scenarios: Vec<StartEntry<'a>>,
     seed_rule: &'static str,
+    /// Only for a Morris or Sobol' design: its parameters (point id = design row).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sensitivity: Option<&'a SensitivityDesign>,
     set: BTreeMap<&'a str, serde_json::Value>,
     /// Only in a shard's manifest: which shard, its points and runs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -251,7 +255,17 @@ impl<'a> Manifest<'a> {
             master_seed: plan.seed,
             metrics: Metric::names(),
             scenarios: plan.scenarios.iter().map(StartEntry::from).collect(),
-            seed_rule: "run seed = derive_seed(master_seed, point, replicate) (src/sim/rng.rs); recorded per run in runs.csv",
+            seed_rule: match plan.sensitivity {
+                None => {
+                    "run seed = derive_seed(master_seed, point, replicate) (src/sim/rng.rs); recorded per run in runs.csv"
+                }
+                Some(_) => {
+                    "run seed = derive_seed(master_seed, seed_point, replicate) (src/sim/rng.rs), seed_point = the point itself, \
+                            except AB_ij takes A_j's (sobol) and every point of a trajectory takes its start's (morris): \
+                            common random numbers (src/sweep/sensitivity_design.rs); recorded per run in runs.csv"
+                }
+            },
+            sensitivity: plan.sensitivity.as_ref(),
             set,
             shard: span.entry(),
             sweep_file: plan.file.display().to_string(),

@@ -18,6 +18,7 @@ pub mod merge;
 pub mod resume;
 pub mod runner;
 pub mod schedule;
+pub mod sensitivity_design;
 pub mod shard;
 pub mod spec;
 pub mod tables;

@@ -256,7 +256,9 @@ static NEVER: AtomicBool = AtomicBool::new(false);
 fn execute_run(plan: &Plan, run: u64, cache: &mut Option<(u64, Result<Config, String>)>) -> RunRecord {
     let r = plan.replicates;
     let (point, replicate) = (run / r, run % r);
-    let seed = derive_seed(plan.seed, point, replicate);
+    // Morris/Sobol' designs share seeds within a base sample or trajectory (sensitivity_design).
+    let seed_point = plan.sensitivity.as_ref().map_or(point, |d| d.seed_point(point));
+    let seed = derive_seed(plan.seed, seed_point, replicate);
     let started = Instant::now();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // Replicates of a point are usually taken by the same worker in a row; resolve once.

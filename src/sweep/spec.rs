@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 use super::design::{self, Coord, Dim, Kind};
+use super::sensitivity_design::{self, SensitivityDesign};
 use super::shard::{Shard, Span};
 use crate::config::{self, ConfigError, relative_to};
 use crate::output::format_number;
@@ -131,6 +132,8 @@ pub struct Plan {
     pub seed: u64,
     /// The design points, in point-id order.
     pub points: Vec<Point>,
+    /// For a Morris or Sobol' design: its record (point id = design row).
+    pub sensitivity: Option<SensitivityDesign>,
     /// The shard of the design this session runs (`--shard`); `None`: all of it. Set by the
     /// caller after [`load`]; it changes which runs execute, never their results.
     pub shard: Option<Shard>,
@@ -216,6 +219,12 @@ struct SweepFile {
     scenarios: Option<Vec<String>>,
     design: Option<Kind>,
     points: Option<Count>,
+    /// Sobol' base samples N.
+    base_samples: Option<Count>,
+    /// Morris trajectories r.
+    trajectories: Option<Count>,
+    /// Morris grid levels p.
+    levels: Option<Count>,
     replicates: Option<Count>,
     seed: Option<Count>,
     /// Dotted key → value, in the file's order (`toml` preserves it).
@@ -420,7 +429,22 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
             (AxisValues::Range { .. }, _) => Dim::Continuous,
         });
     }
+    let sizes = sensitivity_design::Sizes {
+        points: sweep.points.map(|c| c.0),
+        base_samples: sweep.base_samples.map(|c| c.0),
+        trajectories: sweep.trajectories.map(|c| c.0),
+        levels: sweep.levels.map(|c| c.0),
+        scenarios: !scenarios.is_empty(),
+    };
+    // Checks the Morris/Sobol' keys for every design; builds the design for those two.
+    let resolved = sensitivity_design::resolve(&file, design, &axes, &sizes, seed, MAX_POINTS)?;
+    let mut sensitivity = None;
     let coords = match design {
+        Kind::Morris | Kind::Sobol => {
+            let (record, coords) = resolved.expect("Morris and Sobol' designs resolve to one");
+            sensitivity = Some(record);
+            coords
+        }
         Kind::Grid => {
             if let Some(n) = sweep.points {
                 let n = r.positive("points", n)?;
@@ -503,6 +527,7 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
         replicates,
         seed,
         points,
+        sensitivity,
         shard: None,
     })
 }
@@ -639,6 +664,16 @@ fn read_axis(r: &Reader, i: usize, item: AxisFile, design: Kind, starts: &[&Star
                 format!("needs `values = [...]` or `range = {{ min, max, levels }}` for \"{key}\""),
             ));
         }
+        (Some(list), None) if design.method().is_some() => {
+            return Err(r.err(
+                &format!("{at}.values"),
+                format!(
+                    "cannot be used with design = \"{}\": every axis must be a range axis, e.g. range = {{ min = 0.5, max = 1.5 }}; got {}",
+                    design.name(),
+                    shown(&toml::Value::Array(list))
+                ),
+            ));
+        }
         (Some(list), None) => {
             let vkey = format!("{at}.values");
             if list.is_empty() {
@@ -677,6 +712,15 @@ fn read_axis(r: &Reader, i: usize, item: AxisFile, design: Kind, starts: &[&Star
                 ));
             }
             let levels = match range.levels {
+                Some(Count(n)) if design.method().is_some() => {
+                    return Err(r.err(
+                        &format!("{rkey}.levels"),
+                        format!(
+                            "is only for grid designs; design = \"{}\" places its own points, got {n}",
+                            design.name()
+                        ),
+                    ));
+                }
                 Some(Count(n)) => {
                     if n < 2 {
                         return Err(r.err(&format!("{rkey}.levels"), format!("must be ≥ 2, got {n}")));
@@ -803,8 +847,8 @@ mod tests {
                 "scenarios[1] is invalid: invalid type: integer `2`, expected a string",
             ),
             (
-                "design = \"sobol\"\n".to_string(),
-                "design is invalid: invalid value: string \"sobol\", expected \"grid\", \"random\" or \"lhs\"",
+                "design = \"sobel\"\n".to_string(),
+                "design is invalid: invalid value: string \"sobel\", expected \"grid\", \"random\", \"lhs\", \"morris\" or \"sobol\"",
             ),
         ];
         for (body, expected) in cases {
