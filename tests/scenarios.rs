@@ -201,18 +201,14 @@ fn consolidation_concentrates_compute_and_cloud_but_not_the_channel() {
 }
 
 #[test]
-fn balanced_partnership_lowers_dependency_but_not_channel_concentration() {
+fn balanced_partnership_lowers_dependency_and_channel_concentration() {
     let s = scenario("balanced_partnership");
     down(effect(&s, metric("mean_lab_dependency"), ALL), "mean lab dependency");
     down(effect(&s, dependency("anthropic"), ALL), "Anthropic's dependency");
     down(effect(&s, metric("hhi_compute"), ALL), "hhi_compute");
-    // Finding: OpenAI on Bedrock and Vertex takes spend from OpenAI's direct API and the small
-    // marketplaces, not from Azure (home and suite affinity hold Azure's buyers).
-    let channel = effect(&s, metric("hhi_ai_channel"), ALL);
-    assert!(
-        channel.ci_high > 0.0,
-        "hhi_ai_channel does not fall significantly: {channel:?}"
-    );
+    down(effect(&s, metric("hhi_ai_channel"), ALL), "hhi_ai_channel");
+    // The header's finding that hhi_model rises (+61 at 100,000 enterprises) is below the
+    // resolution of 20,000 enterprises × 8 replicates, so it is not asserted here.
 }
 
 #[test]
@@ -222,15 +218,17 @@ fn open_weights_deconcentrate_the_channel_and_raise_rent_but_concentrate_the_mod
     up(effect(&s, metric("infrastructure_rent"), ALL), "infrastructure rent");
     down(effect(&s, rent("azure"), ALL), "rent.azure");
     // Finding: open copies count as their lab's model, so OpenAI's model share grows.
-    up(effect(&s, metric("hhi_model"), FINAL), "hhi_model in 2035");
+    up(effect(&s, metric("hhi_model"), ALL), "hhi_model");
 }
 
 #[test]
-fn microsoft_first_party_grows_azures_rent_and_splits_the_model_layer() {
+fn microsoft_first_party_grows_azures_rent_and_lab_dependency() {
     let s = scenario("microsoft_first_party");
     up(effect(&s, rent("azure"), ALL), "rent.azure");
-    let model = effect(&s, metric("hhi_model"), ALL);
-    assert!(model.delta < 0.0, "hhi_model falls on average: {model:?}");
+    up(effect(&s, metric("infrastructure_rent"), ALL), "infrastructure rent");
+    // Finding: the entrant trains on Azure and loads its fleet, so every lab's host dependency
+    // rises; the model layer does not split (hhi_model not significant, see the header).
+    up(effect(&s, metric("mean_lab_dependency"), ALL), "mean lab dependency");
 }
 
 #[test]
