@@ -597,11 +597,23 @@ fn check_key<'a>(table: &'a toml::Table, key: &str) -> Result<Vec<&'a toml::Valu
             (Some(_), false) => Err(format!("{} is a value, not a table", join(head))),
         }
     }
-    let parts: Vec<&str> = key.split('.').collect();
-    if key.is_empty() || parts.iter().any(|p| p.is_empty()) {
-        return Err("is not a valid dotted key".to_string());
-    }
+    let parts = config::key_parts(key).map_err(|_| "is not a valid dotted key".to_string())?;
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let mut out = Vec::new();
+    // `events.<label>.<field>`: the labelled event's field (it must be there already).
+    if let ["events", label, rest @ ..] = &parts[..]
+        && let Some(toml::Value::Array(items)) = table.get("events")
+    {
+        let i = config::event_by_label(items, label)?;
+        if rest.is_empty() {
+            return Err(format!("events[{i}] is an event, not a value; add a field"));
+        }
+        let event = items[i]
+            .as_table()
+            .ok_or_else(|| format!("events[{i}] is not a table"))?;
+        walk(event, rest, &format!("events[{i}]"), &mut out)?;
+        return Ok(out);
+    }
     walk(table, &parts, "", &mut out)?;
     Ok(out)
 }
