@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::runner::Options;
 use super::shard::ShardEntry;
-use super::spec::{AxisValues, Plan, Start};
+use super::spec::{AxisValues, Plan, SeedPolicy, Start};
 use crate::config::Metric;
 
 /// File holding the identity of the sweep an output directory belongs to.
@@ -47,6 +47,10 @@ pub struct SweepState {
     pub runs: u64,
     /// Metric names in column order.
     pub metrics: Vec<String>,
+    /// The seed policy (absent in states written before it existed, whose runs all had
+    /// independent seeds).
+    #[serde(default = "independent")]
+    pub seeds: SeedPolicy,
     /// The shard, for a sharded sweep (`--shard`; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardEntry>,
@@ -70,9 +74,14 @@ impl SweepState {
             replicates: plan.replicates,
             runs: plan.runs(),
             metrics: Metric::names(),
+            seeds: plan.seeds,
             shard: plan.span().entry(),
         }
     }
+}
+
+fn independent() -> SeedPolicy {
+    SeedPolicy::Independent
 }
 
 /// manifest.json of a complete sweep (fields in alphabetical order: see the module comment).
@@ -90,6 +99,8 @@ pub struct Manifest<'a> {
     metrics: Vec<String>,
     scenarios: Vec<StartEntry<'a>>,
     seed_rule: &'static str,
+    /// `common` (common random numbers) or `independent`.
+    seeds: &'static str,
     set: BTreeMap<&'a str, serde_json::Value>,
     /// Only in a shard's manifest: which shard, its points and runs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -251,7 +262,8 @@ impl<'a> Manifest<'a> {
             master_seed: plan.seed,
             metrics: Metric::names(),
             scenarios: plan.scenarios.iter().map(StartEntry::from).collect(),
-            seed_rule: "run seed = derive_seed(master_seed, point, replicate) (src/sim/rng.rs); recorded per run in runs.csv",
+            seed_rule: plan.seeds.rule(),
+            seeds: plan.seeds.name(),
             set,
             shard: span.entry(),
             sweep_file: plan.file.display().to_string(),

@@ -22,7 +22,6 @@ use super::spec::Plan;
 use super::tables::Table;
 use crate::batch::{panic_message, run_in_memory};
 use crate::config::{Config, MetricValues};
-use crate::sim::rng::derive_seed;
 
 /// Appends committed runs in id order and summarises completed points.
 pub struct Committer<'a> {
@@ -256,7 +255,7 @@ static NEVER: AtomicBool = AtomicBool::new(false);
 fn execute_run(plan: &Plan, run: u64, cache: &mut Option<(u64, Result<Config, String>)>) -> RunRecord {
     let r = plan.replicates;
     let (point, replicate) = (run / r, run % r);
-    let seed = derive_seed(plan.seed, point, replicate);
+    let seed = plan.run_seed(point, replicate);
     let started = Instant::now();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // Replicates of a point are usually taken by the same worker in a row; resolve once.

@@ -25,6 +25,41 @@ use crate::output::format_number;
 /// with a message instead of exhausting memory while the point list is built.
 const MAX_POINTS: usize = 10_000_000;
 
+/// How run seeds are drawn from the master seed (`seeds = "common" | "independent"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedPolicy {
+    /// Common random numbers (the default): replicate r of every point and scenario has the
+    /// seed `derive_seed(master, 0, r)`, as in `aimarket compare`, so differences between
+    /// points are paired.
+    Common,
+    /// Every run its own seed, `derive_seed(master, point, replicate)` (what every sweep did
+    /// before common random numbers became the default).
+    Independent,
+}
+
+impl SeedPolicy {
+    /// The name written in sweep files and manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            SeedPolicy::Common => "common",
+            SeedPolicy::Independent => "independent",
+        }
+    }
+
+    /// The rule, as recorded in the manifest.
+    pub fn rule(self) -> &'static str {
+        match self {
+            SeedPolicy::Common => {
+                "common random numbers: run seed = derive_seed(master_seed, 0, replicate) (src/sim/rng.rs), the same for every point and scenario; recorded per run in runs.csv"
+            }
+            SeedPolicy::Independent => {
+                "independent: run seed = derive_seed(master_seed, point, replicate) (src/sim/rng.rs); recorded per run in runs.csv"
+            }
+        }
+    }
+}
+
 /// One config a point can start from: the base, or one scenario file.
 #[derive(Debug, Clone)]
 pub struct Start {
@@ -129,6 +164,8 @@ pub struct Plan {
     pub replicates: u64,
     /// Master seed from which every run seed is derived.
     pub seed: u64,
+    /// How run seeds are derived from it.
+    pub seeds: SeedPolicy,
     /// The design points, in point-id order.
     pub points: Vec<Point>,
     /// The shard of the design this session runs (`--shard`); `None`: all of it. Set by the
@@ -158,6 +195,14 @@ impl Plan {
             &self.scenarios
         } else {
             std::slice::from_ref(&self.base)
+        }
+    }
+
+    /// The seed of a (point, replicate) under the plan's [`SeedPolicy`].
+    pub fn run_seed(&self, point: u64, replicate: u64) -> u64 {
+        match self.seeds {
+            SeedPolicy::Common => crate::sim::rng::derive_seed(self.seed, 0, replicate),
+            SeedPolicy::Independent => crate::sim::rng::derive_seed(self.seed, point, replicate),
         }
     }
 
@@ -218,6 +263,7 @@ struct SweepFile {
     points: Option<Count>,
     replicates: Option<Count>,
     seed: Option<Count>,
+    seeds: Option<SeedPolicy>,
     /// Dotted key → value, in the file's order (`toml` preserves it).
     set: Option<toml::Table>,
     axes: Option<Vec<AxisFile>>,
@@ -502,6 +548,7 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
         design,
         replicates,
         seed,
+        seeds: sweep.seeds.unwrap_or(SeedPolicy::Common),
         points,
         shard: None,
     })
