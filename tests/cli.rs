@@ -83,7 +83,9 @@ fn run_writes_the_four_files_with_the_documented_columns() {
             "amount",
             "quantity",
             "quantity_share",
-            "new_share"
+            "new_share",
+            "owner",
+            "fringe"
         ]
     );
     assert_eq!(

@@ -17,3 +17,4 @@ mod shard;
 mod slurm;
 mod sweep;
 mod theory;
+mod workflow;

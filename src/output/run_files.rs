@@ -126,6 +126,8 @@ impl RunWriter {
                     "quantity",
                     "quantity_share",
                     "new_share",
+                    "owner",
+                    "fringe",
                 ]),
             )?,
             agents: staged_csv(
@@ -220,7 +222,7 @@ impl Observer for RunWriter {
             };
             self.shares
                 .write_record([
-                    &tick,
+                    tick.as_str(),
                     &r.date,
                     s.market.name(),
                     &s.agent,
@@ -229,6 +231,8 @@ impl Observer for RunWriter {
                     &format_number(s.quantity),
                     &format_number(s.quantity_share),
                     &opt(s.new_share),
+                    &s.owner,
+                    if s.fringe { "true" } else { "false" },
                 ])
                 .map_err(|e| e.to_string())?;
         }

@@ -249,7 +249,7 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
         for run in point * r..(point + 1) * r {
             rows.extend(load_ok(run)?);
         }
-        summary.write_summary(point, &rows)?;
+        summary.write_summary(plan, point, &rows)?;
         summary.flush()?;
     }
     // Journals of summarised points are no longer needed (a deletion may have been cut off).

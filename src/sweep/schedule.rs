@@ -69,7 +69,7 @@ impl<'a> Committer<'a> {
         let r = self.plan.replicates;
         let (point, replicate) = (rec.run / r, rec.run % r);
         if let Some(t) = self.trajectories.as_mut() {
-            t.write_trajectory(&rec)?;
+            t.write_trajectory(self.plan, &rec)?;
             // Trajectory rows must be on disk before the runs.csv row that commits them.
             t.flush()?;
         }
@@ -90,7 +90,7 @@ impl<'a> Committer<'a> {
     /// Writes the summary of `point` from the collected rows, then drops its journals.
     fn finish_point(&mut self, point: u64) -> Result<(), SweepError> {
         let runs = std::mem::take(&mut self.point_rows);
-        self.summary.write_summary(point, &runs)?;
+        self.summary.write_summary(self.plan, point, &runs)?;
         self.summary.flush()?;
         let r = self.plan.replicates;
         for run in point * r..(point + 1) * r {

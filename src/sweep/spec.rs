@@ -217,6 +217,33 @@ impl Plan {
         Ok(table)
     }
 
+    /// The first month of a point (its `run.start`); `None` when the point's table has no
+    /// valid one (its runs fail).
+    pub fn point_start(&self, point: usize) -> Option<config::Month> {
+        let table = self.point_table(point).ok()?;
+        config::Month::parse(config::get_key(&table, "run.start")?.as_str()?).ok()
+    }
+
+    /// The name of scenario `i` in points.csv: its file stem (`eu_data_act`), or the path as
+    /// written when two scenarios share a stem.
+    pub fn scenario_name(&self, i: usize) -> &str {
+        let stem = |s: &Start| s.path.file_stem().and_then(|x| x.to_str()).map(str::to_owned);
+        let me = &self.scenarios[i];
+        match me.path.file_stem().and_then(|x| x.to_str()) {
+            Some(name)
+                if self
+                    .scenarios
+                    .iter()
+                    .filter(|s| stem(s).as_deref() == Some(name))
+                    .count()
+                    == 1 =>
+            {
+                name
+            }
+            _ => &me.label,
+        }
+    }
+
     /// The resolved, validated config of one run: its point's table with `run.seed` = `seed`.
     /// An error is the validator's message naming the point.
     pub fn run_config(&self, point: usize, seed: u64) -> Result<config::Config, String> {
