@@ -385,7 +385,7 @@ fn summary_statistics_equal_a_direct_computation_from_the_trajectories() {
     let mut values: std::collections::BTreeMap<(usize, usize, String), Vec<f64>> = Default::default();
     for r in &traj {
         let (run, tick): (usize, usize) = (r[0].parse().unwrap(), r[1].parse().unwrap());
-        for (j, name) in th.iter().enumerate().skip(2) {
+        for (j, name) in th.iter().enumerate().skip(3) {
             values
                 .entry((point_of[run], tick, name.clone()))
                 .or_default()
@@ -647,10 +647,10 @@ fn a_scenarios_axis_adds_a_column_and_starts_points_from_each_scenario() {
     assert_eq!(
         labels,
         [
-            ("cheap.toml", "0"),
-            ("cheap.toml", "0.1"),
-            ("base-copy.toml", "0"),
-            ("base-copy.toml", "0.1")
+            ("cheap", "0"),
+            ("cheap", "0.1"),
+            ("base-copy", "0"),
+            ("base-copy", "0.1")
         ]
     );
     // Lower switching costs mean more switching: the scenario really is the starting point.

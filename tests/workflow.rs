@@ -262,3 +262,176 @@ fn a_label_addressed_set_changes_the_event_and_an_unknown_label_is_refused() {
         stderr(&o)
     );
 }
+
+#[test]
+fn run_refuses_a_directory_holding_another_runs_results_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    assert!(small_run(&out, &[]).status.success());
+    let before = std::fs::read(out.join("metrics.csv")).unwrap();
+    // The same run again is harmless: it writes the same files.
+    assert!(small_run(&out, &[]).status.success());
+    let o = small_run(&out, &["--seed", "7"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds the results of another run") && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(out.join("metrics.csv")).unwrap(),
+        before,
+        "nothing was overwritten"
+    );
+    let o = small_run(&out, &["--seed", "7", "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(std::fs::read(out.join("metrics.csv")).unwrap(), before);
+}
+
+#[test]
+fn shipped_configs_run_by_name_from_any_directory_and_init_copies_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let o = aimarket_in(
+        cwd,
+        &["run", "baseline", "--enterprises", "500", "--ticks", "3", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(cwd.join("outputs/metrics.csv").is_file());
+    // A scenario extends "../baseline.toml" inside the embedded set.
+    let o = aimarket_in(cwd, &["validate", "eu_data_act", "--set", "run.ticks=24"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aimarket_in(
+        cwd,
+        &[
+            "compare",
+            "baseline",
+            "eu_data_act",
+            "--enterprises",
+            "300",
+            "--ticks",
+            "13",
+            "--replicates",
+            "2",
+            "--quiet",
+            "--out",
+            "cmp",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aimarket_in(cwd, &["sweep", "smoke", "--quiet", "--out", "sw"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(rows(&cwd.join("sw/runs.csv")).len(), 12);
+    // `scenarios` lists the embedded set, and its hints work here.
+    let o = aimarket_in(cwd, &["scenarios"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("eu_data_act") && text.contains("built in"), "{text}");
+    let hint = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Run one:  aimarket "))
+        .expect("a run hint");
+    let mut args: Vec<&str> = hint.split_whitespace().collect();
+    args.extend(["--enterprises", "300", "--ticks", "2", "--quiet", "--out", "hint"]);
+    let o = aimarket_in(cwd, &args);
+    assert!(o.status.success(), "the hint works here: {}", stderr(&o));
+
+    // init writes every shipped config; the copy runs and extends as in the repository.
+    let o = aimarket_in(cwd, &["init", "mine"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for rel in ["baseline.toml", "scenarios/eu_data_act.toml", "sweeps/smoke.toml"] {
+        assert_eq!(
+            std::fs::read_to_string(cwd.join("mine").join(rel)).unwrap(),
+            std::fs::read_to_string(repo("configs").join(rel)).unwrap(),
+            "{rel}"
+        );
+    }
+    let o = aimarket_in(cwd, &["validate", "mine/scenarios/eu_data_act.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aimarket_in(cwd, &["init", "mine"]);
+    assert_eq!(o.status.code(), Some(2), "init does not overwrite: {}", stderr(&o));
+    assert!(aimarket_in(cwd, &["init", "mine", "--force"]).status.success());
+    let o = aimarket_in(cwd, &["run", "baselin"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not the name of a shipped config"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn every_manifest_records_the_commit_and_rerun_reproduces_a_run_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = small_run(&out, &["--set", "enterprise.switch_cost_base=3.5", "--seed", "99"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest = |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let m = manifest(&out.join("manifest.json"));
+    let commit = m["git_commit"].as_str().expect("git_commit");
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo("."))
+        .output();
+    match head {
+        Ok(h) if h.status.success() => {
+            assert_eq!(commit.len(), 40, "{commit}");
+            assert!(commit.chars().all(|c| c.is_ascii_hexdigit()), "{commit}");
+            assert!(m["git_dirty"].is_boolean(), "{}", m["git_dirty"]);
+        }
+        _ => assert_eq!(commit, "unknown"),
+    }
+    let o = aimarket(&["rerun", out.join("manifest.json").to_str().unwrap(), "--quiet"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = out.join("rerun");
+    for f in ["metrics.csv", "shares.csv", "agents.csv"] {
+        assert!(
+            std::fs::read(out.join(f)).unwrap() == std::fs::read(again.join(f)).unwrap(),
+            "{f} differs after rerun"
+        );
+    }
+    let strip = |mut v: serde_json::Value| {
+        v.as_object_mut().unwrap().remove("wall_seconds");
+        v
+    };
+    assert_eq!(
+        strip(manifest(&out.join("manifest.json"))),
+        strip(manifest(&again.join("manifest.json")))
+    );
+    // Sweep and compare manifests carry the commit too.
+    let sw = tmp.path().join("sw");
+    assert!(
+        aimarket(&["sweep", "smoke", "--quiet", "--out", sw.to_str().unwrap()], &[])
+            .status
+            .success()
+    );
+    assert_eq!(manifest(&sw.join("manifest.json"))["git_commit"], commit);
+    let cmp = tmp.path().join("cmp");
+    let o = aimarket(
+        &[
+            "compare",
+            "baseline",
+            "eu_data_act",
+            "--enterprises",
+            "300",
+            "--ticks",
+            "13",
+            "--replicates",
+            "2",
+            "--quiet",
+            "--out",
+            cmp.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(manifest(&cmp.join("manifest.json"))["git_commit"], commit);
+    // A sweep's manifest is not a run's.
+    let o = aimarket(&["rerun", sw.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is not the manifest of `aimarket run`"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -3,9 +3,11 @@
 //! only `cli` turns that into an exit code.
 
 pub mod compare;
+pub mod init;
 pub mod merge;
 pub mod plot;
 pub mod progress;
+pub mod rerun;
 pub mod run;
 pub mod scenarios;
 pub mod slurm;

@@ -5,6 +5,7 @@
 //! reuse the same dotted-key machinery, so a key means the same thing everywhere.
 
 pub mod bounds;
+pub mod embedded;
 pub mod events;
 mod metric;
 mod month;
@@ -73,8 +74,13 @@ pub fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     read_table_depth(path, 0)
 }
 
-fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigError> {
+/// The text of a config or sweep file: an embedded config by its virtual path
+/// ([`embedded::read`]), else the file. `file` names it in errors.
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     let file = path.display().to_string();
+    if let Some(text) = embedded::read(path) {
+        return Ok(text.to_string());
+    }
     // Checked before opening: a FIFO or a device would block or never end.
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => {
@@ -85,10 +91,24 @@ fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigErro
             ));
         }
         Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.components().count() == 1 => {
+            return Err(ConfigError::new(
+                &file,
+                "",
+                format!(
+                    "cannot be read: {e}; it is not the name of a shipped config either (`aimarket scenarios` lists them; shipped: baseline, {})",
+                    embedded::names("scenarios").join(", ")
+                ),
+            ));
+        }
         Err(e) => return Err(ConfigError::new(&file, "", format!("cannot be read: {e}"))),
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
+    std::fs::read_to_string(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))
+}
+
+fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigError> {
+    let file = path.display().to_string();
+    let text = read_text(path)?;
     let mut table = parse_table(&text, &file)?;
     let Some(extends) = table.remove("extends") else {
         return Ok(table);

@@ -95,6 +95,10 @@ pub struct Manifest<'a> {
     counts: Counts,
     design: &'static str,
     files: Vec<&'static str>,
+    /// Git commit the binary was built from, or `unknown`.
+    git_commit: &'static str,
+    /// Whether that tree had uncommitted changes (`null`: unknown).
+    git_dirty: Option<bool>,
     master_seed: u64,
     metrics: Vec<String>,
     scenarios: Vec<StartEntry<'a>>,
@@ -259,6 +263,8 @@ impl<'a> Manifest<'a> {
             },
             design: plan.design.name(),
             files,
+            git_commit: crate::output::run_files::GIT_COMMIT,
+            git_dirty: crate::output::run_files::git_dirty(),
             master_seed: plan.seed,
             metrics: Metric::names(),
             scenarios: plan.scenarios.iter().map(StartEntry::from).collect(),

@@ -415,8 +415,13 @@ impl Reader<'_> {
 /// Reads and validates a sweep file. Nothing runs if this fails.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
-    let text = String::from_utf8(bytes.clone()).map_err(|_| ConfigError::new(&file, "", "is not UTF-8 text"))?;
+    let text = match config::embedded::read(path) {
+        Some(text) => text.to_string(),
+        None => {
+            let bytes = std::fs::read(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
+            String::from_utf8(bytes).map_err(|_| ConfigError::new(&file, "", "is not UTF-8 text"))?
+        }
+    };
     let sweep = parse(config::parse_table(&text, &file)?, &file)?;
     let r = Reader { file: &file };
 
@@ -590,7 +595,7 @@ fn load_start(
     set: &[(String, toml::Value)],
 ) -> Result<Start, ConfigError> {
     let path = relative_to(sweep, Path::new(label));
-    if !path.is_file() {
+    if !path.is_file() && !config::embedded::is_embedded(&path) {
         return Err(r.err(
             key,
             format!("\"{label}\" does not exist (looked for {})", path.display()),
