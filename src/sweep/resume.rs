@@ -64,7 +64,12 @@ fn difference(found: &SweepState, now: &SweepState) -> Option<Difference> {
     if found.shard != now.shard {
         return Some(Difference::shard(found.shard, now.shard));
     }
-    if found.metrics != now.metrics || found.runs != now.runs || found.aimarket_version != now.aimarket_version {
+    // A sweep started before common random numbers were the default has independent seeds.
+    if found.metrics != now.metrics
+        || found.runs != now.runs
+        || found.aimarket_version != now.aimarket_version
+        || found.seeds != now.seeds
+    {
         return Some(Difference::Version {
             version: found.aimarket_version.clone(),
         });
@@ -288,6 +293,7 @@ mod tests {
             replicates: 3,
             runs: 6,
             metrics: vec!["m".into()],
+            seeds: crate::sweep::spec::SeedPolicy::Common,
             shard: None,
         }
     }
