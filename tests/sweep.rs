@@ -407,7 +407,8 @@ fn summary_statistics_equal_a_direct_computation_from_the_trajectories() {
     let (_, summary) = csv(&out.join("summary.csv"));
     assert_eq!(summary.len(), values.len());
     for s in &summary {
-        let key = (s[0].parse().unwrap(), s[1].parse().unwrap(), s[2].clone());
+        // point, tick, date, metric, n, statistics…
+        let key = (s[0].parse().unwrap(), s[1].parse().unwrap(), s[3].clone());
         let v = &values[&key];
         let n = v.len() as f64;
         let mean = v.iter().sum::<f64>() / n;
@@ -424,9 +425,9 @@ fn summary_statistics_equal_a_direct_computation_from_the_trajectories() {
             quantile(&sorted, 0.5),
             quantile(&sorted, 0.95),
         ];
-        assert_eq!(s[3], "4", "n = ok replicates");
+        assert_eq!(s[4], "4", "n = ok replicates");
         for (i, e) in expected.iter().enumerate() {
-            let got: f64 = s[4 + i].parse().unwrap();
+            let got: f64 = s[5 + i].parse().unwrap();
             assert!(close(got, *e), "{key:?} column {i}: {got} vs {e}");
         }
     }
