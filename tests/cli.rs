@@ -83,7 +83,9 @@ fn run_writes_the_four_files_with_the_documented_columns() {
             "amount",
             "quantity",
             "quantity_share",
-            "new_share"
+            "new_share",
+            "owner",
+            "fringe"
         ]
     );
     assert_eq!(
@@ -275,6 +277,7 @@ fn a_run_that_fails_midway_exits_1_and_leaves_no_finished_looking_file() {
             "configs/baseline.toml",
             "--enterprises",
             "2000",
+            "--force",
             "--out",
             out.to_str().unwrap(),
         ],
@@ -312,6 +315,7 @@ fn a_successful_run_replaces_older_results_and_leaves_no_temporary_files() {
             "--ticks",
             "3",
             "--quiet",
+            "--force",
             "--out",
             out.to_str().unwrap(),
         ],

@@ -18,3 +18,4 @@ mod shard;
 mod slurm;
 mod sweep;
 mod theory;
+mod workflow;

@@ -119,6 +119,8 @@ fn run(out: &Path, ticks: &str, env: &[(&str, &str)]) -> Output {
             "--ticks",
             ticks,
             "--quiet",
+            // These runs replace each other's results on purpose.
+            "--force",
             "--out",
             out.to_str().unwrap(),
         ],

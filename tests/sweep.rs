@@ -139,16 +139,12 @@ fn smoke_sweep_has_one_run_per_point_and_replicate() {
         let seed: u64 = r[3].parse().unwrap();
         assert_eq!(
             seed,
-            aimarket::sim::rng::derive_seed(1, (i / 3) as u64, (i % 3) as u64),
-            "recorded seed is the derived seed"
+            aimarket::sim::rng::derive_seed(1, 0, (i % 3) as u64),
+            "common random numbers: the recorded seed is replicate r's seed, the same at every point"
         );
     }
     let seeds: std::collections::BTreeSet<&String> = runs.iter().map(|r| &r[3]).collect();
-    assert_eq!(
-        seeds.len(),
-        runs.len(),
-        "replicates are not identical: every run has its own seed"
-    );
+    assert_eq!(seeds.len(), 3, "one seed per replicate, shared by the points");
     // 24 ticks × every metric × 4 points.
     assert_eq!(data_rows(&out.join("summary.csv")), 4 * 24 * names.len());
     assert!(
@@ -159,7 +155,60 @@ fn smoke_sweep_has_one_run_per_point_and_replicate() {
     assert_eq!(m["counts"]["runs"], 12);
     assert_eq!(m["master_seed"], 1);
     assert_eq!(m["design"], "grid");
+    assert_eq!(m["seeds"], "common");
+    assert!(
+        m["seed_rule"]
+            .as_str()
+            .unwrap()
+            .contains("derive_seed(master_seed, 0, replicate)")
+    );
     assert!(!out.join(".journal").exists(), "journals are cleaned up at the end");
+}
+
+#[test]
+fn independent_seeds_differ_between_points_and_common_seeds_pair_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "replicates = 2\nseed = 5\nset = { \"run.enterprises\" = 500, \"run.ticks\" = 3 }\n\
+                [[axes]]\nkey = \"enterprise.switch_cost_base\"\nvalues = [2.0, 2.0, 4.0]\n";
+    let seeds_of = |name: &str, extra: &str| {
+        let file = sweep_file(dir.path(), &format!("{name}.toml"), &format!("{extra}{body}"));
+        let out = dir.path().join(name);
+        let o = sweep(&file, &out, &["--quiet"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (_, runs) = csv(&out.join("runs.csv"));
+        let m: serde_json::Value = serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
+        (
+            runs.iter().map(|r| r[3].parse::<u64>().unwrap()).collect::<Vec<_>>(),
+            m,
+            out,
+        )
+    };
+    let (common, m, out) = seeds_of("common", "");
+    assert_eq!(m["seeds"], "common");
+    assert_eq!(common[0..2], common[2..4]);
+    assert_eq!(common[0..2], common[4..6]);
+    assert_ne!(common[0], common[1]);
+    // Points 0 and 1 are the same parameters: with common seeds they are the same runs.
+    let (_, runs) = csv(&out.join("runs.csv"));
+    assert_eq!(
+        runs[0][7..],
+        runs[2][7..],
+        "identical points with common seeds give identical results"
+    );
+    let (independent, m, _) = seeds_of("independent", "seeds = \"independent\"\n");
+    assert_eq!(m["seeds"], "independent");
+    for (i, s) in independent.iter().enumerate() {
+        assert_eq!(*s, aimarket::sim::rng::derive_seed(5, (i / 2) as u64, (i % 2) as u64));
+    }
+    assert_ne!(independent[0..2], independent[2..4]);
+    let file = sweep_file(dir.path(), "bad.toml", &format!("seeds = \"paired\"\n{body}"));
+    let o = sweep(&file, &dir.path().join("bad"), &["--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("seeds is invalid") && stderr(&o).contains("`common` or `independent`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -336,7 +385,7 @@ fn summary_statistics_equal_a_direct_computation_from_the_trajectories() {
     let mut values: std::collections::BTreeMap<(usize, usize, String), Vec<f64>> = Default::default();
     for r in &traj {
         let (run, tick): (usize, usize) = (r[0].parse().unwrap(), r[1].parse().unwrap());
-        for (j, name) in th.iter().enumerate().skip(2) {
+        for (j, name) in th.iter().enumerate().skip(3) {
             values
                 .entry((point_of[run], tick, name.clone()))
                 .or_default()
@@ -358,7 +407,8 @@ fn summary_statistics_equal_a_direct_computation_from_the_trajectories() {
     let (_, summary) = csv(&out.join("summary.csv"));
     assert_eq!(summary.len(), values.len());
     for s in &summary {
-        let key = (s[0].parse().unwrap(), s[1].parse().unwrap(), s[2].clone());
+        // point, tick, date, metric, n, statistics…
+        let key = (s[0].parse().unwrap(), s[1].parse().unwrap(), s[3].clone());
         let v = &values[&key];
         let n = v.len() as f64;
         let mean = v.iter().sum::<f64>() / n;
@@ -375,9 +425,9 @@ fn summary_statistics_equal_a_direct_computation_from_the_trajectories() {
             quantile(&sorted, 0.5),
             quantile(&sorted, 0.95),
         ];
-        assert_eq!(s[3], "4", "n = ok replicates");
+        assert_eq!(s[4], "4", "n = ok replicates");
         for (i, e) in expected.iter().enumerate() {
-            let got: f64 = s[4 + i].parse().unwrap();
+            let got: f64 = s[5 + i].parse().unwrap();
             assert!(close(got, *e), "{key:?} column {i}: {got} vs {e}");
         }
     }
@@ -601,10 +651,10 @@ fn a_scenarios_axis_adds_a_column_and_starts_points_from_each_scenario() {
     assert_eq!(
         labels,
         [
-            ("cheap.toml", "0"),
-            ("cheap.toml", "0.1"),
-            ("base-copy.toml", "0"),
-            ("base-copy.toml", "0.1")
+            ("cheap", "0"),
+            ("cheap", "0.1"),
+            ("base-copy", "0"),
+            ("base-copy", "0.1")
         ]
     );
     // Lower switching costs mean more switching: the scenario really is the starting point.

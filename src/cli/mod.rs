@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::analyze::{AnalyzePlan, Window};
 use crate::commands::compare::{CompareInputs, ComparePlan};
+use crate::commands::init::InitPlan;
 use crate::commands::merge::MergePlan;
 use crate::commands::plot::PlotPlan;
 use crate::commands::run::RunPlan;
@@ -19,6 +20,7 @@ use crate::commands::slurm::SlurmPlan;
 use crate::commands::sweep::SweepPlan;
 use crate::commands::validate::ValidatePlan;
 use crate::commands::{self, CommandError, progress::show_progress};
+use crate::config::embedded::{Expect, resolve};
 use crate::config::{self, Config, bounds};
 
 /// aimarket: an agent-based simulation of the AI infrastructure market.
@@ -57,6 +59,37 @@ pub enum Command {
     /// Morris or Sobol' sensitivity indices of a complete design = "morris" or "sobol" sweep:
     /// writes sensitivity.csv into the sweep directory and prints the ranked parameters.
     Analyze(AnalyzeArgs),
+    /// Copy the shipped configs (baseline, scenarios, sweeps) into a directory for editing.
+    Init(InitArgs),
+    /// Repeat a run from its manifest.json (which holds the resolved config): the same files,
+    /// byte for byte (the manifest's wall time aside).
+    Rerun(RerunArgs),
+}
+
+/// Arguments of `aimarket init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write baseline.toml, scenarios/ and sweeps/ into (created if missing).
+    pub dir: PathBuf,
+    /// Overwrite files that already exist there.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `aimarket rerun`.
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// manifest.json of a run (or the run's output directory).
+    pub manifest: PathBuf,
+    /// Output directory (default: a `rerun` directory beside the manifest).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace the results of another run in --out.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar and no summary.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `aimarket analyze`.
@@ -80,7 +113,8 @@ pub struct AnalyzeArgs {
 /// Arguments of `aimarket run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Config file (TOML), e.g. configs/baseline.toml.
+    /// Config file (TOML), e.g. configs/baseline.toml, or the name of a shipped config
+    /// (baseline, eu_data_act, …: see `aimarket scenarios`).
     pub config: PathBuf,
     /// Seed (overrides run.seed), 0 to 2^63 − 1.
     #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
@@ -107,12 +141,16 @@ pub struct RunArgs {
     /// Run even if the estimated memory exceeds what the machine has available.
     #[arg(long)]
     pub force_size: bool,
+    /// Replace the results of another run (or a sweep or comparison) in --out; without it such
+    /// a directory is refused.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `aimarket validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Config file (TOML).
+    /// Config file (TOML), or the name of a shipped config.
     pub config: PathBuf,
     /// Overrides to check with it (same syntax as `run --set`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -122,7 +160,8 @@ pub struct ValidateArgs {
 /// Arguments of `aimarket sweep`.
 #[derive(Debug, Args, Clone)]
 pub struct SweepArgs {
-    /// Sweep file (TOML), e.g. configs/sweeps/switching_costs.toml.
+    /// Sweep file (TOML), e.g. configs/sweeps/switching_costs.toml, or the name of a shipped
+    /// sweep (smoke, switching_costs, throughput).
     pub sweep: PathBuf,
     /// Output directory (default: outputs/sweeps/<sweep file name>).
     #[arg(long)]
@@ -199,17 +238,19 @@ pub struct SlurmArgs {
 /// Arguments of `aimarket scenarios`.
 #[derive(Debug, Args)]
 pub struct ScenariosArgs {
-    /// Directory holding scenario configs.
-    #[arg(long, default_value = "configs/scenarios")]
-    pub dir: PathBuf,
+    /// Directory holding scenario configs (default: configs/scenarios if it exists, else the
+    /// scenarios embedded in the binary).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// Arguments of `aimarket compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Base config, e.g. configs/baseline.toml.
+    /// Base config, e.g. configs/baseline.toml (or a shipped config's name: baseline).
     pub base: PathBuf,
-    /// Scenario configs to compare against the base (optional with --scenario-set).
+    /// Scenario configs (or shipped scenarios' names) to compare against the base (optional
+    /// with --scenario-set).
     pub scenarios: Vec<PathBuf>,
     /// Define one more scenario: the base with this override (same syntax as `run --set`).
     /// Repeatable: all of them together make one scenario, labelled `set:<k=v,...>`.
@@ -301,6 +342,10 @@ pub enum Plan {
     Slurm(SlurmPlan),
     /// `aimarket analyze`.
     Analyze(AnalyzePlan),
+    /// `aimarket init`.
+    Init(InitPlan),
+    /// `aimarket rerun` (a run).
+    Rerun(RunPlan),
 }
 
 /// The exit code of a command error.
@@ -325,6 +370,8 @@ pub fn main_entry() -> ExitCode {
         Plan::Merge(p) => commands::merge::execute(&p),
         Plan::Slurm(p) => commands::slurm::execute(&p),
         Plan::Analyze(p) => commands::analyze::execute(&p),
+        Plan::Init(p) => commands::init::execute(&p),
+        Plan::Rerun(p) => commands::run::execute(&p),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -338,9 +385,11 @@ pub fn main_entry() -> ExitCode {
 /// Checks the arguments of a command and loads its inputs; nothing runs.
 pub fn plan(command: Command) -> Result<Plan, CommandError> {
     Ok(match command {
-        Command::Run(args) => {
+        Command::Run(mut args) => {
+            args.config = resolve(&args.config, Expect::Config);
             let config = load_run_config(&args).map_err(CommandError::input)?;
             check_out_dir(&args.out)?;
+            commands::run::check_target(&args.out, &config, args.force)?;
             check_size(
                 bounds::world_bytes(&config),
                 &format!("a run of {} enterprises", config.run.enterprises),
@@ -354,14 +403,16 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 threads: usize::from(args.threads),
             })
         }
-        Command::Validate(args) => {
+        Command::Validate(mut args) => {
+            args.config = resolve(&args.config, Expect::Config);
             let config = config::load(&args.config, &args.set).map_err(CommandError::input)?;
             Plan::Validate(ValidatePlan {
                 file: args.config,
                 config,
             })
         }
-        Command::Sweep(args) => {
+        Command::Sweep(mut args) => {
+            args.sweep = resolve(&args.sweep, Expect::Sweep);
             check_input_file(&args.sweep)?;
             let shard = args
                 .shard
@@ -394,7 +445,13 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             }))
         }
         Command::Scenarios(args) => Plan::Scenarios(ScenariosPlan { dir: args.dir }),
-        Command::Slurm(args) => {
+        Command::Init(args) => Plan::Init(InitPlan {
+            dir: args.dir,
+            force: args.force,
+        }),
+        Command::Rerun(args) => Plan::Rerun(commands::rerun::plan(&args.manifest, args.out, args.force, args.quiet)?),
+        Command::Slurm(mut args) => {
+            args.sweep = resolve(&args.sweep, Expect::Sweep);
             let plan = crate::sweep::spec::load(&args.sweep).map_err(CommandError::input)?;
             if args.tasks == 0 {
                 return Err(CommandError::input("--tasks must be at least 1, got 0"));
@@ -445,8 +502,8 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 shorthands.push(format!("run.enterprises={n}"));
             }
             let (configs, overrides) = ComparePlan::load_configs(&CompareInputs {
-                base: args.base,
-                scenarios: args.scenarios,
+                base: resolve(&args.base, Expect::Config),
+                scenarios: args.scenarios.iter().map(|s| resolve(s, Expect::Config)).collect(),
                 scenario_set: args.scenario_set,
                 set: args.set,
                 shorthands,

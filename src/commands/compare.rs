@@ -195,6 +195,8 @@ struct ConfigEntry {
 struct Manifest {
     command: &'static str,
     aimarket_version: &'static str,
+    git_commit: &'static str,
+    git_dirty: Option<bool>,
     base: ConfigEntry,
     scenarios: Vec<ConfigEntry>,
     overrides: Vec<String>,
@@ -500,6 +502,8 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
     let manifest = Manifest {
         command: "compare",
         aimarket_version: env!("CARGO_PKG_VERSION"),
+        git_commit: crate::output::run_files::GIT_COMMIT,
+        git_dirty: crate::output::run_files::git_dirty(),
         base: entry(&configs[0]),
         scenarios: configs[1..].iter().map(entry).collect(),
         overrides: plan.overrides.clone(),

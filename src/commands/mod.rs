@@ -4,9 +4,11 @@
 
 pub mod analyze;
 pub mod compare;
+pub mod init;
 pub mod merge;
 pub mod plot;
 pub mod progress;
+pub mod rerun;
 pub mod run;
 pub mod scenarios;
 pub mod slurm;

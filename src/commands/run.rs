@@ -1,7 +1,7 @@
 //! `aimarket run`: one simulation written to metrics.csv, shares.csv, agents.csv and
 //! manifest.json.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use super::CommandError;
@@ -23,6 +23,49 @@ pub struct RunPlan {
     pub report: bool,
     /// Threads for the enterprise phase (1: on the calling thread).
     pub threads: usize,
+}
+
+/// Files of a run's results (and the note of a set being replaced).
+const RESULT_FILES: [&str; 5] = [
+    "manifest.json",
+    "metrics.csv",
+    "shares.csv",
+    "agents.csv",
+    INCOMPLETE_FILE,
+];
+
+/// Refuses to write into `out` when it holds results this run would overwrite: another run's
+/// (its manifest's `config_hash` differs: a different config or seed), a sweep's or a
+/// comparison's, or an incomplete set. A directory holding this very run (same resolved
+/// config) is fine: the run would write the same files. `force` skips the check.
+pub fn check_target(out: &Path, config: &Config, force: bool) -> Result<(), CommandError> {
+    if force {
+        return Ok(());
+    }
+    let found: Vec<&str> = RESULT_FILES.iter().copied().filter(|f| out.join(f).exists()).collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    let manifest: Option<serde_json::Value> = std::fs::read(out.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let hash = manifest
+        .as_ref()
+        .and_then(|m| m.get("config_hash"))
+        .and_then(|h| h.as_str());
+    let what = match (&manifest, hash) {
+        (_, Some(h)) if h == crate::config::hash(config) && !found.contains(&INCOMPLETE_FILE) => return Ok(()),
+        (_, Some(_)) => "the results of another run (a different config or seed)".to_string(),
+        (Some(m), None) if m.get("command").and_then(|c| c.as_str()) == Some("compare") => {
+            "the results of a comparison".to_string()
+        }
+        (Some(m), None) if m.get("sweep_file").is_some() => "the results of a sweep".to_string(),
+        _ => format!("results of another run ({})", found.join(", ")),
+    };
+    Err(CommandError::input(format!(
+        "{} holds {what}; they would be overwritten. Choose another --out, or pass --force to replace them",
+        out.display()
+    )))
 }
 
 /// Runs the plan; files appear only when the run succeeds.

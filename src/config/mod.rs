@@ -5,6 +5,7 @@
 //! reuse the same dotted-key machinery, so a key means the same thing everywhere.
 
 pub mod bounds;
+pub mod embedded;
 pub mod events;
 mod metric;
 mod month;
@@ -73,8 +74,13 @@ pub fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     read_table_depth(path, 0)
 }
 
-fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigError> {
+/// The text of a config or sweep file: an embedded config by its virtual path
+/// ([`embedded::read`]), else the file. `file` names it in errors.
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     let file = path.display().to_string();
+    if let Some(text) = embedded::read(path) {
+        return Ok(text.to_string());
+    }
     // Checked before opening: a FIFO or a device would block or never end.
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => {
@@ -85,10 +91,24 @@ fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigErro
             ));
         }
         Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.components().count() == 1 => {
+            return Err(ConfigError::new(
+                &file,
+                "",
+                format!(
+                    "cannot be read: {e}; it is not the name of a shipped config either (`aimarket scenarios` lists them; shipped: baseline, {})",
+                    embedded::names("scenarios").join(", ")
+                ),
+            ));
+        }
         Err(e) => return Err(ConfigError::new(&file, "", format!("cannot be read: {e}"))),
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
+    std::fs::read_to_string(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))
+}
+
+fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigError> {
+    let file = path.display().to_string();
+    let text = read_text(path)?;
     let mut table = parse_table(&text, &file)?;
     let Some(extends) = table.remove("extends") else {
         return Ok(table);
@@ -155,19 +175,23 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let mut table = read_table(path)?;
     reject_sweep_file(&table, &file)?;
+    // Each override's key as validation errors name it (an event label becomes `events[i]`).
+    let mut canonical = Vec::with_capacity(overrides.len());
     for arg in overrides {
         let (key, value) = arg
             .split_once('=')
             .ok_or_else(|| ConfigError::new("--set", "", format!("expected key=value, got \"{arg}\"")))?;
+        canonical.push(canonical_key(&table, key.trim()));
         set_key(&mut table, key.trim(), parse_value(value.trim()))
             .map_err(|problem| ConfigError::new("--set", key.trim(), problem))?;
     }
     from_table(table, &file).map_err(|mut e| {
         // Point at the override that produced the bad value, not only at the file.
-        if let Some(arg) = overrides
+        if let Some((arg, _)) = overrides
             .iter()
+            .zip(&canonical)
             .rev()
-            .find(|a| a.split_once('=').is_some_and(|(k, _)| key_matches(k.trim(), &e.key)))
+            .find(|(_, k)| key_matches(k, &e.key))
         {
             e.file = format!("{file} (with --set {arg})");
         }
@@ -214,11 +238,27 @@ pub fn parse_value(text: &str) -> toml::Value {
 
 /// Sets a dotted key in a table. `*` in a path segment applies to every entry of that table.
 /// Intermediate tables must exist; the leaf may be new (its name is then checked when the
-/// table is deserialised, which rejects unknown fields).
+/// table is deserialised, which rejects unknown fields). `events.<label>.<field>` addresses
+/// the `[[events]]` entry with that `label` (quoted when it is not a bare word, see
+/// [`key_parts`]); the event is checked at once, so an unknown field is named here.
 pub fn set_key(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
-    let parts: Vec<&str> = key.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
-        return Err(format!("is not a valid dotted key (\"{key}\")"));
+    let parts = key_parts(key)?;
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    if let ["events", label, rest @ ..] = &parts[..]
+        && let Some(toml::Value::Array(items)) = table.get_mut("events")
+    {
+        let i = event_by_label(items, label)?;
+        if rest.is_empty() {
+            return Err("names an event, not a value; add a field, e.g. events.<label>.at".to_string());
+        }
+        let event = items[i]
+            .as_table_mut()
+            .ok_or_else(|| format!("names events[{i}], which is not a table"))?;
+        set_parts(event, rest, &value)?;
+        if let Err(e) = toml::Value::Table(event.clone()).try_into::<events::EventSpec>() {
+            return Err(format!("is invalid: {} (in events[{i}])", e.message().trim()));
+        }
+        return Ok(());
     }
     set_parts(table, &parts, &value)
 }
@@ -256,14 +296,126 @@ fn set_parts(table: &mut toml::Table, parts: &[&str], value: &toml::Value) -> Re
     }
 }
 
-/// Reads a dotted key from a table (no wildcards).
+/// Reads a dotted key from a table (no wildcards; `events.<label>.…` as in [`set_key`]).
 pub fn get_key<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
-    let mut parts = key.split('.');
-    let mut value = table.get(parts.next()?)?;
+    let parts = key_parts(key).ok()?;
+    let mut parts = parts.iter();
+    let first = parts.next()?;
+    let mut value = table.get(first)?;
+    if first == "events"
+        && let toml::Value::Array(items) = value
+    {
+        value = &items[event_by_label(items, parts.next()?).ok()?];
+    }
     for p in parts {
         value = value.as_table()?.get(p)?;
     }
     Some(value)
+}
+
+/// Splits a dotted key into its segments. A segment may be quoted (`"…"` or `'…'`) to hold
+/// dots, spaces or other characters, as an event label does:
+/// `events."EU Data Act: no switching charges (from 2027-01-12)".cap`.
+pub fn key_parts(key: &str) -> Result<Vec<String>, String> {
+    let invalid = || format!("is not a valid dotted key (\"{key}\")");
+    let mut parts = Vec::new();
+    let mut rest = key;
+    loop {
+        let (part, after) = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => {
+                let body = &rest[1..];
+                let end = body
+                    .find(q)
+                    .ok_or_else(|| format!("has an unclosed quote (\"{key}\")"))?;
+                (body[..end].to_string(), &body[end + 1..])
+            }
+            _ => {
+                let end = rest.find('.').unwrap_or(rest.len());
+                if rest[..end].is_empty() {
+                    return Err(invalid());
+                }
+                (rest[..end].to_string(), &rest[end..])
+            }
+        };
+        if part.is_empty() {
+            return Err(invalid());
+        }
+        parts.push(part);
+        if after.is_empty() {
+            return Ok(parts);
+        }
+        rest = after.strip_prefix('.').ok_or_else(invalid)?;
+    }
+}
+
+/// A segment as written in a dotted key: quoted when it is not a bare word.
+fn key_segment(part: &str) -> String {
+    if !part.is_empty()
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '*'))
+    {
+        part.to_string()
+    } else {
+        format!("\"{part}\"")
+    }
+}
+
+/// The index of the `[[events]]` entry labelled `label`, or why there is none: no entry has
+/// that label, or several do (a label must name one event to address it).
+pub fn event_by_label(events: &[toml::Value], label: &str) -> Result<usize, String> {
+    fn label_of(e: &toml::Value) -> Option<&str> {
+        e.as_table().and_then(|t| t.get("label")).and_then(toml::Value::as_str)
+    }
+    let found: Vec<usize> = (0..events.len())
+        .filter(|&i| label_of(&events[i]) == Some(label))
+        .collect();
+    match found[..] {
+        [i] => Ok(i),
+        [] => {
+            let labels: Vec<String> = events.iter().filter_map(label_of).map(|l| format!("\"{l}\"")).collect();
+            Err(if labels.is_empty() {
+                format!(
+                    "names no event: no [[events]] entry is labelled \"{label}\" (the config's events have no labels)"
+                )
+            } else {
+                format!(
+                    "names no event: no [[events]] entry is labelled \"{label}\"; expected one of {}",
+                    labels.join(", ")
+                )
+            })
+        }
+        _ => Err(format!(
+            "is ambiguous: {} [[events]] entries are labelled \"{label}\" ({}); give them distinct labels",
+            found.len(),
+            found
+                .iter()
+                .map(|i| format!("events[{i}]"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The key with an event label replaced by the event's index (`events[2].cap`), the form
+/// validation errors use; other keys are returned unchanged.
+pub fn canonical_key(table: &toml::Table, key: &str) -> String {
+    let Ok(parts) = key_parts(key) else {
+        return key.to_string();
+    };
+    if let [events, label, rest @ ..] = &parts[..]
+        && events == "events"
+        && let Some(toml::Value::Array(items)) = table.get("events")
+        && let Ok(i) = event_by_label(items, label)
+    {
+        let mut out = format!("events[{i}]");
+        for p in rest {
+            out.push('.');
+            out.push_str(&key_segment(p));
+        }
+        return out;
+    }
+    key.to_string()
 }
 
 /// The config as a TOML table (the fully resolved form written to manifests).
@@ -310,6 +462,72 @@ mod tests {
         assert!(set_key(&mut t, "q.a.x", 1.into()).is_err());
         assert!(set_key(&mut t, "p.a", 1.into()).is_err());
         assert!(set_key(&mut t, "p..x", 1.into()).is_err());
+    }
+
+    #[test]
+    fn keys_split_on_dots_outside_quotes() {
+        assert_eq!(key_parts("a.b").unwrap(), ["a", "b"]);
+        assert_eq!(
+            key_parts("events.\"EU: x (2027-01.12)\".cap").unwrap(),
+            ["events", "EU: x (2027-01.12)", "cap"]
+        );
+        assert_eq!(key_parts("events.'a b'.at").unwrap(), ["events", "a b", "at"]);
+        for bad in ["", "a..b", "a.", ".a", "a.\"b", "a.\"\".c", "a.\"b\"c"] {
+            assert!(key_parts(bad).is_err(), "{bad}");
+        }
+    }
+
+    const LABELLED: &str = "[run]\nx = 1\n[[events]]\nat = \"2027-01\"\nkind = \"cap_switching_charges\"\ncap = 0.0\nlabel = \"eu cap\"\n\
+        [[events]]\ntick = 3\nkind = \"ban_bundling\"\nlabel = \"twice\"\n[[events]]\ntick = 4\nkind = \"ban_bundling\"\nlabel = \"twice\"\n";
+
+    #[test]
+    fn events_are_addressed_by_label() {
+        let mut t = table(LABELLED);
+        set_key(&mut t, "events.\"eu cap\".cap", toml::Value::Float(0.05)).unwrap();
+        set_key(&mut t, "events.'eu cap'.at", "2028-06".into()).unwrap();
+        assert_eq!(get_key(&t, "events.\"eu cap\".cap"), Some(&toml::Value::Float(0.05)));
+        assert_eq!(t["events"][0]["at"].as_str(), Some("2028-06"));
+        assert_eq!(canonical_key(&t, "events.\"eu cap\".cap"), "events[0].cap");
+        assert_eq!(canonical_key(&t, "run.x"), "run.x");
+        let err = set_key(&mut t, "events.nope.cap", 1.into()).unwrap_err();
+        assert!(
+            err.contains("names no event") && err.contains("\"eu cap\", \"twice\", \"twice\""),
+            "{err}"
+        );
+        let err = set_key(&mut t, "events.twice.tick", 1.into()).unwrap_err();
+        assert!(
+            err.contains("is ambiguous") && err.contains("events[1], events[2]"),
+            "{err}"
+        );
+        let err = set_key(&mut t, "events.\"eu cap\".capp", 1.into()).unwrap_err();
+        assert!(
+            err.contains("unknown field `capp`") && err.contains("events[0]"),
+            "{err}"
+        );
+        assert!(
+            set_key(&mut t, "events.\"eu cap\"", 1.into())
+                .unwrap_err()
+                .contains("names an event")
+        );
+    }
+
+    #[test]
+    fn a_label_addressed_override_changes_the_event_and_is_blamed_for_its_errors() {
+        let eu = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/eu_data_act.toml");
+        let key = "events.\"EU Data Act: no switching charges (from 2027-01-12)\"";
+        let c = load(&eu, &[format!("{key}.cap=0.01"), format!("{key}.at=2028-03")]).unwrap();
+        let e = &c.events[1];
+        assert_eq!(e.at.as_deref(), Some("2028-03"));
+        assert!(
+            matches!(&e.action, events::Action::CapSwitchingCharges(a) if a.cap == 0.01),
+            "{e:?}"
+        );
+        let err = load(&eu, &[format!("{key}.at=2040-01")]).unwrap_err();
+        assert_eq!(err.key, "events[1].at");
+        assert!(err.file.ends_with(&format!("(with --set {key}.at=2040-01)")), "{err}");
+        let err = load(&eu, &["events.eu.cap=0".into()]).unwrap_err();
+        assert_eq!((err.file.as_str(), err.key.as_str()), ("--set", "events.eu.cap"));
+        assert!(err.problem.contains("names no event"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 pub mod atomic;
 pub mod lock;
 pub mod plot;
-mod run_files;
+pub mod run_files;
 
 pub use run_files::{
     FAIL_AFTER_RENAMES_ENV, FAIL_AT_TICK_ENV, INCOMPLETE_FILE, RunManifest, RunWriter, STAGING_PREFIX, format_number,

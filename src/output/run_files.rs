@@ -30,6 +30,23 @@ use crate::sim::{Observer, RunInfo};
 /// Identifier of the enterprise choice kernel, recorded so that results can be traced to it.
 pub const CHOICE_KERNEL: &str = "factorised-logit-inverse-cdf/1";
 
+/// The git commit the binary was built from (`git rev-parse HEAD` in `build.rs`), or
+/// `unknown` when it was built outside a git checkout or without git.
+pub const GIT_COMMIT: &str = env!("AIMARKET_GIT_COMMIT");
+
+/// Whether the tree the binary was built from had changes (`git status --porcelain`):
+/// `true`, `false` or `unknown`.
+pub const GIT_DIRTY: &str = env!("AIMARKET_GIT_DIRTY");
+
+/// [`GIT_DIRTY`] as a JSON value: a boolean, or `null` when unknown.
+pub fn git_dirty() -> Option<bool> {
+    match GIT_DIRTY {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// Name of the note present while (or because) a set of results is being replaced.
 pub const INCOMPLETE_FILE: &str = "INCOMPLETE";
 
@@ -126,6 +143,8 @@ impl RunWriter {
                     "quantity",
                     "quantity_share",
                     "new_share",
+                    "owner",
+                    "fringe",
                 ]),
             )?,
             agents: staged_csv(
@@ -220,7 +239,7 @@ impl Observer for RunWriter {
             };
             self.shares
                 .write_record([
-                    &tick,
+                    tick.as_str(),
                     &r.date,
                     s.market.name(),
                     &s.agent,
@@ -229,6 +248,8 @@ impl Observer for RunWriter {
                     &format_number(s.quantity),
                     &format_number(s.quantity_share),
                     &opt(s.new_share),
+                    &s.owner,
+                    if s.fringe { "true" } else { "false" },
                 ])
                 .map_err(|e| e.to_string())?;
         }
@@ -276,6 +297,10 @@ pub struct RunManifest {
     pub aimarket_version: &'static str,
     /// Enterprise choice kernel identifier.
     pub choice_kernel: &'static str,
+    /// Git commit the binary was built from, or `unknown`.
+    pub git_commit: &'static str,
+    /// Whether that tree had uncommitted changes (`null`: unknown).
+    pub git_dirty: Option<bool>,
     /// SHA-256 of the resolved config (its JSON serialisation).
     pub config_hash: String,
     /// Seed.
@@ -302,6 +327,8 @@ impl RunManifest {
         RunManifest {
             aimarket_version: env!("CARGO_PKG_VERSION"),
             choice_kernel: CHOICE_KERNEL,
+            git_commit: GIT_COMMIT,
+            git_dirty: git_dirty(),
             config_hash: config::hash(config),
             seed: config.run.seed,
             ticks: config.run.ticks,

@@ -212,8 +212,13 @@ impl std::ops::Deref for Settlement {
 pub struct ShareRow {
     /// The market.
     pub market: Market,
-    /// Agent name (provider id, lab id or `self_hosted`).
+    /// Agent name (provider id, lab id or `self:<lab>`).
     pub agent: String,
+    /// Who owns the agent: a lab's owning provider this month (`labs.<id>.owner`, or an
+    /// acquirer), else the agent itself; for `self:<lab>`, the lab's owner or the lab.
+    pub owner: String,
+    /// Whether the agent is a fringe aggregate (`fringe = true`), left out of HHI and CR-n.
+    pub fringe: bool,
     /// Share in [0, 1].
     pub share: f64,
     /// Underlying amount (US$ M per month, or kGPU for `compute`).

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::runner::Options;
 use super::sensitivity_design::SensitivityDesign;
 use super::shard::ShardEntry;
-use super::spec::{AxisValues, Plan, Start};
+use super::spec::{AxisValues, Plan, SeedPolicy, Start};
 use crate::config::Metric;
 
 /// File holding the identity of the sweep an output directory belongs to.
@@ -48,6 +48,10 @@ pub struct SweepState {
     pub runs: u64,
     /// Metric names in column order.
     pub metrics: Vec<String>,
+    /// The seed policy (absent in states written before it existed, whose runs all had
+    /// independent seeds).
+    #[serde(default = "independent")]
+    pub seeds: SeedPolicy,
     /// The shard, for a sharded sweep (`--shard`; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardEntry>,
@@ -71,9 +75,14 @@ impl SweepState {
             replicates: plan.replicates,
             runs: plan.runs(),
             metrics: Metric::names(),
+            seeds: plan.seeds,
             shard: plan.span().entry(),
         }
     }
+}
+
+fn independent() -> SeedPolicy {
+    SeedPolicy::Independent
 }
 
 /// manifest.json of a complete sweep (fields in alphabetical order: see the module comment).
@@ -87,10 +96,16 @@ pub struct Manifest<'a> {
     counts: Counts,
     design: &'static str,
     files: Vec<&'static str>,
+    /// Git commit the binary was built from, or `unknown`.
+    git_commit: &'static str,
+    /// Whether that tree had uncommitted changes (`null`: unknown).
+    git_dirty: Option<bool>,
     master_seed: u64,
     metrics: Vec<String>,
     scenarios: Vec<StartEntry<'a>>,
     seed_rule: &'static str,
+    /// `common` (common random numbers) or `independent`.
+    seeds: &'static str,
     /// Only for a Morris or Sobol' design: its parameters (point id = design row).
     #[serde(skip_serializing_if = "Option::is_none")]
     sensitivity: Option<&'a SensitivityDesign>,
@@ -252,19 +267,13 @@ impl<'a> Manifest<'a> {
             },
             design: plan.design.name(),
             files,
+            git_commit: crate::output::run_files::GIT_COMMIT,
+            git_dirty: crate::output::run_files::git_dirty(),
             master_seed: plan.seed,
             metrics: Metric::names(),
             scenarios: plan.scenarios.iter().map(StartEntry::from).collect(),
-            seed_rule: match plan.sensitivity {
-                None => {
-                    "run seed = derive_seed(master_seed, point, replicate) (src/sim/rng.rs); recorded per run in runs.csv"
-                }
-                Some(_) => {
-                    "run seed = derive_seed(master_seed, seed_point, replicate) (src/sim/rng.rs), seed_point = the point itself, \
-                            except AB_ij takes A_j's (sobol) and every point of a trajectory takes its start's (morris): \
-                            common random numbers (src/sweep/sensitivity_design.rs); recorded per run in runs.csv"
-                }
-            },
+            seed_rule: plan.seed_rule(),
+            seeds: plan.seeds.name(),
             sensitivity: plan.sensitivity.as_ref(),
             set,
             shard: span.entry(),

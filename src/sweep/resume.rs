@@ -64,7 +64,12 @@ fn difference(found: &SweepState, now: &SweepState) -> Option<Difference> {
     if found.shard != now.shard {
         return Some(Difference::shard(found.shard, now.shard));
     }
-    if found.metrics != now.metrics || found.runs != now.runs || found.aimarket_version != now.aimarket_version {
+    // A sweep started before common random numbers were the default has independent seeds.
+    if found.metrics != now.metrics
+        || found.runs != now.runs
+        || found.aimarket_version != now.aimarket_version
+        || found.seeds != now.seeds
+    {
         return Some(Difference::Version {
             version: found.aimarket_version.clone(),
         });
@@ -249,7 +254,7 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
         for run in point * r..(point + 1) * r {
             rows.extend(load_ok(run)?);
         }
-        summary.write_summary(point, &rows)?;
+        summary.write_summary(plan, point, &rows)?;
         summary.flush()?;
     }
     // Journals of summarised points are no longer needed (a deletion may have been cut off).
@@ -288,6 +293,7 @@ mod tests {
             replicates: 3,
             runs: 6,
             metrics: vec!["m".into()],
+            seeds: crate::sweep::spec::SeedPolicy::Common,
             shard: None,
         }
     }

@@ -22,7 +22,6 @@ use super::spec::Plan;
 use super::tables::Table;
 use crate::batch::{panic_message, run_in_memory};
 use crate::config::{Config, MetricValues};
-use crate::sim::rng::derive_seed;
 
 /// Appends committed runs in id order and summarises completed points.
 pub struct Committer<'a> {
@@ -70,7 +69,7 @@ impl<'a> Committer<'a> {
         let r = self.plan.replicates;
         let (point, replicate) = (rec.run / r, rec.run % r);
         if let Some(t) = self.trajectories.as_mut() {
-            t.write_trajectory(&rec)?;
+            t.write_trajectory(self.plan, &rec)?;
             // Trajectory rows must be on disk before the runs.csv row that commits them.
             t.flush()?;
         }
@@ -91,7 +90,7 @@ impl<'a> Committer<'a> {
     /// Writes the summary of `point` from the collected rows, then drops its journals.
     fn finish_point(&mut self, point: u64) -> Result<(), SweepError> {
         let runs = std::mem::take(&mut self.point_rows);
-        self.summary.write_summary(point, &runs)?;
+        self.summary.write_summary(self.plan, point, &runs)?;
         self.summary.flush()?;
         let r = self.plan.replicates;
         for run in point * r..(point + 1) * r {
@@ -256,9 +255,7 @@ static NEVER: AtomicBool = AtomicBool::new(false);
 fn execute_run(plan: &Plan, run: u64, cache: &mut Option<(u64, Result<Config, String>)>) -> RunRecord {
     let r = plan.replicates;
     let (point, replicate) = (run / r, run % r);
-    // Morris/Sobol' designs share seeds within a base sample or trajectory (sensitivity_design).
-    let seed_point = plan.sensitivity.as_ref().map_or(point, |d| d.seed_point(point));
-    let seed = derive_seed(plan.seed, seed_point, replicate);
+    let seed = plan.run_seed(point, replicate);
     let started = Instant::now();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // Replicates of a point are usually taken by the same worker in a row; resolve once.

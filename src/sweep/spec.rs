@@ -26,6 +26,41 @@ use crate::output::format_number;
 /// with a message instead of exhausting memory while the point list is built.
 const MAX_POINTS: usize = 10_000_000;
 
+/// How run seeds are drawn from the master seed (`seeds = "common" | "independent"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedPolicy {
+    /// Common random numbers (the default): replicate r of every point and scenario has the
+    /// seed `derive_seed(master, 0, r)`, as in `aimarket compare`, so differences between
+    /// points are paired.
+    Common,
+    /// Every run its own seed, `derive_seed(master, point, replicate)` (what every sweep did
+    /// before common random numbers became the default).
+    Independent,
+}
+
+impl SeedPolicy {
+    /// The name written in sweep files and manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            SeedPolicy::Common => "common",
+            SeedPolicy::Independent => "independent",
+        }
+    }
+
+    /// The rule, as recorded in the manifest.
+    pub fn rule(self) -> &'static str {
+        match self {
+            SeedPolicy::Common => {
+                "common random numbers: run seed = derive_seed(master_seed, 0, replicate) (src/sim/rng.rs), the same for every point and scenario; recorded per run in runs.csv"
+            }
+            SeedPolicy::Independent => {
+                "independent: run seed = derive_seed(master_seed, point, replicate) (src/sim/rng.rs); recorded per run in runs.csv"
+            }
+        }
+    }
+}
+
 /// One config a point can start from: the base, or one scenario file.
 #[derive(Debug, Clone)]
 pub struct Start {
@@ -130,6 +165,8 @@ pub struct Plan {
     pub replicates: u64,
     /// Master seed from which every run seed is derived.
     pub seed: u64,
+    /// How run seeds are derived from it.
+    pub seeds: SeedPolicy,
     /// The design points, in point-id order.
     pub points: Vec<Point>,
     /// For a Morris or Sobol' design: its record (point id = design row).
@@ -164,6 +201,31 @@ impl Plan {
         }
     }
 
+    /// The seed of a (point, replicate) under the plan's [`SeedPolicy`]. With independent
+    /// seeds, a Morris or Sobol' design still shares seeds within a base sample or trajectory
+    /// (an inert parameter must have exactly zero effect; see `sensitivity_design`).
+    pub fn run_seed(&self, point: u64, replicate: u64) -> u64 {
+        match self.seeds {
+            SeedPolicy::Common => crate::sim::rng::derive_seed(self.seed, 0, replicate),
+            SeedPolicy::Independent => {
+                let seed_point = self.sensitivity.as_ref().map_or(point, |d| d.seed_point(point));
+                crate::sim::rng::derive_seed(self.seed, seed_point, replicate)
+            }
+        }
+    }
+
+    /// The seed rule, as recorded in the manifest.
+    pub fn seed_rule(&self) -> &'static str {
+        match (self.seeds, &self.sensitivity) {
+            (SeedPolicy::Independent, Some(_)) => {
+                "independent within a sensitivity design: run seed = derive_seed(master_seed, seed_point, replicate) (src/sim/rng.rs), \
+                 seed_point = the point itself, except AB_ij takes A_j's (sobol) and every point of a trajectory takes its start's (morris) \
+                 (src/sweep/sensitivity_design.rs); recorded per run in runs.csv"
+            }
+            (policy, _) => policy.rule(),
+        }
+    }
+
     /// The resolved table of a point (start config, `set`, then axis values); `run.seed` is
     /// left to the caller.
     pub fn point_table(&self, point: usize) -> Result<toml::Table, String> {
@@ -173,6 +235,33 @@ impl Plan {
             config::set_key(&mut table, &axis.key, value.clone()).map_err(|e| format!("{} {e}", axis.key))?;
         }
         Ok(table)
+    }
+
+    /// The first month of a point (its `run.start`); `None` when the point's table has no
+    /// valid one (its runs fail).
+    pub fn point_start(&self, point: usize) -> Option<config::Month> {
+        let table = self.point_table(point).ok()?;
+        config::Month::parse(config::get_key(&table, "run.start")?.as_str()?).ok()
+    }
+
+    /// The name of scenario `i` in points.csv: its file stem (`eu_data_act`), or the path as
+    /// written when two scenarios share a stem.
+    pub fn scenario_name(&self, i: usize) -> &str {
+        let stem = |s: &Start| s.path.file_stem().and_then(|x| x.to_str()).map(str::to_owned);
+        let me = &self.scenarios[i];
+        match me.path.file_stem().and_then(|x| x.to_str()) {
+            Some(name)
+                if self
+                    .scenarios
+                    .iter()
+                    .filter(|s| stem(s).as_deref() == Some(name))
+                    .count()
+                    == 1 =>
+            {
+                name
+            }
+            _ => &me.label,
+        }
     }
 
     /// The resolved, validated config of one run: its point's table with `run.seed` = `seed`.
@@ -227,6 +316,7 @@ struct SweepFile {
     levels: Option<Count>,
     replicates: Option<Count>,
     seed: Option<Count>,
+    seeds: Option<SeedPolicy>,
     /// Dotted key → value, in the file's order (`toml` preserves it).
     set: Option<toml::Table>,
     axes: Option<Vec<AxisFile>>,
@@ -351,8 +441,13 @@ impl Reader<'_> {
 /// Reads and validates a sweep file. Nothing runs if this fails.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
-    let text = String::from_utf8(bytes.clone()).map_err(|_| ConfigError::new(&file, "", "is not UTF-8 text"))?;
+    let text = match config::embedded::read(path) {
+        Some(text) => text.to_string(),
+        None => {
+            let bytes = std::fs::read(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))?;
+            String::from_utf8(bytes).map_err(|_| ConfigError::new(&file, "", "is not UTF-8 text"))?
+        }
+    };
     let sweep = parse(config::parse_table(&text, &file)?, &file)?;
     let r = Reader { file: &file };
 
@@ -526,6 +621,7 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
         design,
         replicates,
         seed,
+        seeds: sweep.seeds.unwrap_or(SeedPolicy::Common),
         points,
         sensitivity,
         shard: None,
@@ -541,7 +637,7 @@ fn load_start(
     set: &[(String, toml::Value)],
 ) -> Result<Start, ConfigError> {
     let path = relative_to(sweep, Path::new(label));
-    if !path.is_file() {
+    if !path.is_file() && !config::embedded::is_embedded(&path) {
         return Err(r.err(
             key,
             format!("\"{label}\" does not exist (looked for {})", path.display()),
@@ -622,11 +718,23 @@ fn check_key<'a>(table: &'a toml::Table, key: &str) -> Result<Vec<&'a toml::Valu
             (Some(_), false) => Err(format!("{} is a value, not a table", join(head))),
         }
     }
-    let parts: Vec<&str> = key.split('.').collect();
-    if key.is_empty() || parts.iter().any(|p| p.is_empty()) {
-        return Err("is not a valid dotted key".to_string());
-    }
+    let parts = config::key_parts(key).map_err(|_| "is not a valid dotted key".to_string())?;
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let mut out = Vec::new();
+    // `events.<label>.<field>`: the labelled event's field (it must be there already).
+    if let ["events", label, rest @ ..] = &parts[..]
+        && let Some(toml::Value::Array(items)) = table.get("events")
+    {
+        let i = config::event_by_label(items, label)?;
+        if rest.is_empty() {
+            return Err(format!("events[{i}] is an event, not a value; add a field"));
+        }
+        let event = items[i]
+            .as_table()
+            .ok_or_else(|| format!("events[{i}] is not a table"))?;
+        walk(event, rest, &format!("events[{i}]"), &mut out)?;
+        return Ok(out);
+    }
     walk(table, &parts, "", &mut out)?;
     Ok(out)
 }

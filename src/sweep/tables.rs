@@ -28,7 +28,7 @@ use strum::EnumCount;
 use super::error::SweepError;
 use super::journal::RunRecord;
 use super::spec::{Plan, value_text};
-use crate::config::{Metric, MetricValues};
+use crate::config::{Metric, MetricValues, Month};
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
 use crate::stats;
@@ -107,8 +107,8 @@ pub fn runs_header() -> Vec<String> {
 }
 
 /// The columns of summary.csv.
-const SUMMARY_COLUMNS: [&str; 11] = [
-    "point", "tick", "metric", "n", "mean", "sd", "ci_low", "ci_high", "p05", "p50", "p95",
+const SUMMARY_COLUMNS: [&str; 12] = [
+    "point", "tick", "date", "metric", "n", "mean", "sd", "ci_low", "ci_high", "p05", "p50", "p95",
 ];
 
 /// A row of summary.csv: one metric of one point in one tick, over the point's ok runs.
@@ -116,6 +116,7 @@ const SUMMARY_COLUMNS: [&str; 11] = [
 struct SummaryRow {
     point: u64,
     tick: usize,
+    date: String,
     metric: &'static str,
     n: usize,
     mean: Option<Num>,
@@ -133,13 +134,19 @@ pub fn summary_header() -> Vec<String> {
 }
 
 /// The columns of trajectories.csv before the per-metric ones.
-const TRAJECTORY_COLUMNS: [&str; 2] = ["run", "tick"];
+const TRAJECTORY_COLUMNS: [&str; 3] = ["run", "tick", "date"];
 
 /// The fixed columns of a trajectories.csv row.
 #[derive(Serialize)]
 struct TrajectoryKey {
     run: u64,
     tick: usize,
+    date: String,
+}
+
+/// `YYYY-MM` of a tick from the point's first month (empty when it has none).
+fn date(start: Option<Month>, tick: usize) -> String {
+    start.map(|m| m.plus(tick as i64).to_string()).unwrap_or_default()
 }
 
 /// A row of trajectories.csv: a run's metrics in one tick.
@@ -199,7 +206,7 @@ pub fn write_points(out: &Path, plan: &Plan) -> Result<(), SweepError> {
     for (id, p) in plan.points.iter().enumerate() {
         let row = PointRow {
             point: id,
-            scenario: plan.has_scenarios().then(|| plan.scenarios[p.start].label.as_str()),
+            scenario: plan.has_scenarios().then(|| plan.scenario_name(p.start)),
             values: p.values.iter().map(value_text).collect(),
         };
         w.serialize(row).map_err(fail)?;
@@ -258,10 +265,15 @@ impl Table {
     }
 
     /// Appends a run's rows to trajectories.csv, one per tick.
-    pub fn write_trajectory(&mut self, rec: &RunRecord) -> Result<(), SweepError> {
+    pub fn write_trajectory(&mut self, plan: &Plan, rec: &RunRecord) -> Result<(), SweepError> {
+        let start = plan.point_start((rec.run / plan.replicates) as usize);
         for (tick, row) in rec.rows.iter().enumerate() {
             self.write(&TrajectoryRow(
-                TrajectoryKey { run: rec.run, tick },
+                TrajectoryKey {
+                    run: rec.run,
+                    tick,
+                    date: date(start, tick),
+                },
                 PerMetric(Some(row)),
             ))?;
         }
@@ -270,11 +282,13 @@ impl Table {
 
     /// Appends the summary rows of one point: for every tick and metric, statistics over the
     /// ok replicates (`runs`, one per-tick series each). A point without ok runs has no rows.
-    pub fn write_summary(&mut self, point: u64, runs: &[Vec<MetricValues>]) -> Result<(), SweepError> {
+    pub fn write_summary(&mut self, plan: &Plan, point: u64, runs: &[Vec<MetricValues>]) -> Result<(), SweepError> {
         let Some(first) = runs.first() else { return Ok(()) };
+        let start = plan.point_start(point as usize);
         let t = stats::t975(runs.len().saturating_sub(1));
         let mut values = Vec::with_capacity(runs.len());
         for tick in 0..first.len() {
+            let date = date(start, tick);
             for m in Metric::all() {
                 values.clear();
                 values.extend(runs.iter().map(|rows| rows[tick][m]));
@@ -282,6 +296,7 @@ impl Table {
                 self.write(&SummaryRow {
                     point,
                     tick,
+                    date: date.clone(),
                     metric: m.name(),
                     n: s.n,
                     mean: s.mean.map(Num),
@@ -405,6 +420,7 @@ mod tests {
         let summary = SummaryRow {
             point: 0,
             tick: 0,
+            date: String::new(),
             metric: "m",
             n: 0,
             mean: None,
@@ -417,7 +433,11 @@ mod tests {
         };
         assert_eq!(derived_header(&summary), SUMMARY_COLUMNS.join(","));
         assert_eq!(
-            derived_header(&TrajectoryKey { run: 0, tick: 0 }),
+            derived_header(&TrajectoryKey {
+                run: 0,
+                tick: 0,
+                date: String::new()
+            }),
             TRAJECTORY_COLUMNS.join(",")
         );
     }
@@ -464,12 +484,24 @@ mod tests {
         v[Metric::HhiCloud] = 1.0;
         v[Metric::Cr1Cloud] = 1e21;
         v[Metric::Cr3Cloud] = 0.1 + 0.2;
-        let text = line(&TrajectoryRow(TrajectoryKey { run: 1, tick: 2 }, PerMetric(Some(&v))));
+        let key = TrajectoryKey {
+            run: 1,
+            tick: 2,
+            date: date(Month::parse("2026-11").ok(), 2),
+        };
+        let text = line(&TrajectoryRow(key, PerMetric(Some(&v))));
         let fields: Vec<&str> = text.trim_end().split(',').collect();
         assert_eq!(fields.len(), trajectories_header().len());
         assert_eq!(
-            &fields[..5],
-            ["1", "2", "1", "1000000000000000000000", "0.30000000000000004"]
+            &fields[..6],
+            [
+                "1",
+                "2",
+                "2027-01",
+                "1",
+                "1000000000000000000000",
+                "0.30000000000000004"
+            ]
         );
     }
 
@@ -481,7 +513,7 @@ mod tests {
         assert_eq!(runs[RUN_COLUMNS.len()], format!("final_{}", names[0]));
         assert_eq!(runs[RUN_COLUMNS.len() + names.len()], format!("mean_{}", names[0]));
         assert_eq!(
-            trajectories_header()[2..],
+            trajectories_header()[3..],
             names.iter().map(|n| n.to_string()).collect::<Vec<_>>()
         );
         assert_eq!(header_line(&["1".into(), "a,b".into(), "x".into()]), "1,\"a,b\",x");
@@ -493,13 +525,13 @@ mod tests {
         let path = dir.path().join("t.csv");
         let header = vec!["run".to_string(), "tick".to_string()];
         let mut t = Table::open(&path, &header, None).unwrap();
-        t.write(&TrajectoryKey { run: 1, tick: 2 }).unwrap();
-        t.write(&TrajectoryKey { run: 3, tick: 4 }).unwrap();
+        t.write(&(1, 2)).unwrap();
+        t.write(&(3, 4)).unwrap();
         t.flush().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "run,tick\n1,2\n3,4\n");
         drop(t);
         let mut t = Table::open(&path, &header, Some(13)).unwrap();
-        t.write(&TrajectoryKey { run: 5, tick: 6 }).unwrap();
+        t.write(&(5, 6)).unwrap();
         drop(t);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "run,tick\n1,2\n5,6\n");
     }

@@ -102,6 +102,21 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         provider_fringe.iter().chain(&lab_fringe).copied().collect(),
     ];
 
+    // Owners: a provider owns itself; a lab (and its own data centres) belongs to its owning
+    // provider this month, or to itself.
+    let mut lab_owner: Vec<String> = layout.labs.clone();
+    for (idx, lab) in &labs {
+        if let Some(p) = lab.owner {
+            lab_owner[idx.0] = layout.providers[p].clone();
+        }
+    }
+    let owners: [Vec<&str>; 4] = [
+        layout.providers.iter().map(String::as_str).collect(),
+        layout.providers.iter().chain(&lab_owner).map(String::as_str).collect(),
+        lab_owner.iter().map(String::as_str).collect(),
+        layout.providers.iter().chain(&lab_owner).map(String::as_str).collect(),
+    ];
+
     let mut metrics = MetricValues::default();
     let mut share_rows = Vec::new();
     for ((m, amount), market) in amounts.iter().enumerate().zip(Market::all()) {
@@ -119,6 +134,8 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             share_rows.push(ShareRow {
                 market,
                 agent: (*name).to_string(),
+                owner: owners[m][i].to_string(),
+                fringe: f[i],
                 share: s[i],
                 amount: amount[i],
                 quantity: quantities[m][i],
