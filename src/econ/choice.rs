@@ -381,7 +381,7 @@ impl ChoiceTables {
         let extra = self.vendor_factor - 1.0;
         let mut acc = 0.0;
         let mut last = None;
-        for c in 0..n {
+        for (c, &fc) in f.iter().enumerate().take(n) {
             let mut g = self.group[c];
             if g <= 0.0 {
                 continue;
@@ -389,11 +389,11 @@ impl ChoiceTables {
             for &l in cx.vendors {
                 g += extra * self.base[c * self.n_labs + l];
             }
-            let wc = g * f[c];
+            let wc = g * fc;
             acc += wc;
             last = Some(c);
             if target < acc {
-                let mut inner = (target - (acc - wc)) / f[c];
+                let mut inner = (target - (acc - wc)) / fc;
                 let start = c * self.n_labs;
                 let mut pick = None;
                 for k in start..start + self.n_labs {
