@@ -15,7 +15,7 @@ use aimarket::sim::{Observer, simulate};
 use aimarket::stats::{Paired, paired};
 use rayon::prelude::*;
 
-use crate::common::repo;
+use crate::common::{read_csv, repo};
 
 const ENTERPRISES: u32 = 20_000;
 const REPLICATES: u64 = 8;
@@ -347,21 +347,6 @@ fn compare_rejects_mismatched_runs_and_bad_arguments_before_running() {
 }
 
 /// A CSV file as header-keyed rows.
-fn read_csv(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let headers = r.headers().expect("header").clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.expect("row");
-            headers
-                .iter()
-                .map(String::from)
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
 fn f(row: &std::collections::HashMap<String, String>, column: &str) -> f64 {
     row[column]
         .parse()

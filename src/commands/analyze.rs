@@ -300,17 +300,29 @@ fn corrupt(path: &Path, problem: impl std::fmt::Display) -> CommandError {
     CommandError::BadInput(format!("{}: {problem}", path.display()))
 }
 
+/// The header row of a table.
+fn headers(r: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>, CommandError> {
+    Ok(r.headers()
+        .map_err(|e| corrupt(path, e))?
+        .iter()
+        .map(String::from)
+        .collect())
+}
+
+/// The position of a named column, or an error naming the table.
+fn column(header: &[String], path: &Path, name: &str) -> Result<usize, CommandError> {
+    header
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| corrupt(path, format!("has no column `{name}`")))
+}
+
 /// Checks points.csv against the rebuilt design: one row per design row, in order, each value
 /// the design's coordinate mapped to its range (rounded for integer keys).
 fn check_points(dir: &Path, sweep: &Sweep) -> Result<(), CommandError> {
     let path = dir.join("points.csv");
     let mut r = reader(&path)?;
-    let header: Vec<String> = r
-        .headers()
-        .map_err(|e| corrupt(&path, e))?
-        .iter()
-        .map(String::from)
-        .collect();
+    let header = headers(&mut r, &path)?;
     let mut want = vec!["point".to_string()];
     want.extend(sweep.design.parameters.iter().cloned());
     if header != want {
@@ -362,18 +374,8 @@ struct Outputs {
 fn read_runs(dir: &Path, sweep: &Sweep, metrics: &[Metric], window: Window) -> Result<Outputs, CommandError> {
     let path = dir.join("runs.csv");
     let mut r = reader(&path)?;
-    let header: Vec<String> = r
-        .headers()
-        .map_err(|e| corrupt(&path, e))?
-        .iter()
-        .map(String::from)
-        .collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| corrupt(&path, format!("has no column `{name}`")))
-    };
+    let header = headers(&mut r, &path)?;
+    let col = |name: &str| column(&header, &path, name);
     let (c_point, c_rep, c_status, c_error) = (col("point")?, col("replicate")?, col("status")?, col("error")?);
     let prefix = match window {
         Window::Final => "final_",
@@ -442,18 +444,8 @@ type Moments = Vec<Vec<Option<(usize, Option<f64>, Option<f64>)>>>;
 fn read_summary(dir: &Path, sweep: &Sweep, metrics: &[Metric], t: usize) -> Result<Moments, CommandError> {
     let path = dir.join("summary.csv");
     let mut r = reader(&path)?;
-    let header: Vec<String> = r
-        .headers()
-        .map_err(|e| corrupt(&path, e))?
-        .iter()
-        .map(String::from)
-        .collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| corrupt(&path, format!("has no column `{name}`")))
-    };
+    let header = headers(&mut r, &path)?;
+    let col = |name: &str| column(&header, &path, name);
     let (cp, ct, cm, cn, cmean, csd) = (
         col("point")?,
         col("tick")?,
