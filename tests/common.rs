@@ -67,3 +67,26 @@ pub fn read_csv(path: &std::path::Path) -> Vec<std::collections::HashMap<String,
         })
         .collect()
 }
+
+/// Waits until `out/runs.csv` has at least `rows` data rows (or the sweep ends, or 30 s pass),
+/// then SIGKILLs the sweep, which gets no chance to clean up, and checks it had not finished.
+pub fn kill_when_runs_reach(mut child: std::process::Child, out: &std::path::Path, rows: usize) {
+    let data_rows = || {
+        std::fs::read_to_string(out.join("runs.csv"))
+            .map(|t| t.lines().count().saturating_sub(1))
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while data_rows() < rows && std::time::Instant::now() < deadline {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().ok();
+    child.wait().expect("wait");
+    assert!(
+        !out.join("manifest.json").exists(),
+        "the sweep must have been killed before it finished"
+    );
+}

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::common::*;
 
@@ -205,7 +204,7 @@ fn shards_merged_in_any_order_are_the_single_machine_sweep_byte_for_byte() {
 
 /// Starts a sweep and SIGKILLs it once runs.csv has at least `rows` data rows.
 fn kill_part_way(file: &Path, out: &Path, args: &[&str], rows: usize) {
-    let mut child = cmd(&["sweep"], &[file])
+    let child = cmd(&["sweep"], &[file])
         .arg("--out")
         .arg(out)
         .args(args)
@@ -213,24 +212,7 @@ fn kill_part_way(file: &Path, out: &Path, args: &[&str], rows: usize) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let data_rows = || {
-        std::fs::read_to_string(out.join("runs.csv"))
-            .map(|t| t.lines().count().saturating_sub(1))
-            .unwrap_or(0)
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while data_rows() < rows && Instant::now() < deadline {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().ok(); // SIGKILL on Unix: no chance to clean up.
-    child.wait().expect("wait");
-    assert!(
-        !out.join("manifest.json").exists(),
-        "the shard must have been killed before it finished"
-    );
+    crate::common::kill_when_runs_reach(child, out, rows);
 }
 
 #[test]

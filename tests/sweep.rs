@@ -225,24 +225,12 @@ fn thread_count_does_not_change_any_output() {
 
 /// Starts a sweep and SIGKILLs it once runs.csv has at least `rows` data rows.
 fn kill_part_way(file: &Path, out: &Path, extra: &[&str], rows: usize) {
-    let mut child = sweep_cmd(file, out, extra)
+    let child = sweep_cmd(file, out, extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while data_rows(&out.join("runs.csv")) < rows && Instant::now() < deadline {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().ok(); // SIGKILL on Unix: no chance to clean up.
-    child.wait().expect("wait");
-    assert!(
-        !out.join("manifest.json").exists(),
-        "the sweep must have been killed before it finished"
-    );
+    crate::common::kill_when_runs_reach(child, out, rows);
 }
 
 #[test]

@@ -392,27 +392,10 @@ impl ChoiceTables {
             let wc = g * fc;
             acc += wc;
             last = Some(c);
-            if target < acc {
-                let mut inner = (target - (acc - wc)) / fc;
-                let start = c * self.n_labs;
-                let mut pick = None;
-                for k in start..start + self.n_labs {
-                    let mut wk = self.base[k];
-                    if cx.vendors.contains(&(k - start)) {
-                        wk *= self.vendor_factor;
-                    }
-                    if wk <= 0.0 {
-                        continue;
-                    }
-                    pick = Some(k);
-                    if inner < wk {
-                        break;
-                    }
-                    inner -= wk;
-                }
-                if let Some(k) = pick {
-                    return AiPick::Slot(k);
-                }
+            if target < acc
+                && let Some(k) = self.walk_slots(c, (target - (acc - wc)) / fc, cx.vendors)
+            {
+                return AiPick::Slot(k);
             }
         }
         if self.outside > 0.0 {
@@ -443,24 +426,8 @@ impl ChoiceTables {
             acc += w[c];
             last = Some(c);
             if target < acc {
-                let mut inner = (target - (acc - w[c])) / f[c];
-                let start = c * self.n_labs;
-                let mut pick = None;
-                for k in start..start + self.n_labs {
-                    let mut wk = self.base[k];
-                    if vendors && cx.vendors.contains(&(k - start)) {
-                        wk *= self.vendor_factor;
-                    }
-                    if wk <= 0.0 {
-                        continue;
-                    }
-                    pick = Some(k);
-                    if inner < wk {
-                        break;
-                    }
-                    inner -= wk;
-                }
-                if let Some(k) = pick {
+                let favoured: &[usize] = if vendors { cx.vendors } else { &[] };
+                if let Some(k) = self.walk_slots(c, (target - (acc - w[c])) / f[c], favoured) {
                     return AiPick::Slot(k);
                 }
             }
@@ -470,6 +437,28 @@ impl ChoiceTables {
         }
         last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None))
             .map_or(AiPick::Outside, AiPick::Slot)
+    }
+
+    /// Walks the slots of `channel` to `inner`, the labs in `favoured` weighted by the vendor
+    /// factor; with nothing past `inner` (rounding), the last slot with weight.
+    fn walk_slots(&self, channel: usize, mut inner: f64, favoured: &[usize]) -> Option<usize> {
+        let start = channel * self.n_labs;
+        let mut pick = None;
+        for k in start..start + self.n_labs {
+            let mut wk = self.base[k];
+            if favoured.contains(&(k - start)) {
+                wk *= self.vendor_factor;
+            }
+            if wk <= 0.0 {
+                continue;
+            }
+            pick = Some(k);
+            if inner < wk {
+                break;
+            }
+            inner -= wk;
+        }
+        pick
     }
 
     /// Walks base weights of one channel's slots to `target`, skipping `skip`.
