@@ -25,6 +25,8 @@ pub struct Config {
     pub demand: DemandSection,
     /// Lab behaviour common to all labs: allocation and quality technology.
     pub lab_behaviour: LabBehaviour,
+    /// How sellers set prices, and how costs move.
+    pub pricing: PricingSection,
     /// Cloud providers by id, in index order.
     pub providers: IndexMap<String, ProviderConfig>,
     /// AI labs by id, in index order.
@@ -159,6 +161,39 @@ pub struct LabBehaviour {
     pub reinvest_share: f64,
     /// Minimum share of a first-party lab's rented compute on its owner, in [0, 1].
     pub owner_min_share: f64,
+}
+
+/// How providers set their compute prices.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PricingRule {
+    /// Each month a damped best response to the labs' allocation logit (Bertrand–Nash with
+    /// installed base, forward-looking value of customers won, and capacity shadow prices).
+    BestResponse,
+    /// The first version's rule: the price follows the provider's own utilisation gap.
+    Utilisation,
+}
+
+/// Price setting and cost paths (see `docs/MODEL.md`, "Prices and costs").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PricingSection {
+    /// How providers set compute prices.
+    pub rule: PricingRule,
+    /// Share of the gap to the best response closed each month, in (0, 1].
+    pub damping: f64,
+    /// Sellers' annual discount rate, ≥ 0: the value of a customer won now.
+    pub discount_rate_per_year: f64,
+    /// Whether sellers value the future margin of customers won now (Klemperer's invest motive).
+    pub forward_looking: bool,
+    /// Annual change of the cost per unit of effective compute (negative: costs fall), > −1.
+    pub cost_trend_per_year: f64,
+    /// Purchase price of one GPU-equivalent, US$ (capex).
+    pub capex_per_gpu_usd: f64,
+    /// Straight-line depreciation life of a GPU, years, > 0.
+    pub depreciation_years: f64,
+    /// Highest price a best response may set, as a multiple of the seller's unit cost, > 1.
+    pub max_price_ratio: f64,
 }
 
 /// How a provider's marketplace admits other labs' models.

@@ -156,6 +156,19 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     ck.probability("lab_behaviour.reinvest_share", l.reinvest_share)?;
     ck.probability("lab_behaviour.owner_min_share", l.owner_min_share)?;
 
+    let pr = &c.pricing;
+    ck.range("pricing.damping", pr.damping, 1e-6, 1.0)?;
+    ck.non_negative("pricing.discount_rate_per_year", pr.discount_rate_per_year)?;
+    ck.growth("pricing.cost_trend_per_year", pr.cost_trend_per_year)?;
+    ck.non_negative("pricing.capex_per_gpu_usd", pr.capex_per_gpu_usd)?;
+    ck.positive("pricing.depreciation_years", pr.depreciation_years)?;
+    if !(pr.max_price_ratio.is_finite() && pr.max_price_ratio > 1.0) {
+        return Err(ck.fail(
+            "pricing.max_price_ratio",
+            format!("must be a finite multiple of unit cost > 1, got {}", pr.max_price_ratio),
+        ));
+    }
+
     validate_providers(c, &ck, start)?;
     validate_labs(c, &ck, start)?;
     validate_contracts(c, &ck)?;

@@ -20,13 +20,28 @@ pub fn cycled_unit_cost(unit_cost: f64, amplitude: f64, months: u32, period: u32
     unit_cost * (1.0 + amplitude * phase.sin())
 }
 
-/// This month's unit cost: the configured cost, or under a GPU price cycle started at tick
-/// `start` with `(amplitude, period)`, the cycled cost.
-pub fn unit_cost_at(unit_cost: f64, cycle: Option<(u32, f64, u32)>, tick: u32) -> f64 {
+/// The technology trend of the cost per unit of effective compute after `tick` months:
+/// `(1 + trend)^(tick / 12)` (trend −0.245 a year: FLOP/s per US$ doubles every ≈ 2.5 years).
+pub fn trend_factor(trend_per_year: f64, tick: u32) -> f64 {
+    (1.0 + trend_per_year).powf(f64::from(tick) / 12.0)
+}
+
+/// This month's unit cost: the configured cost at tick 0 moved by the technology trend, and
+/// under a GPU price cycle started at tick `start` with `(amplitude, period)`, cycled around
+/// that trend (down as well as up).
+pub fn unit_cost_at(unit_cost: f64, trend_per_year: f64, cycle: Option<(u32, f64, u32)>, tick: u32) -> f64 {
+    let trended = unit_cost * trend_factor(trend_per_year, tick);
     match cycle {
-        Some((start, amplitude, period)) => cycled_unit_cost(unit_cost, amplitude, tick.saturating_sub(start), period),
-        None => unit_cost,
+        Some((start, amplitude, period)) => cycled_unit_cost(trended, amplitude, tick.saturating_sub(start), period),
+        None => trended,
     }
+}
+
+/// Straight-line depreciation of `capacity_kgpu` of GPUs in US$ M per month, valued at this
+/// month's capex per GPU (replacement cost: the capex path follows the same trend as unit cost).
+pub fn depreciation_musd(capacity_kgpu: f64, capex_per_gpu_usd: f64, life_years: f64) -> f64 {
+    // kGPU × 1,000 GPUs × US$ per GPU / (12 · life) months, in US$ M.
+    capacity_kgpu * 1_000.0 * capex_per_gpu_usd / (12.0 * life_years) / 1e6
 }
 
 /// Price per GPU-hour of inference an enterprise pays on a provider marketplace.
@@ -78,6 +93,23 @@ mod tests {
         assert!((cycled_unit_cost(2.0, 0.3, 0, 24) - 2.0).abs() < 1e-12);
         assert!((cycled_unit_cost(2.0, 0.3, 6, 24) - 2.6).abs() < 1e-12);
         assert!((cycled_unit_cost(2.0, 0.3, 18, 24) - 1.4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn costs_follow_the_trend_and_the_cycle_moves_them_both_ways() {
+        // −24.5 %/yr: after two years the cost is 0.755² of the start.
+        assert!((unit_cost_at(2.0, -0.245, None, 24) - 2.0 * 0.755f64.powi(2)).abs() < 1e-12);
+        assert_eq!(unit_cost_at(2.0, -0.245, None, 0), 2.0);
+        let trend = unit_cost_at(2.0, -0.245, None, 30);
+        let up = unit_cost_at(2.0, -0.245, Some((24, 0.3, 24)), 30);
+        let down = unit_cost_at(2.0, -0.245, Some((12, 0.3, 24)), 30);
+        assert!((up - trend * 1.3).abs() < 1e-12 && (down - trend * 0.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn depreciation_of_a_thousand_gpus_over_five_years() {
+        // 1 kGPU × US$ 30,000 / 60 months = US$ 0.5 M a month.
+        assert!((depreciation_musd(1.0, 30_000.0, 5.0) - 0.5).abs() < 1e-12);
     }
 
     #[test]

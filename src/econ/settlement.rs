@@ -8,7 +8,13 @@
 //! GPU-hour and the lab the fee part; a direct slot's spend `d_k f_l · 0.73 · P_k` goes to the
 //! lab. Labs pay hosts `0.73 · price_p` per kGPU served, unspent credits of that host first.
 //! Revenue shares are paid out of labs' enterprise-derived revenue up to their caps. Egress fees
-//! of enterprises that left a marketplace are credited to that provider.
+//! are paid by the enterprises that left a marketplace (a year of the spend they moved × the
+//! fee) and received by that provider.
+//!
+//! Money adds up: [`Flows::enterprise_payments`] (what enterprises pay, counted from the buyers'
+//! side) equals [`Flows::enterprise_receipts`] (what providers and labs receive from
+//! enterprises, counted from the sellers' side), and what labs pay hosts and partners equals
+//! what providers receive from labs. [`Flows::imbalance`] is checked every tick.
 
 use super::capacity::served_fraction;
 use super::contracts::Contract;
@@ -76,6 +82,24 @@ pub struct Flows {
     pub lab_served_fraction: Vec<f64>,
     /// Training compute served per lab, kGPU.
     pub served_training: Vec<f64>,
+    /// Egress fees paid by enterprises leaving each provider's marketplace, US$ M.
+    pub egress_paid: Vec<f64>,
+    /// What enterprises pay this month (AI spend plus egress), from the buyers' side, US$ M.
+    pub enterprise_payments: f64,
+    /// What providers and labs receive from enterprises, from the sellers' side, US$ M.
+    pub enterprise_receipts: f64,
+    /// What labs pay providers (host bills, revenue shares), from the labs' side, US$ M.
+    pub lab_payments: f64,
+    /// What providers receive from labs, from the providers' side, US$ M.
+    pub provider_lab_receipts: f64,
+}
+
+impl Flows {
+    /// Largest relative gap of the two money identities (0 when money adds up).
+    pub fn imbalance(&self) -> f64 {
+        let gap = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1.0);
+        gap(self.enterprise_payments, self.enterprise_receipts).max(gap(self.lab_payments, self.provider_lab_receipts))
+    }
 }
 
 /// Settles the month; draws down credits and records revenue-share payments in `contracts`.
@@ -136,6 +160,10 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
     let mut provider_revenue = vec![0.0; n_p];
     let mut provider_rent = vec![0.0; n_p];
     let mut lab_revenue = vec![0.0; n_l];
+    // Providers' receipts by source: from enterprises (marketplace share, egress) and from labs.
+    let mut from_enterprises = vec![0.0; n_p];
+    let mut from_labs = vec![0.0; n_p];
+    let mut lab_payments = 0.0;
     for (slot, spend) in slot_spend.iter_mut().enumerate() {
         if slot_demand[slot] <= 0.0 {
             continue;
@@ -148,6 +176,7 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
                 *spend = spend_musd(served, input.slot_price[slot]);
                 let to_provider = spend_musd(served, input.provider_price[p] * (1.0 + input.provider_margin[p]));
                 provider_rent[p] += to_provider;
+                from_enterprises[p] += to_provider;
                 lab_revenue[l] += *spend - to_provider;
             }
             None => {
@@ -173,6 +202,8 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
             }
             provider_revenue[p] += bill * (1.0 - inference_part);
             provider_rent[p] += bill * inference_part;
+            from_labs[p] += bill;
+            lab_payments += bill;
             let mut unpaid = bill;
             for c in contracts
                 .iter_mut()
@@ -185,6 +216,7 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         }
     }
     // Revenue shares out of the labs' enterprise-derived revenue.
+    let lab_gross: f64 = lab_revenue.iter().sum();
     let mut lab_net = lab_revenue.clone();
     for c in contracts
         .iter_mut()
@@ -197,17 +229,31 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         c.paid += pay;
         lab_net[c.lab] -= pay;
         provider_rent[c.provider] += pay;
+        from_labs[c.provider] += pay;
+        lab_payments += pay;
     }
-    // Egress fees of enterprises that left a provider's marketplace: a year of their spend × fee.
+    // Egress fees of enterprises that left a provider's marketplace: a year of their spend × fee,
+    // paid by the leavers.
+    let mut egress_paid = vec![0.0; n_p];
     for (slot, &kgpu) in input.egress_kgpu.iter().enumerate() {
         let (channel, _) = slots.split(slot);
         if let (Some(p), true) = (slots.provider_of_channel(channel), kgpu > 0.0) {
-            provider_revenue[p] += input.egress_fee[p] * 12.0 * spend_musd(kgpu, input.slot_price[slot]);
+            let fee = input.egress_fee[p] * 12.0 * spend_musd(kgpu, input.slot_price[slot]);
+            egress_paid[p] += fee;
+            provider_revenue[p] += fee;
+            from_enterprises[p] += fee;
         }
     }
     for p in 0..n_p {
         provider_revenue[p] += provider_rent[p];
     }
+    // Sellers' side: a provider's revenue less what labs paid it is what enterprises paid it.
+    let provider_from_enterprises: f64 = (0..n_p).map(|p| provider_revenue[p] - from_labs[p]).sum();
+    debug_assert!(
+        (provider_from_enterprises - from_enterprises.iter().sum::<f64>()).abs()
+            <= 1e-9 * provider_from_enterprises.abs().max(1.0)
+    );
+    let enterprise_payments = slot_spend.iter().sum::<f64>() + egress_paid.iter().sum::<f64>();
     let provider_served = (0..n_p).map(|p| provider_demand[p] * served_frac[p]).collect();
     let served_training = (0..n_l).map(|l| lab_training[l] * lab_served[l]).collect();
     Flows {
@@ -221,6 +267,11 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         provider_served,
         lab_served_fraction: lab_served,
         served_training,
+        egress_paid,
+        enterprise_payments,
+        enterprise_receipts: provider_from_enterprises + lab_gross,
+        lab_payments,
+        provider_lab_receipts: from_labs.iter().sum(),
     }
 }
 
@@ -312,6 +363,41 @@ mod tests {
     fn leavers_pay_egress_to_the_marketplace_they_left() {
         let (d, labs, _) = one_by_one(1000.0, [0.0, 0.0], 0.0);
         let f = settle(&inputs(&d, &labs, &[1000.0], &[2.0, 0.0]), &mut []);
-        assert!((f.provider_revenue[0] - 0.05 * 12.0 * spend_musd(2.0, 7.0)).abs() < 1e-9);
+        let fee = 0.05 * 12.0 * spend_musd(2.0, 7.0);
+        assert!((f.provider_revenue[0] - fee).abs() < 1e-9);
+        // The fee is paid by the leavers: it is part of what enterprises pay.
+        assert!((f.egress_paid[0] - fee).abs() < 1e-12);
+        assert!((f.enterprise_payments - fee).abs() < 1e-12);
+        assert!(f.imbalance() < 1e-12);
+    }
+
+    #[test]
+    fn money_adds_up_with_rationing_credits_and_revenue_shares() {
+        let (d, labs, _) = one_by_one(60.0, [10.0, 20.0], 50.0);
+        let mut c = Contract::empty("c", 0, 0, 0);
+        c.credits = 3.0;
+        c.revenue_share = 0.2;
+        let mut cs = [c];
+        let f = settle(&inputs(&d, &labs, &[60.0], &[1.5, 0.0]), &mut cs);
+        // Buyers' side, independently: served marketplace and direct spend plus egress.
+        let served = 60.0 / 80.0;
+        let lab_served = (50.0 + 20.0) * served / 70.0;
+        let paid =
+            spend_musd(10.0 * served, 7.0) + spend_musd(20.0 * lab_served, 6.0) + 0.05 * 12.0 * spend_musd(1.5, 7.0);
+        assert!((f.enterprise_payments - paid).abs() < 1e-9);
+        assert!(f.imbalance() < 1e-12, "imbalance {}", f.imbalance());
+        // Sellers' totals: providers' revenue less what labs paid them, plus the labs' revenue
+        // before the revenue share they paid out, is exactly what enterprises paid.
+        let sellers = f.provider_revenue[0] - f.lab_payments + f.lab_revenue[0] + cs[0].paid;
+        assert!((sellers - paid).abs() < 1e-9, "{sellers} ≠ {paid}");
+    }
+
+    #[test]
+    fn an_egress_credit_without_its_debit_is_an_imbalance() {
+        // The first version's defect: fees credited to the provider but paid by nobody.
+        let (d, labs, _) = one_by_one(1000.0, [0.0, 0.0], 0.0);
+        let mut f = settle(&inputs(&d, &labs, &[1000.0], &[2.0, 0.0]), &mut []);
+        f.enterprise_payments -= f.egress_paid[0];
+        assert!(f.imbalance() > 1e-3);
     }
 }

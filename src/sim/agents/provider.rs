@@ -21,6 +21,11 @@ pub struct ProviderState {
     pub pipeline: Pipeline,
     /// Compute price, US$ per GPU-hour.
     pub price: f64,
+    /// This month's unit cost (trend and cycle applied), US$ per GPU-hour.
+    pub unit_cost: f64,
+    /// The part of this month's price above the best response that clears capacity (0 when
+    /// capacity does not bind), US$ per GPU-hour.
+    pub shadow_price: f64,
     /// Last month's demand over capacity (may exceed 1).
     pub load: f64,
     /// Last month's served compute over capacity, in [0, 1].
@@ -41,6 +46,8 @@ pub fn spawn_providers(world: &mut World, config: &Config, start: Month) {
                 capacity: p.capacity_kgpu,
                 pipeline: Pipeline::steady(p.build_lag_months, p.capacity_kgpu * p.invest_rate),
                 price: p.price,
+                unit_cost: p.unit_cost,
+                shadow_price: 0.0,
                 load: p.target_utilisation,
                 utilisation: p.target_utilisation,
                 ramp: Default::default(),

@@ -72,7 +72,8 @@ pub fn plan_lab_compute(cx: PlanContext, mut labs: Query<(&LabIdx, &mut LabState
             budget_musd: lab.budget,
             revenue_musd: lab.revenue,
             own_capacity_kgpu: lab.own_capacity,
-            own_unit_cost: cfg.labs[l].own_unit_cost,
+            own_unit_cost: cfg.labs[l].own_unit_cost
+                * crate::econ::pricing::trend_factor(cfg.pricing.cost_trend_per_year, cx.clock.tick),
             inference_kgpu: lab.inference_kgpu,
             hosts: &lab.hosts,
             initial_hosts: &initial_hosts,

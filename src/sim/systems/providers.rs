@@ -33,7 +33,13 @@ pub fn run_providers(
         );
         let arrived = p.pipeline.advance(order) + p.ramp.pop_front().unwrap_or(0.0);
         p.capacity += arrived;
-        let unit_cost = pricing::unit_cost_at(cfg.unit_cost, regulation.price_cycle, clock.tick);
+        let unit_cost = pricing::unit_cost_at(
+            cfg.unit_cost,
+            params.0.pricing.cost_trend_per_year,
+            regulation.price_cycle,
+            clock.tick,
+        );
+        p.unit_cost = unit_cost;
         p.price = pricing::next_price(p.price, unit_cost, p.load, cfg.target_utilisation, cfg.price_response);
     }
 }

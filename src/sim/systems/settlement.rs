@@ -24,6 +24,7 @@ pub struct SettleContext<'w> {
 /// Settles the month: who is served, who pays whom.
 pub fn settle_market(
     cx: SettleContext,
+    mut fault: ResMut<crate::sim::resources::Fault>,
     mut contracts: ResMut<Contracts>,
     mut settlement: ResMut<Settlement>,
     mut providers: Query<(&ProviderIdx, &mut ProviderState)>,
@@ -83,6 +84,17 @@ pub fn settle_market(
         &mut contracts.0,
     );
 
+    // Money adds up: checked every tick, a run whose books do not balance fails.
+    if fault.0.is_none() && flows.imbalance() > 1e-9 {
+        fault.0 = Some(format!(
+            "money does not add up at {}: enterprises paid {:.6} US$ M, sellers received {:.6}; labs paid {:.6}, providers received {:.6}",
+            cx.clock.month(),
+            flows.enterprise_payments,
+            flows.enterprise_receipts,
+            flows.lab_payments,
+            flows.provider_lab_receipts
+        ));
+    }
     for (idx, mut p) in &mut providers {
         let i = idx.0;
         let demand = flows.provider_demand[i];
