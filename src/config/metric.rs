@@ -288,6 +288,48 @@ pub enum Metric {
         props(unit = "fraction")
     )]
     MeanLabDependency,
+    /// Served-compute-weighted Lerner index of providers' compute prices.
+    #[strum(
+        serialize = "mean_compute_lerner",
+        message = "Lerner index (price − unit cost) / price of compute, weighted by served compute",
+        props(unit = "fraction")
+    )]
+    MeanComputeLerner,
+    /// Profit of all providers.
+    #[strum(
+        serialize = "provider_profit_musd",
+        message = "providers' profit: revenue − variable cost of served compute − depreciation of capacity",
+        props(unit = "US$ M per month")
+    )]
+    ProviderProfitMusd,
+    /// Profit of all labs.
+    #[strum(
+        serialize = "lab_profit_musd",
+        message = "labs' profit: enterprise revenue after revenue shares − compute bills − own data-centre cost",
+        props(unit = "US$ M per month")
+    )]
+    LabProfitMusd,
+    /// Consumer surplus of enterprises' AI workloads.
+    #[strum(
+        serialize = "consumer_surplus_ai_musd",
+        message = "enterprises' AI consumer surplus over the outside option: log-sum over the marginal utility of money, × workloads",
+        props(unit = "US$ M per month")
+    )]
+    ConsumerSurplusAiMusd,
+    /// Consumer surplus of enterprises' cloud workloads.
+    #[strum(
+        serialize = "consumer_surplus_cloud_musd",
+        message = "enterprises' cloud consumer surplus over on-premises: log-sum over the marginal utility of money, × workloads",
+        props(unit = "US$ M per month")
+    )]
+    ConsumerSurplusCloudMusd,
+    /// Total welfare.
+    #[strum(
+        serialize = "total_welfare_musd",
+        message = "AI-layer welfare: AI consumer surplus + providers' and labs' profit",
+        props(unit = "US$ M per month")
+    )]
+    TotalWelfareMusd,
 }
 
 impl Metric {

@@ -3,8 +3,10 @@
 //! ECS systems in `crate::sim` only move data between components and these functions.
 
 pub mod allocation;
+pub mod bertrand;
 pub mod capacity;
 pub mod choice;
+pub mod compute_market;
 pub mod concentration;
 pub mod contracts;
 pub mod offering;
@@ -15,4 +17,6 @@ pub mod pricing;
 pub mod quality;
 pub mod settlement;
 pub mod slots;
+pub mod surplus;
 pub mod switching;
+pub mod welfare;

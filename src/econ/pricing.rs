@@ -37,6 +37,13 @@ pub fn unit_cost_at(unit_cost: f64, trend_per_year: f64, cycle: Option<(u32, f64
     }
 }
 
+/// Capital recovery per GPU-hour sold: capex spread over the life at utilisation `u`
+/// (US$/GPU-hour). The configured unit cost is a long-run cost that includes it; the variable
+/// cost of serving is the rest.
+pub fn capital_recovery_per_hour(capex_per_gpu_usd: f64, life_years: f64, utilisation: f64) -> f64 {
+    capex_per_gpu_usd / (life_years * 8_760.0 * utilisation.max(1e-3))
+}
+
 /// Straight-line depreciation of `capacity_kgpu` of GPUs in US$ M per month, valued at this
 /// month's capex per GPU (replacement cost: the capex path follows the same trend as unit cost).
 pub fn depreciation_musd(capacity_kgpu: f64, capex_per_gpu_usd: f64, life_years: f64) -> f64 {
@@ -104,6 +111,16 @@ mod tests {
         let up = unit_cost_at(2.0, -0.245, Some((24, 0.3, 24)), 30);
         let down = unit_cost_at(2.0, -0.245, Some((12, 0.3, 24)), 30);
         assert!((up - trend * 1.3).abs() < 1e-12 && (down - trend * 0.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn capital_recovery_spreads_capex_over_the_hours_used() {
+        // US$ 30,000 over 5 years at 85 %: 30,000 / (5 · 8,760 · 0.85) ≈ US$ 0.806 per hour.
+        let r = capital_recovery_per_hour(30_000.0, 5.0, 0.85);
+        assert!((r - 30_000.0 / 37_230.0).abs() < 1e-9);
+        // At full use, a month of recovery per kGPU equals a month of depreciation per kGPU.
+        let per_month = spend_musd(1.0, capital_recovery_per_hour(30_000.0, 5.0, 1.0));
+        assert!((per_month - depreciation_musd(1.0, 30_000.0, 5.0)).abs() < 1e-3);
     }
 
     #[test]

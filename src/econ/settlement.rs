@@ -84,6 +84,10 @@ pub struct Flows {
     pub served_training: Vec<f64>,
     /// Egress fees paid by enterprises leaving each provider's marketplace, US$ M.
     pub egress_paid: Vec<f64>,
+    /// What each lab pays its hosts for served compute (credits included), US$ M.
+    pub lab_host_bills: Vec<f64>,
+    /// What each lab pays partners as revenue shares, US$ M.
+    pub lab_revenue_shares: Vec<f64>,
     /// What enterprises pay this month (AI spend plus egress), from the buyers' side, US$ M.
     pub enterprise_payments: f64,
     /// What providers and labs receive from enterprises, from the sellers' side, US$ M.
@@ -164,6 +168,8 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
     let mut from_enterprises = vec![0.0; n_p];
     let mut from_labs = vec![0.0; n_p];
     let mut lab_payments = 0.0;
+    let mut lab_host_bills = vec![0.0; n_l];
+    let mut lab_revenue_shares = vec![0.0; n_l];
     for (slot, spend) in slot_spend.iter_mut().enumerate() {
         if slot_demand[slot] <= 0.0 {
             continue;
@@ -204,6 +210,7 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
             provider_rent[p] += bill * inference_part;
             from_labs[p] += bill;
             lab_payments += bill;
+            lab_host_bills[l] += bill;
             let mut unpaid = bill;
             for c in contracts
                 .iter_mut()
@@ -231,6 +238,7 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         provider_rent[c.provider] += pay;
         from_labs[c.provider] += pay;
         lab_payments += pay;
+        lab_revenue_shares[c.lab] += pay;
     }
     // Egress fees of enterprises that left a provider's marketplace: a year of their spend × fee,
     // paid by the leavers.
@@ -268,6 +276,8 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         lab_served_fraction: lab_served,
         served_training,
         egress_paid,
+        lab_host_bills,
+        lab_revenue_shares,
         enterprise_payments,
         enterprise_receipts: provider_from_enterprises + lab_gross,
         lab_payments,

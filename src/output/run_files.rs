@@ -163,6 +163,9 @@ impl RunWriter {
                     "quality",
                     "dependency",
                     "compute_kgpu",
+                    "unit_cost",
+                    "profit_musd",
+                    "lerner",
                 ]),
             )?,
             staging,
@@ -268,6 +271,9 @@ impl Observer for RunWriter {
                     &opt(a.quality),
                     &opt(a.dependency),
                     &format_number(a.compute_kgpu),
+                    &format_number(a.unit_cost),
+                    &format_number(a.profit_musd),
+                    &format_number(a.lerner),
                 ])
                 .map_err(|e| e.to_string())?;
         }

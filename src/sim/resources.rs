@@ -143,6 +143,12 @@ pub struct MarketView {
     pub ai_project_size: f64,
     /// Share of a reviewed cloud's units that move.
     pub cloud_move_share: f64,
+    /// Consumer surplus of one AI workload over the outside option, US$ per GPU-hour of its
+    /// compute (the representative log-sum over the marginal utility of money).
+    pub ai_surplus_per_unit: f64,
+    /// Consumer surplus of one cloud workload over on-premises, in units of its spend at price
+    /// index 1.
+    pub cloud_surplus_per_unit: f64,
 }
 
 /// Enterprise holdings, kept incrementally in integers (Σ size × workload units).
@@ -255,6 +261,14 @@ pub struct AgentRow {
     pub dependency: Option<f64>,
     /// Compute used (labs) or served (providers), kGPU.
     pub compute_kgpu: f64,
+    /// Unit cost: a provider's cost per GPU-hour this month; a lab's average hosting cost of
+    /// its direct API, US$/GPU-hour.
+    pub unit_cost: f64,
+    /// Profit: revenue − variable cost − depreciation (providers); enterprise-derived revenue
+    /// after revenue shares − compute bills − own data-centre cost (labs), US$ M per month.
+    pub profit_musd: f64,
+    /// Lerner index (price − unit cost) / price of its compute (providers) or direct API (labs).
+    pub lerner: f64,
 }
 
 /// Everything measured at the end of a tick.

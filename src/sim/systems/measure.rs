@@ -154,12 +154,37 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     let mut price_weighted = 0.0;
     let mut agent_rows = Vec::with_capacity(n_p + n_l);
     let mut provider_rows: Vec<(usize, AgentRow)> = Vec::with_capacity(n_p);
+    let pricing_cfg = &cfg.pricing;
+    let trend = crate::econ::pricing::trend_factor(pricing_cfg.cost_trend_per_year, clock.tick);
+    let capex = pricing_cfg.capex_per_gpu_usd * trend;
+    let (mut provider_profit, mut lab_profit) = (0.0, 0.0);
+    let (mut lerner_weighted, mut served_for_lerner) = (0.0, 0.0);
     for (idx, p) in &providers {
         let i = idx.0;
-        if p.active {
+        let served = settlement.provider_served[i];
+        let lerner = if p.price > 0.0 {
+            (p.price - p.unit_cost) / p.price
+        } else {
+            0.0
+        };
+        let profit = if p.active {
             capacity_total += p.capacity;
             price_weighted += p.capacity * p.price;
-        }
+            lerner_weighted += served * lerner;
+            served_for_lerner += served;
+            let recovery = crate::econ::pricing::capital_recovery_per_hour(
+                capex,
+                pricing_cfg.depreciation_years,
+                cfg.providers[i].target_utilisation,
+            );
+            let variable = (p.unit_cost - recovery).max(0.0);
+            settlement.provider_revenue[i]
+                - crate::econ::pricing::spend_musd(served, variable)
+                - crate::econ::pricing::depreciation_musd(p.capacity, capex, pricing_cfg.depreciation_years)
+        } else {
+            0.0
+        };
+        provider_profit += profit;
         provider_rows.push((
             i,
             AgentRow {
@@ -176,7 +201,10 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
                 }),
                 quality: None,
                 dependency: None,
-                compute_kgpu: settlement.provider_served[i],
+                compute_kgpu: served,
+                unit_cost: p.unit_cost,
+                profit_musd: profit,
+                lerner,
             },
         ));
     }
@@ -192,12 +220,22 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             qualities.push(lab.quality);
             dependencies.push(dep);
         }
+        let own_cost = cfg.labs[l].own_unit_cost * trend;
+        let profit = if lab.active {
+            settlement.lab_revenue[l]
+                - settlement.lab_host_bills[l]
+                - crate::econ::pricing::spend_musd(settlement.lab_compute[l][n_p], own_cost)
+        } else {
+            0.0
+        };
+        lab_profit += profit;
+        let direct_price = view.slot_price[layout.slots.direct_slot(l)];
         lab_rows.push((
             l,
             AgentRow {
                 kind: "lab",
                 agent: layout.labs[l].clone(),
-                price: view.slot_price[layout.slots.direct_slot(l)],
+                price: direct_price,
                 capacity_kgpu: lab.own_capacity,
                 utilisation: settlement.lab_served_fraction[l],
                 revenue_musd: settlement.lab_revenue[l],
@@ -205,6 +243,13 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
                 quality: Some(lab.quality),
                 dependency: Some(dep),
                 compute_kgpu: settlement.lab_compute[l].iter().sum(),
+                unit_cost: lab.avg_host_price,
+                profit_musd: profit,
+                lerner: if direct_price > 0.0 {
+                    (direct_price - lab.avg_host_price) / direct_price
+                } else {
+                    0.0
+                },
             },
         ));
     }
@@ -243,6 +288,17 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     metrics[Metric::FrontierQuality] = frontier_quality(&qualities);
     metrics[Metric::MaxLabDependency] = dependencies.iter().copied().fold(0.0, f64::max);
     metrics[Metric::MeanLabDependency] = ratio(dependencies.iter().sum(), dependencies.len() as f64);
+    metrics[Metric::MeanComputeLerner] = ratio(lerner_weighted, served_for_lerner);
+    metrics[Metric::ProviderProfitMusd] = provider_profit;
+    metrics[Metric::LabProfitMusd] = lab_profit;
+    let ai_units_all: u64 = holdings.ai.iter().sum();
+    metrics[Metric::ConsumerSurplusAiMusd] =
+        crate::econ::pricing::spend_musd(ai_units_all as f64 * demand.ai_kgpu_per_unit, view.ai_surplus_per_unit);
+    metrics[Metric::ConsumerSurplusCloudMusd] =
+        (cloud_all as f64) * demand.cloud_musd_per_unit * view.cloud_surplus_per_unit;
+    // The AI layer's welfare: general-cloud spend is not among providers' revenue (the model has
+    // no cost of general cloud), so cloud surplus is reported beside it, not in it.
+    metrics[Metric::TotalWelfareMusd] = metrics[Metric::ConsumerSurplusAiMusd] + provider_profit + lab_profit;
     if fault.0.is_none()
         && let Some(m) = metrics.first_non_finite()
     {

@@ -4,43 +4,157 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 
-use crate::config::MarketplacePolicy;
+use crate::config::{MarketplacePolicy, PricingRule};
 use crate::econ::choice::{ChoiceTables, CloudTables, HomeProvider, OptionWeights, home_utility_table, option_utility};
 use crate::econ::offering::{LabOffering, marketplace_offer};
 use crate::econ::portfolio::{Thresholds, threshold16};
-use crate::econ::{capacity, pricing, switching};
+use crate::econ::{bertrand, capacity, compute_market, pricing, surplus, switching};
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::resources::{Clock, Contracts, Demand, Layout, MarketView, Params, Policy};
+use crate::sim::resources::{Clock, Contracts, Demand, Layout, MarketView, Params, Policy, Settlement};
 
-/// Capacity arrives, investment is ordered, and prices respond to last month's load.
-pub fn run_providers(
-    params: Res<Params>,
-    clock: Res<Clock>,
-    regulation: Res<Policy>,
-    mut providers: Query<(&ProviderIdx, &mut ProviderState)>,
-) {
+/// What `run_providers` reads besides the providers.
+#[derive(SystemParam)]
+pub struct PriceInputs<'w, 's> {
+    params: Res<'w, Params>,
+    clock: Res<'w, Clock>,
+    regulation: Res<'w, Policy>,
+    layout: Res<'w, Layout>,
+    settlement: Res<'w, Settlement>,
+    labs: Query<'w, 's, (&'static LabIdx, &'static LabState)>,
+}
+
+/// Capacity arrives, investment is ordered, unit costs move, and prices are set: by damped best
+/// responses to the labs' allocation logit (`pricing.rule = "best_response"`), or by the
+/// utilisation rule.
+pub fn run_providers(inputs: PriceInputs, mut providers: Query<(&ProviderIdx, &mut ProviderState)>) {
+    let cfg = &inputs.params.0;
+    let tick = inputs.clock.tick;
     for (idx, mut p) in &mut providers {
         if !p.active {
             continue;
         }
-        let cfg = &params.0.providers[idx.0];
+        let pc = &cfg.providers[idx.0];
         let order = capacity::investment_order(
             p.capacity,
             p.load,
-            cfg.target_utilisation,
-            cfg.invest_rate,
-            cfg.invest_response,
+            pc.target_utilisation,
+            pc.invest_rate,
+            pc.invest_response,
         );
         let arrived = p.pipeline.advance(order) + p.ramp.pop_front().unwrap_or(0.0);
         p.capacity += arrived;
-        let unit_cost = pricing::unit_cost_at(
-            cfg.unit_cost,
-            params.0.pricing.cost_trend_per_year,
-            regulation.price_cycle,
-            clock.tick,
+        p.unit_cost = pricing::unit_cost_at(
+            pc.unit_cost,
+            cfg.pricing.cost_trend_per_year,
+            inputs.regulation.price_cycle,
+            tick,
         );
-        p.unit_cost = unit_cost;
-        p.price = pricing::next_price(p.price, unit_cost, p.load, cfg.target_utilisation, cfg.price_response);
+        if cfg.pricing.rule == PricingRule::Utilisation {
+            p.price = pricing::next_price(p.price, p.unit_cost, p.load, pc.target_utilisation, pc.price_response);
+            p.shadow_price = 0.0;
+        }
+    }
+    if cfg.pricing.rule == PricingRule::BestResponse {
+        best_response_prices(&inputs, &mut providers);
+    }
+}
+
+/// One month of Bertrand price adjustment: every owner's best response to the current prices
+/// (Jacobi), each price moving `damping` of the way to it.
+fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderIdx, &mut ProviderState)>) {
+    let cfg = &inputs.params.0;
+    let n_p = inputs.layout.n_providers();
+    let slots = inputs.layout.slots;
+    let flows = &inputs.settlement.0;
+    let mut sellers = vec![
+        compute_market::Seller {
+            active: false,
+            owner: 0,
+            unit_cost: 1.0,
+            capacity_kgpu: 0.0,
+            free_fraction: 0.0,
+            marketplace_kgpu: 0.0,
+            marketplace_margin: 0.0,
+        };
+        n_p
+    ];
+    let mut prices = vec![1.0; n_p];
+    for (idx, p) in providers.iter() {
+        let i = idx.0;
+        let marketplace_kgpu = (0..slots.n_labs)
+            .map(|l| {
+                flows
+                    .slot_kgpu
+                    .get(slots.marketplace_slot(i, l))
+                    .copied()
+                    .unwrap_or(0.0)
+            })
+            .sum();
+        sellers[i] = compute_market::Seller {
+            active: p.active,
+            owner: i,
+            unit_cost: p.unit_cost,
+            capacity_kgpu: p.capacity,
+            free_fraction: (1.0 - p.utilisation).clamp(0.0, 1.0),
+            marketplace_kgpu,
+            marketplace_margin: cfg.providers[i].marketplace_margin,
+        };
+        prices[i] = p.price;
+    }
+    let mut lab_rows: Vec<(usize, f64, &[f64])> = inputs
+        .labs
+        .iter()
+        .filter(|(_, l)| l.active && l.hosts.len() == n_p)
+        .map(|(idx, l)| {
+            let rented = (l.training_kgpu + l.inference_kgpu - l.own_capacity).max(0.0);
+            (idx.0, rented, l.hosts.as_slice())
+        })
+        .collect();
+    lab_rows.sort_by_key(|(l, _, _)| *l);
+    let labs: Vec<compute_market::LabDemand> = lab_rows
+        .iter()
+        .map(|&(_, rented_kgpu, shares)| compute_market::LabDemand { rented_kgpu, shares })
+        .collect();
+    let pr = &cfg.pricing;
+    let lb = &cfg.lab_behaviour;
+    let market = compute_market::market(
+        &sellers,
+        &labs,
+        &compute_market::ComputeBehaviour {
+            price_weight: lb.host_price_weight,
+            free_capacity_weight: lb.free_capacity_weight,
+            dependency_aversion: lb.dependency_aversion,
+            allocation_speed: lb.allocation_speed,
+            monthly_discount: if pr.forward_looking {
+                compute_market::monthly_discount(pr.discount_rate_per_year)
+            } else {
+                0.0
+            },
+        },
+    );
+    let ceiling = sellers
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| s.unit_cost * pr.max_price_ratio)
+        .fold(0.0, f64::max);
+    let solver = bertrand::Solver {
+        f_max: ceiling.max(1e-6),
+        ..bertrand::Solver::default()
+    };
+    let mut next = prices.clone();
+    let mut shadow = vec![0.0; n_p];
+    for owner in market.owners() {
+        let br = bertrand::best_response(&market, &prices, owner, &solver);
+        for j in (0..n_p).filter(|&j| sellers[j].active && sellers[j].owner == owner) {
+            next[j] = bertrand::damped_step(prices[j], br.fees[j], pr.damping);
+            shadow[j] = br.shadow[j];
+        }
+    }
+    for (idx, mut p) in providers.iter_mut() {
+        if p.active {
+            p.price = next[idx.0];
+            p.shadow_price = shadow[idx.0];
+        }
     }
 }
 
@@ -235,6 +349,58 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     );
     let month = |annual: f64| (1.0 + annual).powf(1.0 / 12.0) - 1.0;
 
+    // Surplus per workload: a plain enterprise of each suite (weights: configured suite shares).
+    let suite_weights: Vec<f64> = std::iter::once(1.0 - cfg.providers.values().map(|p| p.suite_share).sum::<f64>())
+        .chain(cfg.providers.values().map(|p| p.suite_share))
+        .map(|w| w.max(0.0))
+        .collect();
+    let ai_slots: Vec<usize> = (0..n_slots).filter(|&k| utilities[k].is_some()).collect();
+    let ai_options: Vec<surplus::Offered> = ai_slots
+        .iter()
+        .map(|&k| surplus::Offered {
+            utility: utilities[k].unwrap_or(0.0),
+            price: slot_price[k],
+        })
+        .collect();
+    let ai_suites: Vec<(f64, Vec<f64>)> = suite_weights
+        .iter()
+        .enumerate()
+        .map(|(s, &w)| {
+            let bonus = ai_slots
+                .iter()
+                .map(
+                    |&k| match (s.checked_sub(1), slots.provider_of_channel(slots.split(k).0)) {
+                        (Some(q), Some(p)) if q == p => bundle[p],
+                        _ => 0.0,
+                    },
+                )
+                .collect();
+            (w, bonus)
+        })
+        .collect();
+    let ai_surplus_per_unit = surplus::per_unit(e.price_weight, &ai_options, ai_outside, &ai_suites);
+    let active: Vec<usize> = (0..n_p).filter(|&p| provider_active[p]).collect();
+    let cloud_suites: Vec<(f64, Vec<f64>)> = suite_weights
+        .iter()
+        .enumerate()
+        .map(|(s, &w)| {
+            // Row s of the home table already holds suite s's bundle and licensing terms.
+            let bonus = active
+                .iter()
+                .map(|&p| home_utilities[s * n_p + p].unwrap_or(0.0) - home_utilities[p].unwrap_or(0.0))
+                .collect();
+            (w, bonus)
+        })
+        .collect();
+    let cloud_options: Vec<surplus::Offered> = active
+        .iter()
+        .map(|&p| surplus::Offered {
+            utility: home_utilities[p].unwrap_or(0.0),
+            price: cfg.providers[p].cloud_price_index,
+        })
+        .collect();
+    let cloud_surplus_per_unit = surplus::per_unit(e.cloud_price_weight, &cloud_options, cloud_outside, &cloud_suites);
+
     *view = MarketView {
         price,
         provider_active,
@@ -256,5 +422,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         cloud_project_size: month(d.cloud_growth_per_year) / (threshold16(e.project_probability) as f64 / 65_536.0),
         ai_project_size: month(d.ai_growth_per_year) / (threshold16(e.project_probability) as f64 / 65_536.0),
         cloud_move_share: e.cloud_move_share,
+        ai_surplus_per_unit,
+        cloud_surplus_per_unit,
     };
 }
