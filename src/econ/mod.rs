@@ -3,6 +3,7 @@
 //! ECS systems in `crate::sim` only move data between components and these functions.
 
 pub mod allocation;
+pub mod bertrand;
 pub mod capacity;
 pub mod choice;
 pub mod concentration;
@@ -16,3 +17,4 @@ pub mod quality;
 pub mod settlement;
 pub mod slots;
 pub mod switching;
+pub mod welfare;
