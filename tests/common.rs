@@ -68,6 +68,33 @@ pub fn read_csv(path: &std::path::Path) -> Vec<std::collections::HashMap<String,
         .collect()
 }
 
+/// Rewrites a CSV table without its column `name`, keeping only its first `rows` data rows
+/// (all of them with `None`): a table in the layout of an older version (runs.csv before
+/// `seed_hex`), or one that lacks a column the tool reads back.
+pub fn drop_column(path: &std::path::Path, name: &str, rows: Option<usize>) {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = r.headers().expect("header").clone();
+    let c = header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("{}: no column `{name}`", path.display()));
+    let without = |rec: &csv::StringRecord| -> csv::StringRecord {
+        rec.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != c)
+            .map(|(_, f)| f)
+            .collect()
+    };
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record(&without(&header)).unwrap();
+    for rec in r.records().take(rows.unwrap_or(usize::MAX)) {
+        w.write_record(&without(&rec.expect("row"))).unwrap();
+    }
+    std::fs::write(path, w.into_inner().unwrap()).unwrap();
+}
+
 /// Waits until `out/runs.csv` has at least `rows` data rows (or the sweep ends, or 30 s pass),
 /// then SIGKILLs the sweep, which gets no chance to clean up, and checks it had not finished.
 pub fn kill_when_runs_reach(mut child: std::process::Child, out: &std::path::Path, rows: usize) {

@@ -67,23 +67,53 @@ fn manifest_without_timing(dir: &Path) -> String {
     format!("{}{}", &text[..start], &text[end..])
 }
 
-/// runs.csv, line by line, with the wall_seconds field cut out (the line's fields as parsed).
+/// runs.csv, line by line (header included), with the wall_seconds field cut out (the line's
+/// fields as parsed; the column found by name).
 fn runs_without_wall_time(dir: &Path) -> Vec<Vec<String>> {
     let text = String::from_utf8(read(&dir.join("runs.csv"))).expect("UTF-8");
     assert!(text.ends_with('\n'), "runs.csv ends with a newline");
     let mut r = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(text.as_bytes());
-    let rows: Vec<Vec<String>> = r
+    let mut rows: Vec<Vec<String>> = r
         .records()
-        .map(|rec| {
-            let mut fields: Vec<String> = rec.expect("a CSV line").iter().map(String::from).collect();
-            fields.remove(6);
-            fields
-        })
+        .map(|rec| rec.expect("a CSV line").iter().map(String::from).collect())
         .collect();
+    let wall = rows[0]
+        .iter()
+        .position(|h| h == "wall_seconds")
+        .expect("a wall_seconds column");
+    for fields in &mut rows {
+        fields.remove(wall);
+    }
     assert_eq!(rows.len(), text.lines().count(), "one record per line");
     rows
+}
+
+#[test]
+fn shards_written_before_seed_hex_merge_with_the_column_added_and_a_missing_column_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sweep_file(dir.path(), "o.toml", 300, 6, 2, 5);
+    let local = dir.path().join("local");
+    let o = sweep(&file, &local, &["--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dirs = run_shards(&file, &dir.path().join("shards"), 2, &[]);
+    // Shard 1 as the previous version wrote it: runs.csv without seed_hex.
+    drop_column(&dirs[1].join("runs.csv"), "seed_hex", None);
+    let merged = dir.path().join("merged");
+    let o = merge(&merged, &dirs);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_sweep(&local, &merged, false);
+
+    // A shard's runs.csv without a column the merge reads is refused, naming it and the column.
+    drop_column(&dirs[0].join("runs.csv"), "status", None);
+    let o = merge(&dir.path().join("merged-2"), &dirs);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&dirs[0].join("runs.csv").display().to_string()) && err.contains("no column `status`"),
+        "{err}"
+    );
 }
 
 /// Asserts `merged` holds exactly the files of the single-machine sweep `local`, byte for byte

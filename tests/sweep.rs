@@ -63,6 +63,14 @@ fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
+/// The position of a column, by name (tables are read by column name, never by position).
+fn col(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column `{name}` in {header:?}"))
+}
+
 /// runs.csv without its wall-time column (the only column allowed to differ between sweeps).
 fn runs_without_wall_time(dir: &Path) -> Vec<Vec<String>> {
     let (header, rows) = csv(&dir.join("runs.csv"));
@@ -127,23 +135,38 @@ fn smoke_sweep_has_one_run_per_point_and_replicate() {
     let (rh, runs) = csv(&out.join("runs.csv"));
     assert_eq!(runs.len(), 4 * 3, "runs = points × replicates");
     let names = aimarket::config::Metric::names();
-    assert_eq!(rh.len(), 7 + 2 * names.len());
-    assert_eq!(rh[7], format!("final_{}", names[0]));
+    let fixed = [
+        "run",
+        "point",
+        "replicate",
+        "seed",
+        "seed_hex",
+        "status",
+        "error",
+        "wall_seconds",
+    ];
+    assert_eq!(rh[..fixed.len()], fixed);
+    assert_eq!(rh.len(), fixed.len() + 2 * names.len());
+    assert_eq!(rh[fixed.len()], format!("final_{}", names[0]));
+    let c = |name: &str| col(&rh, name);
     for (i, r) in runs.iter().enumerate() {
-        assert_eq!(r[0], i.to_string());
+        assert_eq!(r[c("run")], i.to_string());
         assert_eq!(
-            (r[1].as_str(), r[2].as_str()),
+            (r[c("point")].as_str(), r[c("replicate")].as_str()),
             (&*(i / 3).to_string(), &*(i % 3).to_string())
         );
-        assert_eq!(r[4], "ok");
-        let seed: u64 = r[3].parse().unwrap();
+        assert_eq!(r[c("status")], "ok");
+        let seed: u64 = r[c("seed")].parse().unwrap();
         assert_eq!(
             seed,
             aimarket::sim::rng::derive_seed(1, 0, (i % 3) as u64),
             "common random numbers: the recorded seed is replicate r's seed, the same at every point"
         );
+        let hex = &r[c("seed_hex")];
+        assert_eq!(hex, &format!("0x{seed:016x}"));
+        assert_eq!(u64::from_str_radix(&hex[2..], 16).unwrap(), seed);
     }
-    let seeds: std::collections::BTreeSet<&String> = runs.iter().map(|r| &r[3]).collect();
+    let seeds: std::collections::BTreeSet<&String> = runs.iter().map(|r| &r[c("seed")]).collect();
     assert_eq!(seeds.len(), 3, "one seed per replicate, shared by the points");
     // 24 ticks × every metric × 4 points.
     assert_eq!(data_rows(&out.join("summary.csv")), 4 * 24 * names.len());
@@ -175,10 +198,11 @@ fn independent_seeds_differ_between_points_and_common_seeds_pair_them() {
         let out = dir.path().join(name);
         let o = sweep(&file, &out, &["--quiet"]);
         assert!(o.status.success(), "{}", stderr(&o));
-        let (_, runs) = csv(&out.join("runs.csv"));
+        let (rh, runs) = csv(&out.join("runs.csv"));
         let m: serde_json::Value = serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
+        let seed = col(&rh, "seed");
         (
-            runs.iter().map(|r| r[3].parse::<u64>().unwrap()).collect::<Vec<_>>(),
+            runs.iter().map(|r| r[seed].parse::<u64>().unwrap()).collect::<Vec<_>>(),
             m,
             out,
         )
@@ -189,10 +213,11 @@ fn independent_seeds_differ_between_points_and_common_seeds_pair_them() {
     assert_eq!(common[0..2], common[4..6]);
     assert_ne!(common[0], common[1]);
     // Points 0 and 1 are the same parameters: with common seeds they are the same runs.
-    let (_, runs) = csv(&out.join("runs.csv"));
+    let (rh, runs) = csv(&out.join("runs.csv"));
+    let values = col(&rh, "wall_seconds") + 1;
     assert_eq!(
-        runs[0][7..],
-        runs[2][7..],
+        runs[0][values..],
+        runs[2][values..],
         "identical points with common seeds give identical results"
     );
     let (independent, m, _) = seeds_of("independent", "seeds = \"independent\"\n");
@@ -281,6 +306,37 @@ fn killed_and_resumed_sweep_equals_an_uninterrupted_one() {
 }
 
 #[test]
+fn a_sweep_written_before_seed_hex_resumes_with_the_column_added_and_a_missing_column_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // 8 points × 2 replicates = 16 runs.
+    let file = sweep_file(dir.path(), "o.toml", &small_sweep(500, 6, 2));
+    let (old, clean) = (dir.path().join("old"), dir.path().join("clean"));
+    let args = ["--quiet", "--trajectories"];
+    for out in [&old, &clean] {
+        let o = sweep(&file, out, &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // What the previous version leaves when stopped after 3 whole points: a runs.csv without
+    // seed_hex (and without the later runs), no manifest.
+    std::fs::remove_file(old.join("manifest.json")).unwrap();
+    drop_column(&old.join("runs.csv"), "seed_hex", Some(6));
+    let resume = ["--quiet", "--trajectories", "--resume"];
+    let o = sweep(&file, &old, &resume);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let header = |d: &Path| read(&d.join("runs.csv")).lines().next().unwrap().to_string();
+    assert_eq!(header(&old), header(&clean));
+    assert_same_outputs(&old, &clean, true);
+
+    // A runs.csv without a column resume reads is refused, naming the file and the column.
+    std::fs::remove_file(old.join("manifest.json")).unwrap();
+    drop_column(&old.join("runs.csv"), "status", Some(6));
+    let o = sweep(&file, &old, &resume);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("runs.csv") && err.contains("no column `status`"), "{err}");
+}
+
+#[test]
 fn ctrl_c_stops_cleanly_says_how_to_resume_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let file = sweep_file(dir.path(), "c.toml", &small_sweep(4000, 96, 10));
@@ -334,7 +390,11 @@ fn a_failing_point_is_recorded_and_the_others_finish() {
             "{}",
             r[error]
         );
-        assert!(r[7..].iter().all(String::is_empty), "a failed run has no metric values");
+        let values = col(&h, "wall_seconds") + 1;
+        assert!(
+            r[values..].iter().all(String::is_empty),
+            "a failed run has no metric values"
+        );
     }
     // Points 0 and 2 are summarised; point 1 (no ok run) has no rows.
     let (_, summary) = csv(&out.join("summary.csv"));
@@ -368,7 +428,7 @@ fn summary_statistics_equal_a_direct_computation_from_the_trajectories() {
 
     let (th, traj) = csv(&out.join("trajectories.csv"));
     let (rh, runs) = csv(&out.join("runs.csv"));
-    let point_of: Vec<usize> = runs.iter().map(|r| r[1].parse().unwrap()).collect();
+    let point_of: Vec<usize> = runs.iter().map(|r| r[col(&rh, "point")].parse().unwrap()).collect();
     // values[(point, tick, metric)] in replicate order.
     let mut values: std::collections::BTreeMap<(usize, usize, String), Vec<f64>> = Default::default();
     for r in &traj {
@@ -430,7 +490,7 @@ fn one_run_of_a_sweep_is_reproduced_by_aimarket_run() {
     let (ph, points) = csv(&out.join("points.csv"));
     let (rh, runs) = csv(&out.join("runs.csv"));
     let run = &runs[7]; // point 2, replicate 1
-    let point = &points[run[1].parse::<usize>().unwrap()];
+    let point = &points[run[col(&rh, "point")].parse::<usize>().unwrap()];
     let mut args: Vec<String> = [
         "run",
         "configs/baseline.toml",
@@ -448,7 +508,7 @@ fn one_run_of_a_sweep_is_reproduced_by_aimarket_run() {
     let single = dir.path().join("single");
     args.extend([
         "--seed".to_string(),
-        run[3].clone(),
+        run[col(&rh, "seed")].clone(),
         "--out".to_string(),
         single.display().to_string(),
     ]);
@@ -647,12 +707,12 @@ fn a_scenarios_axis_adds_a_column_and_starts_points_from_each_scenario() {
     );
     // Lower switching costs mean more switching: the scenario really is the starting point.
     let (rh, runs) = csv(&out.join("runs.csv"));
-    let col = rh.iter().position(|c| c == "mean_switching_rate").unwrap();
+    let (switching, point) = (col(&rh, "mean_switching_rate"), col(&rh, "point"));
     let mean = |pts: &[&str]| {
         let v: Vec<f64> = runs
             .iter()
-            .filter(|r| pts.contains(&r[1].as_str()))
-            .map(|r| r[col].parse().unwrap())
+            .filter(|r| pts.contains(&r[point].as_str()))
+            .map(|r| r[switching].parse().unwrap())
             .collect();
         v.iter().sum::<f64>() / v.len() as f64
     };

@@ -26,7 +26,7 @@ use crate::config::{self, Config, Market, Metric, Month};
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
 use crate::sim::MetricsRecorder;
-use crate::sim::rng::derive_seed;
+use crate::sim::rng::{derive_seed, seed_hex};
 
 /// Run-level series printed in the table besides the four HHIs and the provider rents (every
 /// metric is compared and written to the CSV files; the table keeps this readable subset).
@@ -212,13 +212,6 @@ struct Manifest {
     trajectories: bool,
     files: Vec<&'static str>,
     wall_seconds: f64,
-}
-
-/// A seed as written next to its decimal form: `0x` and 16 hex digits. A 19-digit decimal
-/// seed is above 2^53 and is silently rounded by tools that read numbers as doubles
-/// (spreadsheets, pandas' default float columns, JavaScript); the hex form is a string to them.
-pub fn seed_hex(seed: u64) -> String {
-    format!("0x{seed:016x}")
 }
 
 fn label_of(path: &Path) -> String {

@@ -36,6 +36,7 @@ fn failure(e: SweepError) -> CommandError {
         SweepError::Io { .. }
         | SweepError::Encode { .. }
         | SweepError::ForeignTable { .. }
+        | SweepError::MissingColumn { .. }
         | SweepError::CorruptJournal { .. }
         | SweepError::MisplacedJournal { .. }
         | SweepError::JournalGone { .. }

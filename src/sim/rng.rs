@@ -88,6 +88,15 @@ pub fn derive_seed(master: u64, point: u64, replicate: u64) -> u64 {
     Stream::new(master, point as u32, Purpose::RunSeed).bits(replicate ^ (point >> 32) << 32) >> 1
 }
 
+/// A seed as the tables write it next to its decimal form: `0x` and 16 lowercase hex digits
+/// (`0x000000000000002a` for 42). Run seeds usually have 19 decimal digits, above 2^53, the
+/// largest integer up to which a double holds every integer: tools that read CSV numbers as
+/// doubles (spreadsheets, pandas' float columns, R, JavaScript) silently round the decimal
+/// seed, while the hex form is a string to them and stays exact.
+pub fn seed_hex(seed: u64) -> String {
+    format!("0x{seed:016x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,17 @@ pub enum SweepError {
         /// The table.
         path: PathBuf,
     },
+    /// A table read back lacks a column this version reads (by name) or writes.
+    #[error(
+        "{} has no column `{column}` (was it written by another version of aimarket?); choose another --out",
+        path.display()
+    )]
+    MissingColumn {
+        /// The table.
+        path: PathBuf,
+        /// The column's name.
+        column: String,
+    },
     /// A journal file cannot be read back as the run it is named after.
     #[error("{} is corrupt: {reason}", path.display())]
     CorruptJournal {

@@ -6,8 +6,9 @@
 //! (each without its header but the first), and its points.csv is any shard's (it is a pure
 //! function of the plan). The merge therefore copies bytes, file by file, in run order: it
 //! never parses a number and never holds more than a line in memory. The only rows it reads
-//! are those of runs.csv, to check that the run ids follow each other without gap or
-//! duplicate.
+//! are those of runs.csv (its columns found by name), to check that the run ids follow each
+//! other without gap or duplicate; a shard's runs.csv written before the `seed_hex` column
+//! existed has that column computed from `seed` as its rows are copied.
 //!
 //! A shard's manifest.json is the manifest of the whole sweep except for three top-level
 //! members: `counts` (of the shard's points and runs), `shard` (which shard) and `timing`. The
@@ -494,7 +495,9 @@ fn finish_table(staged: StagedFile, mut w: BufWriter<File>) -> Result<(), MergeE
 }
 
 /// runs.csv: the shards' rows in shard order, checking that run ids follow each other and
-/// match every shard's range. Returns (ok, failed).
+/// match every shard's range. Columns are found by name in each shard's header; a shard's
+/// runs.csv in an older layout (without `seed_hex`) has its rows rewritten in the current one,
+/// the others are copied as bytes. Returns (ok, failed).
 fn copy_runs(out: &Path, shards: &[Found]) -> Result<(u64, u64), MergeError> {
     let header = tables::header_line(&tables::runs_header());
     let (staged, mut w) = start_table(out, "runs.csv", &header)?;
@@ -502,7 +505,19 @@ fn copy_runs(out: &Path, shards: &[Found]) -> Result<(u64, u64), MergeError> {
     let mut line = Vec::new();
     for s in shards {
         let path = s.dir.join("runs.csv");
-        let mut reader = open_table(&path, &header)?;
+        let corrupt = |why: String| MergeError::Corrupt {
+            path: path.clone(),
+            why,
+        };
+        let file = File::open(&path).map_err(io("read", &path))?;
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        reader.read_until(b'\n', &mut line).map_err(io("read", &path))?;
+        let names: Vec<String> = line
+            .strip_suffix(b"\n")
+            .and_then(|h| tables::parse_line(&String::from_utf8_lossy(h)))
+            .map(|r| r.iter().map(String::from).collect())
+            .ok_or_else(|| corrupt("it has no header line".into()))?;
+        let layout = tables::RunsLayout::of(&names).map_err(|e| corrupt(e.to_string()))?;
         let mut next = s.shard.runs.start;
         let (mut shard_ok, mut shard_failed) = (0, 0);
         loop {
@@ -511,17 +526,14 @@ fn copy_runs(out: &Path, shards: &[Found]) -> Result<(u64, u64), MergeError> {
             if n == 0 {
                 break;
             }
-            let corrupt = |why: String| MergeError::Corrupt {
-                path: path.clone(),
-                why,
-            };
             if line.last() != Some(&b'\n') {
                 return Err(corrupt(format!("its last line (run {next}) is cut off")));
             }
             let text = String::from_utf8_lossy(&line);
-            let fields: Vec<&str> = text.splitn(6, ',').collect();
-            let run = fields.first().and_then(|f| f.parse::<u64>().ok());
-            if fields.len() < 6 || run != Some(next) || next >= s.shard.runs.end {
+            let rec = tables::parse_line(text.trim_end_matches('\n'));
+            let run = rec.as_ref().and_then(|r| layout.run(r));
+            let converted = rec.as_ref().and_then(|r| layout.convert(r));
+            if run != Some(next) || next >= s.shard.runs.end || (layout.converts() && converted.is_none()) {
                 return Err(corrupt(format!(
                     "expected run {next} of the shard's runs {}..{}, found the line {}",
                     s.shard.runs.start,
@@ -529,13 +541,15 @@ fn copy_runs(out: &Path, shards: &[Found]) -> Result<(u64, u64), MergeError> {
                     text.trim_end()
                 )));
             }
-            match fields[4] {
-                "ok" => shard_ok += 1,
-                _ => shard_failed += 1,
+            match rec.as_ref().is_some_and(|r| layout.ok(r)) {
+                true => shard_ok += 1,
+                false => shard_failed += 1,
             }
-            w.write_all(&line).map_err(io("write", staged.target()))?;
+            let bytes = converted.as_ref().map_or(&line[..], |c| c.as_bytes());
+            w.write_all(bytes).map_err(io("write", staged.target()))?;
             next += 1;
         }
+        line.clear();
         if next != s.shard.runs.end || (shard_ok, shard_failed) != (s.counts.ok, s.counts.failed) {
             return Err(MergeError::Corrupt {
                 path,

@@ -21,9 +21,11 @@ use super::journal::{self, JOURNAL_DIR};
 use super::manifest::{Counts, MANIFEST_FILE, STATE_FILE, SweepState};
 use super::runner::Options;
 use super::spec::Plan;
-use super::tables::{self, Table, first_field};
+use super::tables::{self, Existing, LayoutError, RunsLayout, Table};
 use crate::config::{Metric, MetricValues};
-use crate::output::atomic::write_atomic;
+use std::io::Write;
+
+use crate::output::atomic::{StagedFile, write_atomic};
 
 /// What is already on disk when a session starts.
 pub struct Recovered {
@@ -155,22 +157,76 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
     tables::write_points(out, plan)?;
 
     // runs.csv: committed runs are the complete rows, numbered from the span's first run id
-    // (0 unless sharded) in order. `ok[i]` is about run `first + i`.
+    // (0 unless sharded) in order. `ok[i]` is about run `first + i`. Columns are found by name;
+    // a runs.csv in an older layout (without `seed_hex`) has its kept rows rewritten in the
+    // current one before anything is appended.
     let span = plan.span();
     let first = span.runs.start;
     let runs_path = out.join("runs.csv");
     let runs_header = tables::runs_header();
     let mut ok: Vec<bool> = Vec::new();
-    let runs_keep = tables::scan(&runs_path, &tables::header_line(&runs_header), |_, line| {
-        let fields: Vec<&str> = line.splitn(6, ',').collect();
-        let fits = fields.len() == 6
-            && fields[0].parse::<u64>().ok() == Some(first + ok.len() as u64)
-            && first + (ok.len() as u64) < span.runs.end;
-        if fits {
-            ok.push(fields[4] == "ok");
+    let runs_keep = match Existing::open(&runs_path)? {
+        None => None,
+        Some(table) => {
+            let layout = RunsLayout::of(&table.header).map_err(|e| match e {
+                LayoutError::Missing(column) => SweepError::MissingColumn {
+                    path: runs_path.clone(),
+                    column,
+                },
+                LayoutError::Unknown(_) => SweepError::ForeignTable {
+                    path: runs_path.clone(),
+                },
+            })?;
+            // The rewritten runs.csv (older layout only), streamed to a staged file, and its length.
+            let write_err = SweepError::io("write", &runs_path);
+            let mut rewrite = match layout.converts() {
+                false => None,
+                true => {
+                    let start = || -> std::io::Result<_> {
+                        let staged = StagedFile::new(out, "runs.csv")?;
+                        let mut w = staged.writer()?;
+                        let header = tables::header_line(&runs_header) + "\n";
+                        w.write_all(header.as_bytes())?;
+                        Ok((staged, w, header.len() as u64))
+                    };
+                    Some(start().map_err(SweepError::io("write", &runs_path))?)
+                }
+            };
+            let mut failed_write = None;
+            let keep = table.walk(|_, line| {
+                let Some(rec) = tables::parse_line(line) else {
+                    return false;
+                };
+                let fits =
+                    layout.run(&rec) == Some(first + ok.len() as u64) && first + (ok.len() as u64) < span.runs.end;
+                if !fits {
+                    return false;
+                }
+                if let Some((_, w, len)) = &mut rewrite {
+                    let Some(row) = layout.convert(&rec) else { return false };
+                    if let Err(e) = w.write_all(row.as_bytes()) {
+                        failed_write = Some(e);
+                        return false;
+                    }
+                    *len += row.len() as u64;
+                }
+                ok.push(layout.ok(&rec));
+                true
+            })?;
+            if let Some(e) = failed_write {
+                return Err(write_err(e));
+            }
+            match rewrite {
+                Some((staged, mut w, len)) => {
+                    w.flush().map_err(SweepError::io("write", &runs_path))?;
+                    drop(w);
+                    staged.commit().map_err(write_err)?;
+                    Some(len)
+                }
+                None => Some(keep),
+            }
         }
-        fits
-    })?;
+    };
     let committed = first + ok.len() as u64;
     let is_ok = |run: u64| ok[(run - first) as usize];
     let failed = ok.iter().filter(|o| !**o).count() as u64;
@@ -180,9 +236,7 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
     let trajectories = if opts.trajectories {
         let path = out.join("trajectories.csv");
         let header = tables::trajectories_header();
-        let keep = tables::scan(&path, &tables::header_line(&header), |_, line| {
-            first_field(line).is_some_and(|run| run < committed)
-        })?;
+        let keep = tables::scan(&path, &header, "run", |_, run| run.is_some_and(|run| run < committed))?;
         Some(Table::open(&path, &header, keep)?)
     } else {
         None
@@ -199,8 +253,8 @@ fn recover_tables(plan: &Plan, opts: &Options, state_path: &Path, now: &SweepSta
     let summary_path = out.join("summary.csv");
     let summary_header = tables::summary_header();
     let mut groups: Vec<(u64, u64, u64)> = Vec::new(); // (point, first offset, rows)
-    let summary_keep = tables::scan(&summary_path, &tables::header_line(&summary_header), |offset, line| {
-        match (first_field(line), groups.last_mut()) {
+    let summary_keep = tables::scan(&summary_path, &summary_header, "point", |offset, point| {
+        match (point, groups.last_mut()) {
             (Some(p), Some(g)) if g.0 == p => g.2 += 1,
             (Some(p), _) => groups.push((p, offset, 1)),
             (None, _) => return false,

@@ -14,8 +14,13 @@
 //! f64, as everywhere else in aimarket), not csv's own float formatting.
 //!
 //! Each appended table keeps one `csv::Writer` open for the whole session. Appending is
-//! line-oriented so that resume can work on bytes: [`scan`] walks the complete lines of a table
-//! and [`Table::open`] truncates it to the part that is kept.
+//! line-oriented so that resume can work on bytes: [`Existing`] (and [`scan`] on it) walks the
+//! complete lines of a table and [`Table::open`] truncates it to the part that is kept.
+//!
+//! Tables read back (on resume, and runs.csv on merge) are read by column name, found in the
+//! file's header, never by position; a missing column is an error naming the file and the
+//! column. [`RunsLayout`] reads runs.csv in the current layout or in an older one (without
+//! `seed_hex`, which is then computed from `seed`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
@@ -31,6 +36,7 @@ use super::spec::{Plan, value_text};
 use crate::config::{Metric, MetricValues, Month};
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
+use crate::sim::rng::seed_hex;
 use crate::stats;
 
 /// A number as aimarket writes it in every CSV file ([`format_number`]).
@@ -57,7 +63,16 @@ impl Serialize for PerMetric<'_> {
 }
 
 /// The columns of runs.csv before the per-metric ones.
-const RUN_COLUMNS: [&str; 7] = ["run", "point", "replicate", "seed", "status", "error", "wall_seconds"];
+const RUN_COLUMNS: [&str; 8] = [
+    "run",
+    "point",
+    "replicate",
+    "seed",
+    "seed_hex",
+    "status",
+    "error",
+    "wall_seconds",
+];
 
 /// The fixed columns of a runs.csv row (see [`RUN_COLUMNS`]).
 #[derive(Serialize)]
@@ -66,6 +81,7 @@ struct RunFields<'a> {
     point: u64,
     replicate: u64,
     seed: u64,
+    seed_hex: String,
     status: &'static str,
     error: Option<&'a str>,
     wall_seconds: Num,
@@ -90,6 +106,7 @@ impl<'a> RunRow<'a> {
             point: rec.run / replicates,
             replicate: rec.run % replicates,
             seed: rec.seed,
+            seed_hex: seed_hex(rec.seed),
             status: if rec.error.is_none() { "ok" } else { "failed" },
             error: rec.error.as_deref(),
             wall_seconds: Num(rec.wall_seconds),
@@ -188,7 +205,8 @@ fn writer<W: Write>(out: W) -> csv::Writer<W> {
         .from_writer(out)
 }
 
-/// A header as the line it is written as (quoted as the csv crate quotes), without the newline.
+/// A header (or any record) as the line it is written as (quoted as the csv crate quotes),
+/// without the newline.
 pub fn header_line(fields: &[String]) -> String {
     let mut w = writer(Vec::new());
     // Writing to a Vec cannot fail.
@@ -322,48 +340,235 @@ impl Table {
     }
 }
 
-/// Walks the complete lines of a table after its header, calling `visit(offset, line)`;
-/// stops where `visit` returns false or at a torn last line. Returns the byte offset where the
-/// kept part ends, or `None` when the file is missing or has no complete header (start over).
-pub fn scan(path: &Path, header: &str, mut visit: impl FnMut(u64, &str) -> bool) -> Result<Option<u64>, SweepError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(SweepError::io("read", path)(e)),
-    };
-    let mut reader = BufReader::new(file);
-    let mut line = Vec::new();
-    let read = |reader: &mut BufReader<File>, line: &mut Vec<u8>| {
-        line.clear();
-        reader.read_until(b'\n', line).map_err(SweepError::io("read", path))
-    };
-    read(&mut reader, &mut line)?;
-    if line.last() != Some(&b'\n') {
-        return Ok(None);
-    }
-    if line[..line.len() - 1] != *header.as_bytes() {
-        return Err(SweepError::ForeignTable {
-            path: path.to_path_buf(),
-        });
-    }
-    let mut offset = line.len() as u64;
-    loop {
-        let n = read(&mut reader, &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            break;
-        }
-        let text = String::from_utf8_lossy(&line[..n - 1]);
-        if !visit(offset, &text) {
-            break;
-        }
-        offset += n as u64;
-    }
-    Ok(Some(offset))
+/// An existing table read back on resume: its header, parsed, and the complete lines after it.
+/// Columns are found by name in the header, never by position.
+pub struct Existing {
+    path: PathBuf,
+    reader: BufReader<File>,
+    /// The header's column names.
+    pub header: Vec<String>,
+    /// Byte offset of the first line after the header.
+    offset: u64,
 }
 
-/// The first field of a line as a number (the run or point id of every table but points.csv).
-pub fn first_field(line: &str) -> Option<u64> {
-    line.split(',').next()?.parse().ok()
+impl Existing {
+    /// Opens a table and reads its header; `None` when the file is missing or has no complete
+    /// header line (start over).
+    pub fn open(path: &Path) -> Result<Option<Existing>, SweepError> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(SweepError::io("read", path)(e)),
+        };
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        reader
+            .read_until(b'\n', &mut line)
+            .map_err(SweepError::io("read", path))?;
+        if line.last() != Some(&b'\n') {
+            return Ok(None);
+        }
+        let header = parse_line(&String::from_utf8_lossy(&line[..line.len() - 1]))
+            .map(|r| r.iter().map(String::from).collect())
+            .unwrap_or_default();
+        Ok(Some(Existing {
+            path: path.to_path_buf(),
+            reader,
+            header,
+            offset: line.len() as u64,
+        }))
+    }
+
+    /// The table's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The position of the column `name`, or an error naming the table and the column.
+    pub fn column(&self, name: &str) -> Result<usize, SweepError> {
+        column(&self.header, name).ok_or_else(|| SweepError::MissingColumn {
+            path: self.path.clone(),
+            column: name.to_string(),
+        })
+    }
+
+    /// Refuses the table unless its header is `header`, the layout rows are appended in.
+    pub fn expect(&self, header: &[String]) -> Result<(), SweepError> {
+        if let Some(missing) = header.iter().find(|h| !self.header.contains(h)) {
+            return Err(SweepError::MissingColumn {
+                path: self.path.clone(),
+                column: missing.clone(),
+            });
+        }
+        if self.header != header {
+            return Err(SweepError::ForeignTable {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Walks the complete lines after the header, calling `visit(offset, line)`; stops where
+    /// `visit` returns false or at a torn last line. Returns the byte offset where the kept
+    /// part ends.
+    pub fn walk(mut self, mut visit: impl FnMut(u64, &str) -> bool) -> Result<u64, SweepError> {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut line)
+                .map_err(SweepError::io("read", &self.path))?;
+            if n == 0 || line.last() != Some(&b'\n') {
+                break;
+            }
+            let text = String::from_utf8_lossy(&line[..n - 1]);
+            if !visit(self.offset, &text) {
+                break;
+            }
+            self.offset += n as u64;
+        }
+        Ok(self.offset)
+    }
+}
+
+/// Walks a table this session appends to (its header must be `header`) as [`Existing::walk`]
+/// does, passing the number in column `key` of each line (`None` if it is not a number).
+/// Returns the offset where the kept part ends, or `None` when the file is missing or has no
+/// complete header (start over). For summary.csv and trajectories.csv, whose fields are never
+/// quoted.
+pub fn scan(
+    path: &Path,
+    header: &[String],
+    key: &str,
+    mut visit: impl FnMut(u64, Option<u64>) -> bool,
+) -> Result<Option<u64>, SweepError> {
+    let Some(table) = Existing::open(path)? else {
+        return Ok(None);
+    };
+    table.expect(header)?;
+    let key = table.column(key)?;
+    table
+        .walk(|offset, line| visit(offset, line.split(',').nth(key).and_then(|f| f.parse().ok())))
+        .map(Some)
+}
+
+/// The position of the column `name` in a header.
+pub fn column(header: &[String], name: &str) -> Option<usize> {
+    header.iter().position(|h| h == name)
+}
+
+/// One line of a table parsed as a CSV record (quoted fields included); `None` if it is not one.
+pub fn parse_line(line: &str) -> Option<csv::StringRecord> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line.as_bytes());
+    let mut rec = csv::StringRecord::new();
+    match r.read_record(&mut rec) {
+        Ok(true) => Some(rec),
+        _ => None,
+    }
+}
+
+/// Where a column of the current runs.csv layout comes from in a row of an existing runs.csv.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    /// The file's column.
+    Column(usize),
+    /// `seed_hex` computed from the file's `seed` column (a runs.csv written before `seed_hex`).
+    SeedHex(usize),
+}
+
+/// The layout of an existing runs.csv, from its header by column name: where its `run` and
+/// `status` columns are, and how a row of it becomes a row of the current layout. A runs.csv
+/// whose header is the current one is kept as it is; one with the same columns in another order,
+/// or without `seed_hex` (written before that column existed), is rewritten in the current
+/// layout, `seed_hex` computed from `seed`. Any other missing column, or a column this version
+/// does not write, refuses it.
+#[derive(Debug)]
+pub struct RunsLayout {
+    /// Columns in the file.
+    width: usize,
+    /// Column of `run`.
+    run: usize,
+    /// Column of `status`.
+    status: usize,
+    /// For every column of [`runs_header`], its source; `None` when the file has the current
+    /// header.
+    convert: Option<Vec<Source>>,
+}
+
+/// Why a runs.csv header cannot be read back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LayoutError {
+    /// A column this version needs is missing.
+    Missing(String),
+    /// A column this version does not write.
+    Unknown(String),
+}
+
+impl std::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LayoutError::Missing(c) => write!(f, "it has no column `{c}`"),
+            LayoutError::Unknown(c) => write!(f, "it has a column `{c}` that this version of aimarket does not write"),
+        }
+    }
+}
+
+impl RunsLayout {
+    /// The layout of a runs.csv with this header.
+    pub fn of(header: &[String]) -> Result<RunsLayout, LayoutError> {
+        let current = runs_header();
+        if let Some(extra) = header.iter().find(|h| !current.contains(h)) {
+            return Err(LayoutError::Unknown(extra.clone()));
+        }
+        let find = |name: &str| column(header, name).ok_or_else(|| LayoutError::Missing(name.to_string()));
+        let sources = current
+            .iter()
+            .map(|name| match (column(header, name), name.as_str()) {
+                (Some(c), _) => Ok(Source::Column(c)),
+                (None, "seed_hex") => find("seed").map(Source::SeedHex),
+                (None, _) => Err(LayoutError::Missing(name.clone())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RunsLayout {
+            width: header.len(),
+            run: find("run")?,
+            status: find("status")?,
+            convert: (header != current).then_some(sources),
+        })
+    }
+
+    /// Whether rows must be rewritten to be in the current layout.
+    pub fn converts(&self) -> bool {
+        self.convert.is_some()
+    }
+
+    /// The run id of a complete row (`None`: not a complete row of this layout).
+    pub fn run(&self, rec: &csv::StringRecord) -> Option<u64> {
+        (rec.len() == self.width).then(|| rec[self.run].parse().ok()).flatten()
+    }
+
+    /// Whether the row's run is ok.
+    pub fn ok(&self, rec: &csv::StringRecord) -> bool {
+        &rec[self.status] == "ok"
+    }
+
+    /// The row as a line of the current layout, with its newline; `None` when the file has the
+    /// current layout (its line is kept as it is) or the row has no number in `seed`.
+    pub fn convert(&self, rec: &csv::StringRecord) -> Option<String> {
+        let sources = self.convert.as_ref()?;
+        let fields = sources
+            .iter()
+            .map(|s| match *s {
+                Source::Column(c) => Some(rec[c].to_string()),
+                Source::SeedHex(c) => rec[c].parse().ok().map(seed_hex),
+            })
+            .collect::<Option<Vec<String>>>()?;
+        Some(header_line(&fields) + "\n")
+    }
 }
 
 #[cfg(test)]
@@ -412,6 +617,7 @@ mod tests {
             point: 0,
             replicate: 0,
             seed: 0,
+            seed_hex: String::new(),
             status: "ok",
             error: None,
             wall_seconds: Num(0.0),
@@ -472,7 +678,7 @@ mod tests {
         let mut means = MetricValues::default();
         let text = line(&RunRow::new(&rec, 1, &mut means));
         let expected = format!(
-            "7,7,0,42,failed,\"bad \"\"x\"\", really\",0.25{}\n",
+            "7,7,0,42,0x000000000000002a,failed,\"bad \"\"x\"\", really\",0.25{}\n",
             ",".repeat(2 * Metric::COUNT)
         );
         assert_eq!(text, expected);
@@ -541,18 +747,104 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, "a,b\n1,2\n3,4\n5,").unwrap();
+        let header = ["a".to_string(), "b".to_string()];
         let mut seen = Vec::new();
-        let keep = scan(&path, "a,b", |_, l| {
-            seen.push(l.to_string());
+        let keep = scan(&path, &header, "b", |_, b| {
+            seen.push(b);
             true
         })
         .unwrap();
-        assert_eq!(seen, vec!["1,2", "3,4"]);
+        assert_eq!(seen, vec![Some(2), Some(4)]);
         assert_eq!(keep, Some(12));
-        assert_eq!(scan(&dir.path().join("none.csv"), "a,b", |_, _| true).unwrap(), None);
+        assert_eq!(
+            scan(&dir.path().join("none.csv"), &header, "a", |_, _| true).unwrap(),
+            None
+        );
+        let other = ["b".to_string(), "a".to_string()];
         assert!(matches!(
-            scan(&path, "x,y", |_, _| true),
+            scan(&path, &other, "a", |_, _| true),
             Err(SweepError::ForeignTable { .. })
         ));
+        let wider = ["a".to_string(), "b".to_string(), "c".to_string()];
+        let e = scan(&path, &wider, "a", |_, _| true).unwrap_err();
+        assert!(matches!(&e, SweepError::MissingColumn { column, .. } if column == "c"));
+        let text = e.to_string();
+        assert!(text.contains("t.csv") && text.contains("no column `c`"), "{text}");
+    }
+
+    /// The row of `rec` parsed back into (column name → field).
+    fn fields_by_name(text: &str) -> std::collections::HashMap<String, String> {
+        let rec = parse_line(text.trim_end()).unwrap();
+        runs_header().into_iter().zip(rec.iter().map(String::from)).collect()
+    }
+
+    #[test]
+    fn seed_hex_is_the_seed_exactly_also_beyond_the_doubles() {
+        let mut rec = record(None, 1);
+        // Above 2^53 and odd: a double cannot hold it.
+        rec.seed = (1u64 << 62) + 12_345_678_901;
+        assert_ne!(rec.seed as f64 as u64, rec.seed);
+        let mut means = MetricValues::default();
+        let row = fields_by_name(&line(&RunRow::new(&rec, 3, &mut means)));
+        let hex = &row["seed_hex"];
+        assert_eq!(hex.len(), 18);
+        assert!(hex.starts_with("0x"));
+        assert_eq!(u64::from_str_radix(&hex[2..], 16).unwrap(), rec.seed);
+        assert_eq!(row["seed"].parse::<u64>().unwrap(), rec.seed);
+        assert_eq!(seed_hex(42), "0x000000000000002a");
+        assert_eq!(seed_hex(u64::MAX), "0xffffffffffffffff");
+    }
+
+    #[test]
+    fn runs_are_read_back_by_column_name_in_any_order_or_without_seed_hex() {
+        let rec = record(Some("bad, really"), 0);
+        let mut means = MetricValues::default();
+        let current = line(&RunRow::new(&rec, 1, &mut means));
+        let parsed = parse_line(current.trim_end()).unwrap();
+        let header = runs_header();
+
+        // The current layout: kept as it is.
+        let layout = RunsLayout::of(&header).unwrap();
+        assert!(!layout.converts());
+        assert_eq!(layout.run(&parsed), Some(7));
+        assert!(!layout.ok(&parsed));
+        assert_eq!(layout.convert(&parsed), None);
+
+        // The same columns reversed: found by name and rewritten in the current order.
+        let reversed: Vec<String> = header.iter().rev().cloned().collect();
+        let rev_rec: csv::StringRecord = parsed.iter().rev().collect();
+        let layout = RunsLayout::of(&reversed).unwrap();
+        assert!(layout.converts());
+        assert_eq!(layout.run(&rev_rec), Some(7));
+        assert!(!layout.ok(&rev_rec));
+        assert_eq!(layout.convert(&rev_rec).unwrap(), current);
+
+        // The layout before seed_hex: seed_hex is computed from seed.
+        let hex = column(&header, "seed_hex").unwrap();
+        let old_header: Vec<String> = header.iter().filter(|h| *h != "seed_hex").cloned().collect();
+        let old_rec: csv::StringRecord = parsed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != hex)
+            .map(|(_, f)| f)
+            .collect();
+        let layout = RunsLayout::of(&old_header).unwrap();
+        assert!(layout.converts());
+        assert_eq!(layout.run(&old_rec), Some(7));
+        assert_eq!(layout.convert(&old_rec).unwrap(), current);
+        // A row that is not complete in its layout is not a run.
+        assert_eq!(layout.run(&parsed), None);
+
+        // A missing column (other than seed_hex) or an unknown one is named.
+        let no_status: Vec<String> = header.iter().filter(|h| *h != "status").cloned().collect();
+        assert_eq!(
+            RunsLayout::of(&no_status).unwrap_err(),
+            LayoutError::Missing("status".into())
+        );
+        let mut extra = header.clone();
+        extra.push("colour".into());
+        let e = RunsLayout::of(&extra).unwrap_err();
+        assert_eq!(e, LayoutError::Unknown("colour".into()));
+        assert!(e.to_string().contains("`colour`"));
     }
 }
