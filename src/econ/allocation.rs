@@ -178,6 +178,8 @@ pub struct PlanInputs<'a> {
     pub available: &'a [bool],
     /// Compute price per provider.
     pub prices: &'a [f64],
+    /// Contract prices of the lab's compute on each provider (empty: this month's prices).
+    pub contract_prices: &'a [f64],
     /// Fraction of capacity free last month, per provider.
     pub free_fraction: &'a [f64],
     /// Every contract (the lab's own are filtered by index).
@@ -199,8 +201,11 @@ pub struct Plan {
     pub hosts: Vec<f64>,
     /// Training productivity after moving compute between hosts.
     pub efficiency: f64,
-    /// Average price per GPU-hour of its hosting (own capacity at own cost).
+    /// Average price per GPU-hour of its hosting (own capacity at own cost, rented compute at
+    /// its contract prices).
     pub avg_host_price: f64,
+    /// Contract price of its compute on each provider after this month, US$/GPU-hour.
+    pub contract_prices: Vec<f64>,
 }
 
 /// Sizes a lab's training demand and spreads its rented compute (§7.4 of docs/MODEL.md):
@@ -215,7 +220,13 @@ pub fn plan_compute(input: &PlanInputs) -> Plan {
     } else {
         vec![0.0; n]
     };
-    let avg_price = weighted_price(&previous, input.prices, input.available);
+    // The budget buys compute at the prices the lab pays: its contract prices.
+    let contracted: Vec<f64> = if input.contract_prices.len() == n {
+        input.contract_prices.to_vec()
+    } else {
+        input.prices.to_vec()
+    };
+    let avg_price = weighted_price(&previous, &contracted, input.available);
     let budget = input.budget_musd + b.reinvest_share * input.revenue_musd;
     let bought = budget / (super::pricing::MUSD_PER_KGPU_MONTH_PER_DOLLAR_HOUR * avg_price);
     let training_kgpu = input.own_capacity_kgpu + bought;
@@ -262,7 +273,8 @@ pub fn plan_compute(input: &PlanInputs) -> Plan {
     };
     let total = training_kgpu + input.inference_kgpu;
     let own_used = input.own_capacity_kgpu.min(total);
-    let rented_price = weighted_price(&next, input.prices, input.available);
+    let contract_prices = contract_prices(&previous, &contracted, &next, input.prices, b.allocation_speed);
+    let rented_price = weighted_price(&next, &contract_prices, input.available);
     let avg_host_price = if total > 0.0 {
         (own_used * input.own_unit_cost + (total - own_used) * rented_price) / total
     } else {
@@ -273,7 +285,30 @@ pub fn plan_compute(input: &PlanInputs) -> Plan {
         hosts: next,
         efficiency: super::quality::training_efficiency(moved, b.move_penalty),
         avg_host_price,
+        contract_prices,
     }
+}
+
+/// Contract prices after a month of re-contracting. Compute kept on a host keeps its price: at
+/// most `(1 − speed)` of last month's share (a fraction `speed` of every contract comes up for
+/// renewal). What the new allocation places there beyond that is contracted at this month's price:
+///
+/// ```text
+/// kept_p = min((1 − speed)·x_p, x'_p),   p̄'_p = (kept_p·p̄_p + (x'_p − kept_p)·price_p) / x'_p
+/// ```
+///
+/// (the current price where nothing is placed).
+pub fn contract_prices(previous: &[f64], contracted: &[f64], next: &[f64], prices: &[f64], speed: f64) -> Vec<f64> {
+    (0..next.len())
+        .map(|p| {
+            let kept = ((1.0 - speed) * previous.get(p).copied().unwrap_or(0.0)).min(next[p]);
+            if next[p] > 0.0 {
+                (kept * contracted[p] + (next[p] - kept) * prices[p]) / next[p]
+            } else {
+                prices[p]
+            }
+        })
+        .collect()
 }
 
 /// Allocation-weighted price; without an allocation, the cheapest available price.
@@ -396,6 +431,7 @@ mod tests {
             initial_hosts: &[],
             available: &[true, true],
             prices: &[2.0, 2.0],
+            contract_prices: &[],
             free_fraction: &[0.2, 0.2],
             contracts,
             regulation: reg,
@@ -408,6 +444,38 @@ mod tests {
                 move_penalty: 0.3,
             },
         }
+    }
+
+    #[test]
+    fn kept_compute_keeps_its_contract_price_and_new_compute_pays_todays() {
+        // Half the contracts renew: host 0 keeps 0.5·0.8 = 0.4 at $4 and gets 0.2 more at $3;
+        // host 1 shrinks below its kept share, so all of it is still at its old $2.
+        let p = contract_prices(&[0.8, 0.2], &[4.0, 2.0], &[0.6, 0.05], &[3.0, 5.0], 0.5);
+        assert!((p[0] - (0.4 * 4.0 + 0.2 * 3.0) / 0.6).abs() < 1e-12);
+        assert!((p[1] - 2.0).abs() < 1e-12);
+        // Nothing placed: the current price; a full renewal: the current price everywhere.
+        assert_eq!(
+            contract_prices(&[1.0, 0.0], &[4.0, 2.0], &[1.0, 0.0], &[3.0, 5.0], 0.5)[1],
+            5.0
+        );
+        assert_eq!(
+            contract_prices(&[0.5, 0.5], &[4.0, 2.0], &[0.5, 0.5], &[3.0, 5.0], 1.0),
+            vec![3.0, 5.0]
+        );
+    }
+
+    #[test]
+    fn the_budget_buys_compute_at_contract_prices() {
+        let reg = super::super::policy::Regulation::default();
+        let mut input = plan_inputs(&[0.5, 0.5], &[], &reg);
+        let contracted = [1.0, 1.0];
+        input.contract_prices = &contracted;
+        // US$ 146 M at the contracted $1 buys 200 kGPU, although today's price is $2.
+        let plan = plan_compute(&input);
+        assert!((plan.training_kgpu - 200.0).abs() < 1e-9);
+        // Half renews at $2: the average contract price after the month is $1.5.
+        assert!((plan.contract_prices[0] - 1.5).abs() < 1e-12);
+        assert!((plan.avg_host_price - 1.5).abs() < 1e-12);
     }
 
     #[test]

@@ -105,12 +105,47 @@ pub struct Product {
     pub cost: f64,
     /// Owner id; products with the same owner are priced jointly.
     pub owner: usize,
-    /// `B_j ≥ 0`: installed base that pays this month's price without choosing.
+    /// `B_j ≥ 0`: installed base that pays this month's price without choosing (at the reference
+    /// price).
     pub installed: f64,
+    /// `ε_j ≥ 0`: the installed base's quantity responds to a downstream price `P + a_j`:
+    /// `B_j(P) = B_j·((P + a_j)/(P̄_j + a_j))^(−ε_j)` (0: the base buys the same quantity at any
+    /// price; a budget-constrained buyer spending a fixed sum has ε = 1, a = 0; a reseller's
+    /// customers with logit demand in the resale price `(1 + m)(P + a)` have ε = β(1 − s)).
+    pub installed_elasticity: f64,
+    /// `P̄_j > 0`: the price at which the installed base is `B_j` (unused when `ε_j = 0`).
+    pub reference_price: f64,
+    /// `a_j ≥ 0`: what the downstream price adds to `P_j` (e.g. a model fee over the resale markup).
+    pub installed_offset: f64,
     /// `K_j`: most quantity the product can serve (`None`: unlimited).
     pub capacity: Option<f64>,
     /// `L_j`: expected future months of a customer won now ([`future_months`]).
     pub future_months: f64,
+}
+
+impl Product {
+    /// `B_j(P)`: the installed base's quantity at total price `price`.
+    pub fn installed_at(&self, price: f64) -> f64 {
+        if self.installed_elasticity == 0.0 || self.installed == 0.0 {
+            self.installed
+        } else {
+            let a = self.installed_offset;
+            self.installed * ((price + a) / (self.reference_price + a)).powf(-self.installed_elasticity)
+        }
+    }
+
+    /// `∂[(f − c)·B(P)]/∂f = B(P)·(1 − ε(f − c)/(P + a))`: the harvest term of the FOC at `fee`.
+    fn harvest(&self, fee: f64) -> f64 {
+        let down = self.fixed + fee + self.installed_offset;
+        self.installed_at(self.fixed + fee) * (1.0 - self.installed_elasticity * (fee - self.cost) / down)
+    }
+
+    /// `∂ harvest / ∂f = B(P)·ε·(−2 + (1 + ε)(f − c)/(P + a))/(P + a)`: its slope (for Newton).
+    fn harvest_slope(&self, fee: f64) -> f64 {
+        let down = self.fixed + fee + self.installed_offset;
+        let eps = self.installed_elasticity;
+        self.installed_at(self.fixed + fee) * eps * (-2.0 + (1.0 + eps) * (fee - self.cost) / down) / down
+    }
 }
 
 /// One buyer segment choosing this month.
@@ -222,7 +257,8 @@ pub fn demands(m: &Market, fees: &[f64]) -> Vec<f64> {
     flows(m, fees)
         .iter()
         .zip(&m.products)
-        .map(|(w, p)| p.installed + w)
+        .enumerate()
+        .map(|(j, (w, p))| p.installed_at(m.price(fees, j)) + w)
         .collect()
 }
 
@@ -243,7 +279,7 @@ pub fn owner_profit(m: &Market, fees: &[f64], owner: usize) -> f64 {
         .iter()
         .enumerate()
         .filter(|(_, p)| p.owner == owner)
-        .map(|(j, p)| (fees[j] - p.cost) * (p.installed + w[j] * (1.0 + p.future_months)))
+        .map(|(j, p)| (fees[j] - p.cost) * (p.installed_at(m.price(fees, j)) + w[j] * (1.0 + p.future_months)))
         .sum()
 }
 
@@ -278,7 +314,7 @@ fn owner_system(m: &Market, fees: &[f64], own: &[usize], free: &[usize], jacobia
             wj += seg.mass * s[g][j];
             xj += seg.mass * s[g][j] * (big_e[g] - e(j));
         }
-        f.push(m.products[j].installed + wj + d[a] * xj);
+        f.push(m.products[j].harvest(fees[j]) + wj + d[a] * xj);
         x.push(xj);
         w.push(wj);
     }
@@ -299,7 +335,8 @@ fn owner_system(m: &Market, fees: &[f64], own: &[usize], free: &[usize], jacobia
             }
             if a == b {
                 let lj = m.products[j].future_months;
-                v += m.form.curvature(p(j)) * x[a] - d[a] * d[a] * x[a] - d[a] * (2.0 + lj) * w[a];
+                v += m.form.curvature(p(j)) * x[a] - d[a] * d[a] * x[a] - d[a] * (2.0 + lj) * w[a]
+                    + m.products[j].harvest_slope(fees[j]);
             }
             jac[a * n + b] = v;
         }
@@ -564,7 +601,7 @@ impl<'a> OwnerState<'a> {
             let price = p.fixed + f;
             let (t, d) = (m.form.term(price), m.form.slope(price));
             let e = (1.0 + p.future_months) * (f - p.cost);
-            let mut sum = p.installed;
+            let mut sum = p.harvest(f);
             for (g, seg) in m.segments.iter().enumerate() {
                 let s = seg_share(g, t);
                 sum += seg.mass * s * (1.0 - d * (1.0 - s) * (e - ebar[g]));
@@ -579,7 +616,7 @@ impl<'a> OwnerState<'a> {
         if let Some(k) = p.capacity {
             let demand = |f: f64| {
                 let t = m.form.term(p.fixed + f);
-                p.installed + (0..n_seg).map(|g| m.segments[g].mass * seg_share(g, t)).sum::<f64>() - k
+                p.installed_at(p.fixed + f) + (0..n_seg).map(|g| m.segments[g].mass * seg_share(g, t)).sum::<f64>() - k
             };
             if demand(f) > 0.0 {
                 let (clear, _) = find_crossing(demand, f, f, hi);
@@ -788,6 +825,9 @@ mod tests {
             cost,
             owner,
             installed: 0.0,
+            installed_elasticity: 0.0,
+            reference_price: 1.0,
+            installed_offset: 0.0,
             capacity: None,
             future_months: 0.0,
         }
@@ -891,6 +931,9 @@ mod tests {
             ];
             products[0].fixed = 0.7;
             products[1].installed = 0.4;
+            products[1].installed_elasticity = 0.7;
+            products[1].reference_price = 1.3;
+            products[1].installed_offset = 0.5;
             products[3].future_months = 3.0;
             let m = Market {
                 form,
@@ -1153,6 +1196,54 @@ mod tests {
         assert_eq!((br.fees[0], br.binding[0]), (40.0, Binding::Ceiling));
     }
 
+    /// A budget-constrained installed base (quantity elasticity ε) harvests less: the FOC
+    /// `B(P)(1 − ε(f − c)/P) + s − α s(1 − s)(f − c) = 0`, `B(P) = B (P/P̄)^(−ε)`, solved here by
+    /// bisection against a rival held at its fee. A base that drives an inelastic seller to the
+    /// ceiling has an interior best response once it is elastic.
+    #[test]
+    fn an_elastic_installed_base_bounds_the_harvest() {
+        let alpha = 1.0;
+        let (base, eps, reference) = (0.3, 1.0, 2.0);
+        let build = |eps: f64| {
+            let mut m = one_segment(
+                PriceForm::Linear { alpha },
+                vec![product(1.0, 0.5, 0), product(1.0, 0.5, 1)],
+            );
+            m.products[0].installed = base;
+            m.products[0].installed_elasticity = eps;
+            m.products[0].reference_price = reference;
+            m
+        };
+        let opts = Solver {
+            f_max: 40.0,
+            ..Solver::default()
+        };
+        let rival = 1.5;
+        let br = best_response(&build(eps), &[1.0, rival], 0, &opts);
+        let foc = |f: f64| {
+            let s = logit(&[1.0 - alpha * f, 1.0 - alpha * rival], 0.0)[0];
+            let b = base * (f / reference).powf(-eps);
+            b * (1.0 - eps * (f - 0.5) / f) + s - alpha * s * (1.0 - s) * (f - 0.5)
+        };
+        // The best response is the first local maximum above cost (with ε ≤ 1 the base's profit
+        // still creeps up for ever): scan up for the first sign change, then bisect.
+        let mut hi = 0.5;
+        while foc(hi) > 0.0 {
+            hi += 0.01;
+        }
+        let mut lo = hi - 0.01;
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if foc(mid) > 0.0 { lo = mid } else { hi = mid }
+        }
+        assert_eq!(br.binding[0], Binding::Interior);
+        assert!((br.fees[0] - lo).abs() < 1e-6, "{} vs {lo}", br.fees[0]);
+        // Broken: treating the base as inelastic sends the fee to the ceiling.
+        let inelastic = best_response(&build(0.0), &[1.0, rival], 0, &opts);
+        assert_eq!(inelastic.binding[0], Binding::Ceiling);
+        assert!((inelastic.fees[0] - lo).abs() > 1.0);
+    }
+
     /// Theory 6c: future months L > 0 lower the price, more so for a smaller hazard:
     /// `(1 + L)(p − c) = 1/(α(1 − s))`.
     #[test]
@@ -1286,6 +1377,9 @@ mod tests {
                 cost: 0.2 + 0.05 * (j % 3) as f64,
                 owner: j % 6,
                 installed: if j % 9 == 0 { 0.01 } else { 0.0 },
+                installed_elasticity: 0.0,
+                reference_price: 1.0,
+                installed_offset: 0.0,
                 capacity: if j == 5 { Some(0.2) } else { None },
                 future_months: if j % 4 == 0 { 5.0 } else { 0.0 },
             })

@@ -6,7 +6,8 @@
 //! served fraction is `f_l = (own_l + Σ_p x_lp R_l σ_p) / (T_l + I_l)`. A marketplace slot's
 //! spend is `d_k σ_p · 0.73 · P_k`, of which the provider keeps `price_p (1 + margin_p)` per
 //! GPU-hour and the lab the fee part; a direct slot's spend `d_k f_l · 0.73 · P_k` goes to the
-//! lab. Labs pay hosts `0.73 · price_p` per kGPU served, unspent credits of that host first.
+//! lab. Labs pay hosts `0.73 · p̄_lp` per kGPU served, at their contract price on that host
+//! (`econ::allocation::contract_prices`), unspent credits of that host first.
 //! Revenue shares are paid out of labs' enterprise-derived revenue up to their caps. Egress fees
 //! are paid by the enterprises that left a marketplace (a year of the spend they moved × the
 //! fee) and received by that provider.
@@ -32,6 +33,8 @@ pub struct LabNeeds {
     pub own_capacity_kgpu: f64,
     /// Share of rented compute on each provider.
     pub hosts: Vec<f64>,
+    /// Contract price the lab pays on each provider, US$/GPU-hour (empty: the provider's price).
+    pub host_prices: Vec<f64>,
 }
 
 /// What settlement reads.
@@ -199,10 +202,12 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         }
         let inference_part = 1.0 - lab_training[l] / lab_total[l];
         for p in 0..n_p {
-            let bill = spend_musd(
-                lab_hosts[l][p] * lab_rented[l] * served_frac[p],
-                input.provider_price[p],
-            );
+            let price = input.labs[l]
+                .host_prices
+                .get(p)
+                .copied()
+                .unwrap_or(input.provider_price[p]);
+            let bill = spend_musd(lab_hosts[l][p] * lab_rented[l] * served_frac[p], price);
             if bill <= 0.0 {
                 continue;
             }
@@ -296,6 +301,7 @@ mod tests {
             training_kgpu: training,
             own_capacity_kgpu: 0.0,
             hosts: vec![1.0],
+            host_prices: Vec::new(),
         }];
         (demand.to_vec(), labs, capacity)
     }

@@ -2,15 +2,22 @@
 //! log-sum of [`super::welfare`] over a representative enterprise of each suite.
 //!
 //! An option k is offered at price `P_k` with utility `V_k = a_k − β·ln P_k`; an enterprise
-//! using suite s adds `bonus_sk` (the suite bundle). The surplus of one unit of workload is
+//! using suite s adds `bonus_sk` (the suite bundle). Per unit of workload,
 //!
 //! ```text
-//! cs = Σ_s w_s · (ln(exp V_0 + Σ_k exp(V_k + bonus_sk)) − V_0) / λ_s,   λ_s = β·Σ_k (s_sk/P_k) / Σ_k s_sk
+//! iv = Σ_s w_s · (ln(exp V_0 + Σ_k exp(V_k + bonus_sk)) − V_0)       (inclusive value, utility)
+//! λ  = Σ_s w_s · β·Σ_k (s_sk/P_k) / Σ_k s_sk                          (local marginal utility of money)
+//! cs = iv / λ_ref
 //! ```
 //!
-//! in price units (US$ per GPU-hour for AI options, price-index units for clouds), `w_s` the
-//! share of enterprises on suite s. Data gravity, vendor ties and switching costs, which differ
-//! enterprise by enterprise, are left out: the measure is what a new workload of a plain
+//! `w_s` is the share of enterprises on suite s. With log-price utility the marginal utility of
+//! money moves with prices, and dividing by this month's own λ would let a price rise *raise*
+//! measured surplus (1/λ grows with the price faster than the log-sum falls). So the money metric
+//! uses a reference `λ_ref` that a scenario's own prices do not move: the local λ of the run's
+//! first month, moved by the cost trend (see `docs/MODEL.md` 7.13). Then surplus falls whenever
+//! any price rises, and at the reference prices a uniform cut Δ raises `cs` by Δ × the inside
+//! share (the envelope property). Data gravity, vendor ties and switching costs differ
+//! enterprise by enterprise and are left out: the measure is what a new workload of a plain
 //! enterprise of each suite gains over the outside option, applied to every workload.
 
 use super::bertrand::{Market, PriceForm, Product, Segment};
@@ -25,11 +32,23 @@ pub struct Offered {
     pub price: f64,
 }
 
-/// Surplus per unit of workload (see the module documentation). `suites` holds, per suite, its
-/// weight `w_s` and the bonus of each option (empty: none).
-pub fn per_unit(beta: f64, options: &[Offered], outside_utility: f64, suites: &[(f64, Vec<f64>)]) -> f64 {
+/// Inclusive value and local marginal utility of money of one unit of workload.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Valuation {
+    /// `iv`, utility units.
+    pub inclusive_value: f64,
+    /// `λ`, utility per price unit (0 when nothing is offered).
+    pub marginal_utility: f64,
+}
+
+/// The valuation of one unit of workload (see the module documentation). `suites` holds, per
+/// suite, its weight `w_s` and the bonus of each option (empty: none).
+pub fn valuation(beta: f64, options: &[Offered], outside_utility: f64, suites: &[(f64, Vec<f64>)]) -> Valuation {
     if options.is_empty() {
-        return 0.0;
+        return Valuation {
+            inclusive_value: 0.0,
+            marginal_utility: 0.0,
+        };
     }
     let products: Vec<Product> = options
         .iter()
@@ -40,6 +59,9 @@ pub fn per_unit(beta: f64, options: &[Offered], outside_utility: f64, suites: &[
             cost: 0.0,
             owner: 0,
             installed: 0.0,
+            installed_elasticity: 0.0,
+            reference_price: 1.0,
+            installed_offset: 0.0,
             capacity: None,
             future_months: 0.0,
         })
@@ -48,7 +70,7 @@ pub fn per_unit(beta: f64, options: &[Offered], outside_utility: f64, suites: &[
         .iter()
         .map(|(weight, bonus)| Segment {
             mass: *weight,
-            outside_utility: outside_utility,
+            outside_utility,
             bonus: bonus.clone(),
         })
         .collect();
@@ -57,52 +79,89 @@ pub fn per_unit(beta: f64, options: &[Offered], outside_utility: f64, suites: &[
         products,
         segments,
     };
-    welfare::consumer_surplus(&m, &vec![0.0; options.len()])
+    let fees = vec![0.0; options.len()];
+    let (mut iv, mut lambda) = (0.0, 0.0);
+    for (g, seg) in m.segments.iter().enumerate() {
+        iv += seg.mass * welfare::inclusive_value(&m, &fees, g);
+        lambda += seg.mass * welfare::marginal_utility_of_money(&m, &fees, g).unwrap_or(0.0);
+    }
+    Valuation {
+        inclusive_value: iv,
+        marginal_utility: lambda,
+    }
+}
+
+/// Surplus per unit of workload in price units: `iv / λ_ref` (0 without a reference).
+pub fn per_unit(v: &Valuation, reference_marginal_utility: f64) -> f64 {
+    if reference_marginal_utility > 0.0 {
+        v.inclusive_value / reference_marginal_utility
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn one_option_gives_the_closed_form_log_sum_over_the_local_marginal_utility() {
-        // One option: cs = ln(1 + e^{V − V0}) / (β / P).
-        let (beta, price, v, v0) = (1.5, 4.0, 0.3, -0.2);
-        let cs = per_unit(beta, &[Offered { utility: v, price }], v0, &[(1.0, vec![])]);
-        let expected = (1.0 + (v - v0).exp()).ln() * price / beta;
-        assert!((cs - expected).abs() < 1e-12, "{cs} vs {expected}");
+    fn offer(beta: f64, a: &[f64], prices: &[f64]) -> Vec<Offered> {
+        a.iter()
+            .zip(prices)
+            .map(|(a, &price)| Offered {
+                utility: a - beta * price.ln(),
+                price,
+            })
+            .collect()
     }
 
     #[test]
-    fn a_uniform_price_cut_raises_surplus_by_the_inside_quantity() {
-        // Envelope property: d cs / d(−Δ) = inside share (per unit of workload).
+    fn one_option_gives_the_closed_form_log_sum_and_marginal_utility() {
+        // One option: iv = ln(1 + e^{V − V0}), λ = β / P.
+        let (beta, price, v, v0) = (1.5, 4.0, 0.3, -0.2);
+        let val = valuation(beta, &[Offered { utility: v, price }], v0, &[(1.0, vec![])]);
+        assert!((val.inclusive_value - (1.0 + (v - v0).exp()).ln()).abs() < 1e-12);
+        assert!((val.marginal_utility - beta / price).abs() < 1e-12);
+    }
+
+    #[test]
+    fn at_the_reference_a_uniform_price_cut_raises_surplus_by_the_inside_share() {
+        // Envelope property with λ held at its value at the reference prices.
         let beta = 1.5;
-        let at = |cut: f64| -> (f64, f64) {
-            let prices = [4.0 - cut, 6.0 - cut];
-            let a = [1.0, 1.4];
-            let opts: Vec<Offered> = (0..2)
-                .map(|k| Offered {
-                    utility: a[k] - beta * prices[k].ln(),
-                    price: prices[k],
-                })
-                .collect();
-            let inside: f64 = {
-                let w: Vec<f64> = opts.iter().map(|o| o.utility.exp()).collect();
-                w.iter().sum::<f64>() / (1.0 + w.iter().sum::<f64>())
-            };
-            (per_unit(beta, &opts, 0.0, &[(1.0, vec![])]), inside)
+        let (a, prices) = ([1.0, 1.4], [4.0, 6.0]);
+        let base = valuation(beta, &offer(beta, &a, &prices), 0.0, &[(1.0, vec![])]);
+        let w: Vec<f64> = offer(beta, &a, &prices).iter().map(|o| o.utility.exp()).collect();
+        let inside = w.iter().sum::<f64>() / (1.0 + w.iter().sum::<f64>());
+        let d = 1e-5;
+        let cut = |delta: f64| {
+            let p: Vec<f64> = prices.iter().map(|p| p - delta).collect();
+            per_unit(
+                &valuation(beta, &offer(beta, &a, &p), 0.0, &[(1.0, vec![])]),
+                base.marginal_utility,
+            )
         };
-        let d = 1e-4;
-        let (lo, s_lo) = at(-d);
-        let (hi, s_hi) = at(d);
-        let slope = (hi - lo) / (2.0 * d);
-        let inside = 0.5 * (s_lo + s_hi);
-        // The local λ moves with price too: the derivative matches the quantity to first order
-        // within the relative size of that drift (checked loosely here, exactly in welfare).
+        let slope = (cut(d) - cut(-d)) / (2.0 * d);
         assert!(
-            (slope - inside).abs() / inside < 0.1,
+            (slope - inside).abs() / inside < 1e-6,
             "slope {slope} vs inside share {inside}"
         );
+        // Broken: this month's own λ in place of the reference misses it by far.
+        let own = |delta: f64| {
+            let p: Vec<f64> = prices.iter().map(|p| p - delta).collect();
+            let v = valuation(beta, &offer(beta, &a, &p), 0.0, &[(1.0, vec![])]);
+            per_unit(&v, v.marginal_utility)
+        };
+        let own_slope = (own(d) - own(-d)) / (2.0 * d);
+        assert!((own_slope - inside).abs() / inside > 0.1, "{own_slope}");
+    }
+
+    #[test]
+    fn any_price_rise_lowers_surplus_at_a_fixed_reference() {
+        let beta = 1.5;
+        let (a, prices) = ([1.0, 1.4], [4.0, 6.0]);
+        let reference = valuation(beta, &offer(beta, &a, &prices), 0.0, &[(1.0, vec![])]).marginal_utility;
+        let cs = |p: [f64; 2]| per_unit(&valuation(beta, &offer(beta, &a, &p), 0.0, &[(1.0, vec![])]), reference);
+        assert!(cs([4.4, 6.0]) < cs(prices) && cs([4.0, 6.6]) < cs(prices));
+        assert!(cs([8.0, 12.0]) < cs([4.4, 6.6]));
     }
 
     #[test]
@@ -117,9 +176,10 @@ mod tests {
                 price: 2.0,
             },
         ];
-        let plain = per_unit(2.0, &opts, 0.0, &[(1.0, vec![])]);
-        let half = per_unit(2.0, &opts, 0.0, &[(0.5, vec![]), (0.5, vec![1.0, 0.0])]);
-        let all = per_unit(2.0, &opts, 0.0, &[(1.0, vec![1.0, 0.0])]);
+        let iv = |suites: &[(f64, Vec<f64>)]| valuation(2.0, &opts, 0.0, suites).inclusive_value;
+        let plain = iv(&[(1.0, vec![])]);
+        let half = iv(&[(0.5, vec![]), (0.5, vec![1.0, 0.0])]);
+        let all = iv(&[(1.0, vec![1.0, 0.0])]);
         assert!(plain < half && half < all);
         assert!((half - 0.5 * (plain + all)).abs() < 1e-12);
     }

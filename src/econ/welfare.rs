@@ -111,6 +111,9 @@ mod tests {
             cost: 0.0,
             owner: 0,
             installed: 0.0,
+            installed_elasticity: 0.0,
+            reference_price: 1.0,
+            installed_offset: 0.0,
             capacity: None,
             future_months: 0.0,
         }

@@ -144,11 +144,16 @@ pub struct MarketView {
     /// Share of a reviewed cloud's units that move.
     pub cloud_move_share: f64,
     /// Consumer surplus of one AI workload over the outside option, US$ per GPU-hour of its
-    /// compute (the representative log-sum over the marginal utility of money).
+    /// compute (`econ::surplus`: inclusive value over the reference marginal utility of money).
     pub ai_surplus_per_unit: f64,
     /// Consumer surplus of one cloud workload over on-premises, in units of its spend at price
     /// index 1.
     pub cloud_surplus_per_unit: f64,
+    /// The AI choice's marginal utility of money in the run's first month (per US$/GPU-hour),
+    /// the reference of the surplus money metric; 0 until set.
+    pub ai_reference_mu0: f64,
+    /// The same for the cloud choice (per unit of price index).
+    pub cloud_reference_mu0: f64,
 }
 
 /// Enterprise holdings, kept incrementally in integers (Σ size × workload units).

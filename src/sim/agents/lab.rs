@@ -40,8 +40,11 @@ pub struct LabState {
     pub budget: f64,
     /// Training compute served last month, kGPU.
     pub served_training: f64,
-    /// Average price per GPU-hour of the lab's hosting (own capacity at own cost).
+    /// Average price per GPU-hour of the lab's hosting (own capacity at own cost, rented compute
+    /// at its contract prices).
     pub avg_host_price: f64,
+    /// Contract price of its compute on each provider, US$/GPU-hour (`econ::allocation::contract_prices`).
+    pub contract_prices: Vec<f64>,
 }
 
 /// Spawns one entity per configured lab, in config order: stock and quality from
@@ -62,6 +65,8 @@ pub fn spawn_labs(world: &mut World, config: &Config, start: Month) {
                 open_release_gap: None,
                 marketplace_listing: lab.marketplace_listing,
                 hosts: vec![0.0; n_p],
+                // Compute already rented at tick 0 was contracted at the configured prices.
+                contract_prices: config.providers.values().map(|p| p.price).collect(),
                 own_capacity: lab.own_capacity_kgpu,
                 training_kgpu: 0.0,
                 inference_kgpu: 0.0,

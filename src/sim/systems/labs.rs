@@ -79,6 +79,7 @@ pub fn plan_lab_compute(cx: PlanContext, mut labs: Query<(&LabIdx, &mut LabState
             initial_hosts: &initial_hosts,
             available: &cx.market.provider_active,
             prices: &cx.market.price,
+            contract_prices: &lab.contract_prices,
             free_fraction: &cx.market.free_fraction,
             contracts: &cx.contracts.0,
             regulation: &cx.regulation,
@@ -89,5 +90,6 @@ pub fn plan_lab_compute(cx: PlanContext, mut labs: Query<(&LabIdx, &mut LabState
         lab.efficiency = plan.efficiency;
         lab.avg_host_price = plan.avg_host_price;
         lab.hosts = plan.hosts;
+        lab.contract_prices = plan.contract_prices;
     }
 }

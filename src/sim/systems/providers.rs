@@ -20,6 +20,7 @@ pub struct PriceInputs<'w, 's> {
     regulation: Res<'w, Policy>,
     layout: Res<'w, Layout>,
     settlement: Res<'w, Settlement>,
+    view: Res<'w, MarketView>,
     labs: Query<'w, 's, (&'static LabIdx, &'static LabState)>,
 }
 
@@ -75,21 +76,40 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
             free_fraction: 0.0,
             marketplace_kgpu: 0.0,
             marketplace_margin: 0.0,
+            marketplace_response: (0.0, 0.0),
+            price: 1.0,
         };
         n_p
     ];
     let mut prices = vec![1.0; n_p];
+    let e = &cfg.enterprise;
+    // A forward-looking seller faces the marketplace stock's elasticity; a myopic one only the
+    // share of workloads that choose this month (new projects and reviews).
+    let horizon_share = if cfg.pricing.forward_looking {
+        1.0
+    } else {
+        (e.project_probability + e.review_probability).min(1.0)
+    };
+    let ai_spend: f64 = flows.slot_spend.iter().sum();
     for (idx, p) in providers.iter() {
         let i = idx.0;
-        let marketplace_kgpu = (0..slots.n_labs)
+        let options: Vec<(f64, f64, f64)> = (0..slots.n_labs)
             .map(|l| {
-                flows
-                    .slot_kgpu
-                    .get(slots.marketplace_slot(i, l))
-                    .copied()
-                    .unwrap_or(0.0)
+                let k = slots.marketplace_slot(i, l);
+                let q = flows.slot_kgpu.get(k).copied().unwrap_or(0.0);
+                let spend = flows.slot_spend.get(k).copied().unwrap_or(0.0);
+                let share = if ai_spend > 0.0 { spend / ai_spend } else { 0.0 };
+                (q, share, inputs.view.slot_price.get(k).copied().unwrap_or(0.0))
             })
-            .sum();
+            .collect();
+        let marketplace_kgpu = options.iter().map(|o| o.0).sum();
+        let marketplace_response = compute_market::marketplace_response(
+            e.price_weight,
+            p.price,
+            cfg.providers[i].marketplace_margin,
+            &options,
+            horizon_share,
+        );
         sellers[i] = compute_market::Seller {
             active: p.active,
             owner: i,
@@ -98,23 +118,32 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
             free_fraction: (1.0 - p.utilisation).clamp(0.0, 1.0),
             marketplace_kgpu,
             marketplace_margin: cfg.providers[i].marketplace_margin,
+            marketplace_response,
+            price: p.price,
         };
         prices[i] = p.price;
     }
-    let mut lab_rows: Vec<(usize, f64, &[f64])> = inputs
+    let mut lab_rows: Vec<(usize, compute_market::LabDemand)> = inputs
         .labs
         .iter()
         .filter(|(_, l)| l.active && l.hosts.len() == n_p)
         .map(|(idx, l)| {
-            let rented = (l.training_kgpu + l.inference_kgpu - l.own_capacity).max(0.0);
-            (idx.0, rented, l.hosts.as_slice())
+            let demand = compute_market::LabDemand {
+                rented_kgpu: (l.training_kgpu + l.inference_kgpu - l.own_capacity).max(0.0),
+                shares: l.hosts.as_slice(),
+            };
+            (idx.0, demand)
         })
         .collect();
-    lab_rows.sort_by_key(|(l, _, _)| *l);
-    let labs: Vec<compute_market::LabDemand> = lab_rows
+    lab_rows.sort_by_key(|(l, _)| *l);
+    let labs: Vec<compute_market::LabDemand> = lab_rows.into_iter().map(|(_, d)| d).collect();
+    // Before the labs' first allocation (tick 0) nobody is buying: prices stay as configured.
+    if labs
         .iter()
-        .map(|&(_, rented_kgpu, shares)| compute_market::LabDemand { rented_kgpu, shares })
-        .collect();
+        .all(|l| l.rented_kgpu <= 0.0 || l.shares.iter().sum::<f64>() <= 0.0)
+    {
+        return;
+    }
     let pr = &cfg.pricing;
     let lb = &cfg.lab_behaviour;
     let market = compute_market::market(
@@ -378,7 +407,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
             (w, bonus)
         })
         .collect();
-    let ai_surplus_per_unit = surplus::per_unit(e.price_weight, &ai_options, ai_outside, &ai_suites);
+    let ai_value = surplus::valuation(e.price_weight, &ai_options, ai_outside, &ai_suites);
     let active: Vec<usize> = (0..n_p).filter(|&p| provider_active[p]).collect();
     let cloud_suites: Vec<(f64, Vec<f64>)> = suite_weights
         .iter()
@@ -399,7 +428,17 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
             price: cfg.providers[p].cloud_price_index,
         })
         .collect();
-    let cloud_surplus_per_unit = surplus::per_unit(e.cloud_price_weight, &cloud_options, cloud_outside, &cloud_suites);
+    let cloud_value = surplus::valuation(e.cloud_price_weight, &cloud_options, cloud_outside, &cloud_suites);
+    // The money metric's reference: the first month's marginal utility of money, moved by the
+    // cost trend for AI (US$ prices fall with costs; the cloud price index does not trend).
+    let first = |kept: f64, now: f64| if kept > 0.0 { kept } else { now };
+    let ai_reference_mu0 = first(view.ai_reference_mu0, ai_value.marginal_utility);
+    let cloud_reference_mu0 = first(view.cloud_reference_mu0, cloud_value.marginal_utility);
+    let ai_surplus_per_unit = surplus::per_unit(
+        &ai_value,
+        ai_reference_mu0 / pricing::trend_factor(cfg.pricing.cost_trend_per_year, tick),
+    );
+    let cloud_surplus_per_unit = surplus::per_unit(&cloud_value, cloud_reference_mu0);
 
     *view = MarketView {
         price,
@@ -424,5 +463,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         cloud_move_share: e.cloud_move_share,
         ai_surplus_per_unit,
         cloud_surplus_per_unit,
+        ai_reference_mu0,
+        cloud_reference_mu0,
     };
 }

@@ -47,6 +47,7 @@ pub fn settle_market(
             training_kgpu: 0.0,
             own_capacity_kgpu: 0.0,
             hosts: Vec::new(),
+            host_prices: Vec::new(),
         };
         n_l
     ];
@@ -56,6 +57,7 @@ pub fn settle_market(
             training_kgpu: lab.training_kgpu,
             own_capacity_kgpu: lab.own_capacity,
             hosts: lab.hosts.clone(),
+            host_prices: lab.contract_prices.clone(),
         };
     }
     let mut capacity = vec![0.0; n_p];
