@@ -9,7 +9,7 @@ use aimarket::econ::choice::NO_OPTION;
 use aimarket::econ::portfolio::NO_CLOUD;
 use aimarket::sim::Simulation;
 use aimarket::sim::agents::Enterprise;
-use aimarket::sim::resources::{Holdings, Layout, TickReport};
+use aimarket::sim::resources::{Holdings, Layout, Settlement, TickReport};
 
 use crate::common::*;
 
@@ -276,6 +276,20 @@ fn total_size(sim: &mut Simulation) -> u64 {
 }
 
 /// Steps a whole run, checking the report and the holdings after every tick.
+/// Money adds up, recomputed from the month's flows: providers' revenue plus labs' revenue less
+/// what labs paid hosts (revenue shares cancel: paid by labs, received by providers) is exactly
+/// what enterprises paid, AI spend plus the egress fees of leavers (relative 1e-9).
+fn check_money(sim: &mut Simulation, t: u32) {
+    let f = &sim.world().resource::<Settlement>().0;
+    let paid: f64 = f.slot_spend.iter().sum::<f64>() + f.egress_paid.iter().sum::<f64>();
+    let received: f64 = f.provider_revenue.iter().sum::<f64>() + f.lab_revenue.iter().sum::<f64>()
+        - f.lab_host_bills.iter().sum::<f64>();
+    assert!(
+        (paid - received).abs() <= 1e-9 * paid.abs().max(1.0),
+        "tick {t}: enterprises paid {paid}, sellers received {received}"
+    );
+}
+
 fn check_full_run(config: &Config) {
     let enterprises = config.run.enterprises;
     let mut sim = Simulation::new(config);
@@ -287,6 +301,7 @@ fn check_full_run(config: &Config) {
         assert_eq!(report.tick, t);
         check_report(config, &report);
         check_holdings(&mut sim, enterprises, total_size);
+        check_money(&mut sim, t);
         ticks += 1;
     }
     assert_eq!(ticks, config.run.ticks);

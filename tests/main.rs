@@ -10,6 +10,7 @@ mod invariants;
 mod layering;
 mod monotone;
 mod plot;
+mod pricing;
 mod proptest_config;
 mod reliability;
 mod scenarios;

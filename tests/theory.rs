@@ -25,8 +25,10 @@ use crate::common::*;
 
 /// Overrides: a project a month, no reviews or moves, qualities and compute prices fixed, and
 /// fast growth so that every project has units (a project of zero units leaves no trace).
-const FRICTIONLESS: [&str; 18] = [
+const FRICTIONLESS: [&str; 20] = [
     "enterprise.project_probability=1",
+    "pricing.rule=utilisation",
+    "pricing.cost_trend_per_year=0",
     "enterprise.review_probability=0",
     "enterprise.cloud_review_probability=0",
     "enterprise.initial_ai_projects=1",

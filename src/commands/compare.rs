@@ -30,14 +30,19 @@ use crate::sim::rng::{derive_seed, seed_hex};
 
 /// Run-level series printed in the table besides the four HHIs and the provider rents (every
 /// metric is compared and written to the CSV files; the table keeps this readable subset).
-pub const TABLE_SERIES: [Metric; 7] = [
+pub const TABLE_SERIES: [Metric; 12] = [
     Metric::SwitchingRate,
     Metric::ProviderSwitchingRate,
     Metric::MigrationRate,
     Metric::DirectApiShare,
     Metric::MeanComputePrice,
+    Metric::MeanComputeLerner,
     Metric::InfrastructureRent,
     Metric::MeanLabDependency,
+    Metric::ConsumerSurplusAiMusd,
+    Metric::ProviderProfitMusd,
+    Metric::LabProfitMusd,
+    Metric::TotalWelfareMusd,
 ];
 
 /// A compared quantity: a `metrics.csv` column or one provider's rent share.

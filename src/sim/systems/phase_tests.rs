@@ -97,7 +97,8 @@ fn phase_2_the_compute_plan_respects_an_exclusivity_floor() {
 
 #[test]
 fn phase_3_prices_rise_with_load_above_target_and_offerings_follow_licences() {
-    let (config, mut world) = world(&[]);
+    // The utilisation rule (the best-response rule has its own tests, tests/pricing.rs).
+    let (config, mut world) = world(&["pricing.rule=utilisation"]);
     let mut q = world.query::<(&ProviderIdx, &mut ProviderState)>();
     for (idx, mut p) in q.iter_mut(&mut world) {
         if idx.0 == 0 {
@@ -114,6 +115,8 @@ fn phase_3_prices_rise_with_load_above_target_and_offerings_follow_licences() {
     world.run_system_once(providers::publish_offerings).unwrap();
     let layout = world.resource::<Layout>().clone();
     let view = world.resource::<MarketView>();
+    // The welfare money metric: a positive surplus per workload, and its reference set.
+    assert!(view.ai_surplus_per_unit > 0.0 && view.ai_reference_mu0 > 0.0);
     let openai = layout.labs.iter().position(|l| l == "openai").unwrap();
     let azure = layout.providers.iter().position(|p| p == "azure").unwrap();
     // OpenAI's exclusive licence: on Azure's marketplace, on no other.

@@ -161,20 +161,24 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
             },
         },
     );
-    let ceiling = sellers
-        .iter()
-        .filter(|s| s.active)
-        .map(|s| s.unit_cost * pr.max_price_ratio)
-        .fold(0.0, f64::max);
-    let solver = bertrand::Solver {
-        f_max: ceiling.max(1e-6),
-        ..bertrand::Solver::default()
-    };
     let mut next = prices.clone();
     let mut shadow = vec![0.0; n_p];
     for owner in market.owners() {
+        let own = |j: &usize| sellers[*j].active && sellers[*j].owner == owner;
+        // Each owner's ceiling: `max_price_ratio` times its (largest) unit cost.
+        let ceiling = (0..n_p)
+            .filter(own)
+            .map(|j| sellers[j].unit_cost * pr.max_price_ratio)
+            .fold(0.0, f64::max);
+        if ceiling <= 0.0 {
+            continue;
+        }
+        let solver = bertrand::Solver {
+            f_max: ceiling,
+            ..bertrand::Solver::default()
+        };
         let br = bertrand::best_response(&market, &prices, owner, &solver);
-        for j in (0..n_p).filter(|&j| sellers[j].active && sellers[j].owner == owner) {
+        for j in (0..n_p).filter(own) {
             next[j] = bertrand::damped_step(prices[j], br.fees[j], pr.damping);
             shadow[j] = br.shadow[j];
         }
