@@ -61,6 +61,12 @@ pub enum AiPick {
     Outside,
 }
 
+/// Labs as a bit set (labs < 64; the config allows 32).
+#[inline]
+fn lab_set(labs: &[usize]) -> u64 {
+    labs.iter().fold(0, |m, &l| m | 1 << l)
+}
+
 /// Most channels a choice can have (32 providers' marketplaces and 32 labs' direct APIs, the
 /// validated maxima).
 pub const MAX_CHANNELS: usize = 64;
@@ -99,9 +105,9 @@ impl ChoiceTables {
         vendor_gravity: f64,
         bundle: &[f64],
     ) -> ChoiceTables {
-        assert!(n_labs > 0 && utilities.len().is_multiple_of(n_labs));
+        assert!(n_labs > 0 && n_labs <= 64 && utilities.len().is_multiple_of(n_labs));
         let n_channels = utilities.len() / n_labs;
-        assert_eq!(leave_cost.len(), n_channels);
+        assert!(leave_cost.len() == n_channels && n_channels <= MAX_CHANNELS);
         let max = utilities
             .iter()
             .flatten()
@@ -397,7 +403,7 @@ impl ChoiceTables {
             acc += wc;
             last = Some(c);
             if target < acc
-                && let Some(k) = self.walk_slots(c, (target - (acc - wc)) / fc, cx.vendors)
+                && let Some(k) = self.walk_slots(c, (target - (acc - wc)) / fc, lab_set(cx.vendors))
             {
                 return AiPick::Slot(k);
             }
@@ -430,7 +436,7 @@ impl ChoiceTables {
             acc += w[c];
             last = Some(c);
             if target < acc {
-                let favoured: &[usize] = if vendors { cx.vendors } else { &[] };
+                let favoured = if vendors { lab_set(cx.vendors) } else { 0 };
                 if let Some(k) = self.walk_slots(c, (target - (acc - w[c])) / f[c], favoured) {
                     return AiPick::Slot(k);
                 }
@@ -445,12 +451,13 @@ impl ChoiceTables {
 
     /// Walks the slots of `channel` to `inner`, the labs in `favoured` weighted by the vendor
     /// factor; with nothing past `inner` (rounding), the last slot with weight.
-    fn walk_slots(&self, channel: usize, mut inner: f64, favoured: &[usize]) -> Option<usize> {
+    fn walk_slots(&self, channel: usize, mut inner: f64, favoured: u64) -> Option<usize> {
         let start = channel * self.n_labs;
         let mut pick = None;
-        for k in start..start + self.n_labs {
-            let mut wk = self.base[k];
-            if favoured.contains(&(k - start)) {
+        for (l, &b) in self.base[start..start + self.n_labs].iter().enumerate() {
+            let k = start + l;
+            let mut wk = b;
+            if favoured >> l & 1 == 1 {
                 wk *= self.vendor_factor;
             }
             if wk <= 0.0 {

@@ -30,6 +30,8 @@
 
 use super::choice::{AiContext, AiPick, ChoiceTables, CloudPick, CloudTables, NO_OPTION};
 
+const _: () = assert!(AI_SLOTS == 3, "AiBefore::of counts three labs in three slots");
+
 /// Clouds an enterprise can manage at once (Flexera: 2.2 public clouds on average, MD §4).
 pub const CLOUD_SLOTS: usize = 3;
 /// Model options an enterprise can use at once (its primary and two others).
@@ -247,6 +249,9 @@ pub struct Tally {
     pub ai_users: i64,
     /// Enterprises counted.
     pub enterprises: u64,
+    /// Enterprises still holding an option no longer offered after their month (a forced move
+    /// with nowhere else to go): while there are any, every enterprise is checked next month.
+    pub stranded: u64,
 }
 
 impl Tally {
@@ -281,6 +286,7 @@ impl Tally {
         self.multi_model += o.multi_model;
         self.ai_users += o.ai_users;
         self.enterprises += o.enterprises;
+        self.stranded += o.stranded;
     }
 }
 
@@ -311,6 +317,10 @@ pub struct StepTables<'a> {
     pub ai: &'a ChoiceTables,
     /// Whether each option slot is offered this month.
     pub offered: &'a [bool],
+    /// Whether an enterprise may hold an option no longer offered. When false (no option
+    /// offered last month is withdrawn, and none was left stranded) the check is skipped:
+    /// every option an enterprise takes is one offered that month.
+    pub withdrawals: bool,
     /// `exp(−switching cost)` by tenure.
     pub stay_factor: &'a [f64],
     /// Labs (option slot `k` is lab `k % n_labs`).
@@ -322,6 +332,8 @@ pub struct StepTables<'a> {
     pub n_providers: usize,
     /// Event probabilities.
     pub thresholds: Thresholds,
+    /// The same as one test of the lanes ([`LaneTest::new`] of `thresholds`).
+    pub lanes: LaneTest,
     /// New cloud units per existing unit in a project (`g_c / q_c`).
     pub cloud_project_size: f64,
     /// New AI units per existing unit in a project (`g_a / q_a`).
@@ -348,7 +360,7 @@ fn split(bits: u64) -> (f64, f64) {
 pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     tally.enterprises += 1;
     // The lanes first (registers only), then the held options against the offers.
-    if !any_event(lanes, &t.thresholds) && !has_withdrawn(p, t.offered) {
+    if !t.lanes.any(lanes) && !(t.withdrawals && has_withdrawn(p, t.offered)) {
         // The common case: nothing happens this month but time passing.
         p.tenure = p.tenure.saturating_add(1);
         return;
@@ -356,17 +368,37 @@ pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTabl
     step_events(p, lanes, draws, t, tally);
 }
 
-/// Whether any of the four 16-bit lanes falls under its threshold, decided for two lanes at a
-/// time: each lane sits in a 32-bit field, and `lane + 2^16 − threshold` carries into bit 16 of
-/// its field exactly when `lane ≥ threshold` (thresholds lie in 0..=2^16).
-#[inline]
-fn any_event(lanes: u64, th: &Thresholds) -> bool {
+/// The four event thresholds as one test on the 64 lane bits, set up once per tick: two lanes
+/// at a time, each in a 32-bit field, where `lane + 2^16 − threshold` carries into bit 16 of
+/// its field exactly when `lane ≥ threshold`.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneTest {
+    /// Added to lanes 0 and 2.
+    even: u64,
+    /// Added to lanes 1 and 3.
+    odd: u64,
+}
+
+impl LaneTest {
     const LOW: u64 = 0x0000_FFFF_0000_FFFF;
     const CARRY: u64 = 0x0001_0000_0001_0000;
-    let add = |a: u64, b: u64| (1u64 << 16).saturating_sub(a) | (1u64 << 16).saturating_sub(b) << 32;
-    let even = (lanes & LOW) + add(th.cloud_launch, th.ai_launch);
-    let odd = ((lanes >> 16) & LOW) + add(th.cloud_review, th.ai_review);
-    even & odd & CARRY != CARRY
+
+    /// The test for these thresholds (a threshold above 2^16 counts as 2^16: always).
+    pub fn new(th: &Thresholds) -> LaneTest {
+        let add = |a: u64, b: u64| (1u64 << 16).saturating_sub(a) | (1u64 << 16).saturating_sub(b) << 32;
+        LaneTest {
+            even: add(th.cloud_launch, th.ai_launch),
+            odd: add(th.cloud_review, th.ai_review),
+        }
+    }
+
+    /// Whether any of the four 16-bit lanes falls under its threshold.
+    #[inline]
+    pub fn any(&self, lanes: u64) -> bool {
+        let even = (lanes & Self::LOW) + self.even;
+        let odd = ((lanes >> 16) & Self::LOW) + self.odd;
+        even & odd & Self::CARRY != Self::CARRY
+    }
 }
 
 /// Whether it holds an option no longer offered (which forces a move).
@@ -399,7 +431,11 @@ impl AiBefore {
     fn of(p: &Portfolio, t: &StepTables) -> AiBefore {
         AiBefore {
             primary_lab: primary_lab(p, t),
-            families3: p.families_with(|o| usize::from(t.slot_lab[o])) >= 3,
+            // Three labs in three slots: every slot holds an option, of pairwise distinct labs.
+            families3: p.ai.iter().all(|&o| o != NO_OPTION) && {
+                let [a, b, c] = p.ai.map(|o| t.slot_lab[usize::from(o)]);
+                a != b && a != c && b != c
+            },
             user: p.ai.iter().any(|&o| o != NO_OPTION),
         }
     }
@@ -409,7 +445,9 @@ fn primary_lab(p: &Portfolio, t: &StepTables) -> Option<u8> {
     p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])])
 }
 
-/// The events of an enterprise-month (at least one happens, or an option was withdrawn).
+/// The events of an enterprise-month (at least one happens, or an option was withdrawn). Kept
+/// out of line: the loop over enterprises without events then keeps its values in registers.
+#[inline(never)]
 fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     let size = u64::from(p.size);
     let n_slots = t.offered.len();
@@ -605,6 +643,10 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
     }
     tally.ai_switches += u64::from(moved_ai);
     tally.channel_switches += u64::from(changed_channel);
+    // Only a forced move can leave it on a withdrawn option (when nothing else has weight).
+    if forced_draw.is_some() {
+        tally.stranded += u64::from(has_withdrawn(p, t.offered));
+    }
 }
 
 /// Puts `units` AI units that left option `from` where `pick` says; returns whether the
