@@ -83,6 +83,8 @@ pub struct ChoiceTables {
     group_total: f64,
     /// Per lab, Σ over channels of its slots' base weights.
     col: Vec<f64>,
+    /// Per lab, the channels offering it, as a bit set.
+    lab_channels: Vec<u64>,
     outside: f64,
     leave: Vec<f64>,
     home_factor: Vec<f64>,
@@ -116,9 +118,17 @@ impl ChoiceTables {
         let base: Vec<f64> = utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect();
         let group: Vec<f64> = base.chunks(n_labs).map(|c| c.iter().sum()).collect();
         let col: Vec<f64> = (0..n_labs).map(|l| base.iter().skip(l).step_by(n_labs).sum()).collect();
+        let lab_channels = (0..n_labs)
+            .map(|l| {
+                (0..n_channels)
+                    .filter(|&c| base[c * n_labs + l] != 0.0)
+                    .fold(0u64, |m, c| m | 1 << c)
+            })
+            .collect();
         ChoiceTables {
             n_labs,
             max,
+            lab_channels,
             group_total: group.iter().sum(),
             col,
             base,
@@ -367,8 +377,14 @@ impl ChoiceTables {
         x -= same_w;
         let scale = lock * leave;
         let target = if scale > 0.0 { x / scale } else { f64::INFINITY };
-        // Only a move needs the per-channel arrays (declared here: zeroing them costs more than
-        // the whole stay decision).
+        self.walk_move(cx, g, cur, target)
+    }
+
+    /// The walk of a move to another channel (rare: most reviews stay). Out of line, with its
+    /// per-channel arrays, so that the common stay decision sets up no large frame.
+    #[cold]
+    #[inline(never)]
+    fn walk_move(&self, cx: &AiContext, g: usize, cur: usize, target: f64) -> AiPick {
         let mut f = [0.0; MAX_CHANNELS];
         let mut w = [0.0; MAX_CHANNELS];
         self.channel_weights(cx, false, Some(g), &mut f, &mut w);
@@ -380,17 +396,30 @@ impl ChoiceTables {
 
     /// The walk of a new project: channel weights (with the vendor bonus) computed on the way.
     fn walk_new(&self, cx: &AiContext, sp: &[(usize, f64)], target: f64) -> AiPick {
-        // Channels with a factor other than 1, as a bit set (channels < MAX_CHANNELS = 64): most
-        // channels skip the look-up.
+        // Channels with a factor other than 1, and channels offering a lab already used, as bit
+        // sets (channels < MAX_CHANNELS = 64): the others weigh their base sum, exactly what the
+        // general terms give (a vendor term without an offer adds 0, a factor of 1 multiplies by 1).
         let special = sp.iter().fold(0u64, |m, e| m | 1 << e.0);
+        let vendor_channels = cx.vendors.iter().fold(0u64, |m, &l| m | self.lab_channels[l]);
+        let plain = !(special | vendor_channels);
         let extra = self.vendor_factor - 1.0;
         let mut acc = 0.0;
         let mut last = None;
         for (c, (&g0, row)) in self.group.iter().zip(self.base.chunks_exact(self.n_labs)).enumerate() {
-            let mut g = g0;
-            if g <= 0.0 {
+            if g0 <= 0.0 {
                 continue;
             }
+            if plain >> c & 1 == 1 {
+                acc += g0;
+                last = Some(c);
+                if target < acc
+                    && let Some(k) = self.walk_slots(c, target - (acc - g0), 0)
+                {
+                    return AiPick::Slot(k);
+                }
+                continue;
+            }
+            let mut g = g0;
             for &l in cx.vendors {
                 g += extra * row[l];
             }

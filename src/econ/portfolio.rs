@@ -360,7 +360,7 @@ fn split(bits: u64) -> (f64, f64) {
 pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     tally.enterprises += 1;
     // The lanes first (registers only), then the held options against the offers.
-    if !t.lanes.any(lanes) && !(t.withdrawals && has_withdrawn(p, t.offered)) {
+    if !(t.lanes.any(lanes) || (t.withdrawals && has_withdrawn(p, t.offered))) {
         // The common case: nothing happens this month but time passing.
         p.tenure = p.tenure.saturating_add(1);
         return;
@@ -467,7 +467,7 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
 
     // 1. Forced moves off options that are no longer offered.
     let mut forced_draw = None;
-    for j in 0..AI_SLOTS {
+    for j in (0..AI_SLOTS).filter(|_| t.withdrawals) {
         let o = p.ai[j];
         if o == NO_OPTION || t.offered[usize::from(o)] {
             continue;
