@@ -61,6 +61,12 @@ pub enum AiPick {
     Outside,
 }
 
+/// Labs as a bit set (labs < 64; the config allows 32).
+#[inline]
+fn lab_set(labs: &[usize]) -> u64 {
+    labs.iter().fold(0, |m, &l| m | 1 << l)
+}
+
 /// Most channels a choice can have (32 providers' marketplaces and 32 labs' direct APIs, the
 /// validated maxima).
 pub const MAX_CHANNELS: usize = 64;
@@ -77,6 +83,8 @@ pub struct ChoiceTables {
     group_total: f64,
     /// Per lab, Σ over channels of its slots' base weights.
     col: Vec<f64>,
+    /// Per lab, the channels offering it, as a bit set.
+    lab_channels: Vec<u64>,
     outside: f64,
     leave: Vec<f64>,
     home_factor: Vec<f64>,
@@ -99,9 +107,9 @@ impl ChoiceTables {
         vendor_gravity: f64,
         bundle: &[f64],
     ) -> ChoiceTables {
-        assert!(n_labs > 0 && utilities.len().is_multiple_of(n_labs));
+        assert!(n_labs > 0 && n_labs <= 64 && utilities.len().is_multiple_of(n_labs));
         let n_channels = utilities.len() / n_labs;
-        assert_eq!(leave_cost.len(), n_channels);
+        assert!(leave_cost.len() == n_channels && n_channels <= MAX_CHANNELS);
         let max = utilities
             .iter()
             .flatten()
@@ -110,9 +118,17 @@ impl ChoiceTables {
         let base: Vec<f64> = utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect();
         let group: Vec<f64> = base.chunks(n_labs).map(|c| c.iter().sum()).collect();
         let col: Vec<f64> = (0..n_labs).map(|l| base.iter().skip(l).step_by(n_labs).sum()).collect();
+        let lab_channels = (0..n_labs)
+            .map(|l| {
+                (0..n_channels)
+                    .filter(|&c| base[c * n_labs + l] != 0.0)
+                    .fold(0u64, |m, c| m | 1 << c)
+            })
+            .collect();
         ChoiceTables {
             n_labs,
             max,
+            lab_channels,
             group_total: group.iter().sum(),
             col,
             base,
@@ -301,9 +317,7 @@ impl ChoiceTables {
     /// Σ of the context-adjusted channel weights without channel `skip`, from per-tick sums and
     /// the few special channels: O(specials × vendors) instead of a pass over every channel.
     #[inline]
-    fn fast_total(&self, cx: &AiContext, vendors: bool, skip: Option<usize>) -> f64 {
-        let (sp, n) = self.specials(cx);
-        let sp = &sp[..n];
+    fn fast_total(&self, cx: &AiContext, sp: &[(usize, f64)], vendors: bool, skip: Option<usize>) -> f64 {
         let mut total = self.group_total - skip.map_or(0.0, |g| self.group[g]);
         for &(c, f) in sp {
             if Some(c) != skip {
@@ -329,23 +343,23 @@ impl ChoiceTables {
     /// workload without switching costs. If the current option is no longer offered, the
     /// switching cost common to all alternatives drops out (the enterprise must move).
     pub fn choose(&self, cx: &AiContext, cur: Option<usize>, stay: f64, u: f64) -> AiPick {
-        let mut f = [0.0; MAX_CHANNELS];
-        let mut w = [0.0; MAX_CHANNELS];
+        // The special channels once per choice: both the total and the walk use them.
+        let (sp, n_sp) = self.specials(cx);
+        let sp = &sp[..n_sp];
         let Some(cur) = cur else {
             // The total from per-tick sums; the walk computes channel weights only until it
             // reaches the target.
-            let total = self.fast_total(cx, true, None) + self.outside;
-            return self.walk_new(cx, u * total);
+            let total = self.fast_total(cx, sp, true, None) + self.outside;
+            return self.walk_new(cx, sp, u * total);
         };
         let g = self.channel_of(cur);
         // Most reviews keep the current option: decide that from the totals alone, and walk the
         // channels only when the enterprise moves.
-        let (sp, n_sp) = self.specials(cx);
-        let fg = sp[..n_sp].iter().find(|e| e.0 == g).map_or(1.0, |e| e.1);
+        let fg = sp.iter().find(|e| e.0 == g).map_or(1.0, |e| e.1);
         let w_cur = self.base[cur] * fg;
         let lock = if w_cur > 0.0 { stay } else { 1.0 };
         let same = (self.group[g] * fg - w_cur).max(0.0);
-        let others = self.fast_total(cx, false, Some(g)) + self.outside;
+        let others = self.fast_total(cx, sp, false, Some(g)) + self.outside;
         let leave = self.leave[g];
         let total = w_cur + lock * (same + leave * others);
         if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
@@ -363,6 +377,16 @@ impl ChoiceTables {
         x -= same_w;
         let scale = lock * leave;
         let target = if scale > 0.0 { x / scale } else { f64::INFINITY };
+        self.walk_move(cx, g, cur, target)
+    }
+
+    /// The walk of a move to another channel (rare: most reviews stay). Out of line, with its
+    /// per-channel arrays, so that the common stay decision sets up no large frame.
+    #[cold]
+    #[inline(never)]
+    fn walk_move(&self, cx: &AiContext, g: usize, cur: usize, target: f64) -> AiPick {
+        let mut f = [0.0; MAX_CHANNELS];
+        let mut w = [0.0; MAX_CHANNELS];
         self.channel_weights(cx, false, Some(g), &mut f, &mut w);
         match self.walk(cx, &f, &w, target, false) {
             AiPick::Outside if self.outside <= 0.0 => AiPick::Slot(cur),
@@ -371,29 +395,44 @@ impl ChoiceTables {
     }
 
     /// The walk of a new project: channel weights (with the vendor bonus) computed on the way.
-    fn walk_new(&self, cx: &AiContext, target: f64) -> AiPick {
-        let n = self.group.len();
-        let mut f = [1.0f64; MAX_CHANNELS];
-        let (sp, n_sp) = self.specials(cx);
-        for &(c, fc) in &sp[..n_sp] {
-            f[c] = fc;
-        }
+    fn walk_new(&self, cx: &AiContext, sp: &[(usize, f64)], target: f64) -> AiPick {
+        // Channels with a factor other than 1, and channels offering a lab already used, as bit
+        // sets (channels < MAX_CHANNELS = 64): the others weigh their base sum, exactly what the
+        // general terms give (a vendor term without an offer adds 0, a factor of 1 multiplies by 1).
+        let special = sp.iter().fold(0u64, |m, e| m | 1 << e.0);
+        let vendor_channels = cx.vendors.iter().fold(0u64, |m, &l| m | self.lab_channels[l]);
+        let plain = !(special | vendor_channels);
         let extra = self.vendor_factor - 1.0;
         let mut acc = 0.0;
         let mut last = None;
-        for (c, &fc) in f.iter().enumerate().take(n) {
-            let mut g = self.group[c];
-            if g <= 0.0 {
+        for (c, (&g0, row)) in self.group.iter().zip(self.base.chunks_exact(self.n_labs)).enumerate() {
+            if g0 <= 0.0 {
                 continue;
             }
-            for &l in cx.vendors {
-                g += extra * self.base[c * self.n_labs + l];
+            if plain >> c & 1 == 1 {
+                acc += g0;
+                last = Some(c);
+                if target < acc
+                    && let Some(k) = self.walk_slots(c, target - (acc - g0), 0)
+                {
+                    return AiPick::Slot(k);
+                }
+                continue;
             }
+            let mut g = g0;
+            for &l in cx.vendors {
+                g += extra * row[l];
+            }
+            let fc = if special >> c & 1 == 0 {
+                1.0
+            } else {
+                sp.iter().find(|e| e.0 == c).map_or(1.0, |e| e.1)
+            };
             let wc = g * fc;
             acc += wc;
             last = Some(c);
             if target < acc
-                && let Some(k) = self.walk_slots(c, (target - (acc - wc)) / fc, cx.vendors)
+                && let Some(k) = self.walk_slots(c, (target - (acc - wc)) / fc, lab_set(cx.vendors))
             {
                 return AiPick::Slot(k);
             }
@@ -426,7 +465,7 @@ impl ChoiceTables {
             acc += w[c];
             last = Some(c);
             if target < acc {
-                let favoured: &[usize] = if vendors { cx.vendors } else { &[] };
+                let favoured = if vendors { lab_set(cx.vendors) } else { 0 };
                 if let Some(k) = self.walk_slots(c, (target - (acc - w[c])) / f[c], favoured) {
                     return AiPick::Slot(k);
                 }
@@ -441,12 +480,13 @@ impl ChoiceTables {
 
     /// Walks the slots of `channel` to `inner`, the labs in `favoured` weighted by the vendor
     /// factor; with nothing past `inner` (rounding), the last slot with weight.
-    fn walk_slots(&self, channel: usize, mut inner: f64, favoured: &[usize]) -> Option<usize> {
+    fn walk_slots(&self, channel: usize, mut inner: f64, favoured: u64) -> Option<usize> {
         let start = channel * self.n_labs;
         let mut pick = None;
-        for k in start..start + self.n_labs {
-            let mut wk = self.base[k];
-            if favoured.contains(&(k - start)) {
+        for (l, &b) in self.base[start..start + self.n_labs].iter().enumerate() {
+            let k = start + l;
+            let mut wk = b;
+            if favoured >> l & 1 == 1 {
                 wk *= self.vendor_factor;
             }
             if wk <= 0.0 {
@@ -567,10 +607,17 @@ pub struct CloudTables {
     n_providers: usize,
     max: f64,
     weights: Vec<f64>,
+    /// `weights[i] · gravity[p]` for the same (suite, provider) entries: the weight of a held
+    /// cloud, multiplied once per tick rather than once per choice.
+    held_weights: Vec<f64>,
     outside: f64,
     gravity: Vec<f64>,
     move_factor: f64,
 }
+
+/// Most providers a cloud choice handles (held clouds are kept as a 64-bit set; the config
+/// allows 32).
+pub const MAX_PROVIDERS: usize = 64;
 
 /// Where a cloud choice lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -596,12 +643,21 @@ impl CloudTables {
             .flatten()
             .chain(std::iter::once(&outside_utility))
             .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        assert!(n_providers <= MAX_PROVIDERS && gravity.len() == n_providers);
+        let weights: Vec<f64> = utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect();
+        let gravity: Vec<f64> = gravity.iter().map(|g| g.exp()).collect();
+        let held_weights = weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| w * gravity[i % n_providers])
+            .collect();
         CloudTables {
             n_providers,
             max,
-            weights: utilities.iter().map(|u| u.map_or(0.0, |u| (u - max).exp())).collect(),
+            weights,
+            held_weights,
             outside: (outside_utility - max).exp(),
-            gravity: gravity.iter().map(|g| g.exp()).collect(),
+            gravity,
             move_factor: (-migration_cost).exp(),
         }
     }
@@ -663,28 +719,36 @@ impl CloudTables {
     /// Samples where a cloud workload goes with one uniform `u`: a new workload (`from = None`)
     /// or one moved from provider `from` (staying is `Provider(from)`).
     pub fn choose(&self, suite: usize, held: &[usize], full: bool, from: Option<usize>, u: f64) -> CloudPick {
-        let row = self.row(suite);
+        let (lo, hi) = (suite * self.n_providers, (suite + 1) * self.n_providers);
+        let row = &self.weights[lo..hi];
+        let held_row = &self.held_weights[lo..hi];
+        let held_set = held.iter().fold(0u64, |m, &h| m | 1 << h);
+        // The same weights as `weight`, from the per-tick products and the held set.
+        let weight = |p: usize| {
+            if held_set >> p & 1 == 1 {
+                held_row[p]
+            } else if full {
+                0.0
+            } else {
+                row[p]
+            }
+        };
         let (stay, m) = match from {
             None => (0.0, 1.0),
-            Some(f) => (self.weight(row, f, held, full), self.move_factor),
+            Some(f) => (weight(f), self.move_factor),
         };
-        let others: f64 = (0..self.n_providers)
-            .filter(|&p| Some(p) != from)
-            .map(|p| self.weight(row, p, held, full))
-            .sum::<f64>()
-            + self.outside;
+        let from = from.unwrap_or(usize::MAX);
+        let others: f64 = (0..self.n_providers).filter(|&p| p != from).map(weight).sum::<f64>() + self.outside;
         let total = stay + m * others;
         let mut x = u * total;
-        if let Some(f) = from
-            && (x < stay || m * others <= 0.0)
-        {
-            return CloudPick::Provider(f);
+        if from != usize::MAX && (x < stay || m * others <= 0.0) {
+            return CloudPick::Provider(from);
         }
         x -= stay;
         let target = x / m;
         let mut acc = 0.0;
-        for p in (0..self.n_providers).filter(|&p| Some(p) != from) {
-            let w = self.weight(row, p, held, full);
+        for p in (0..self.n_providers).filter(|&p| p != from) {
+            let w = weight(p);
             if w <= 0.0 {
                 continue;
             }
@@ -699,7 +763,7 @@ impl CloudTables {
         // Rounding past the last weight: the last provider with weight.
         (0..self.n_providers)
             .rev()
-            .find(|&p| Some(p) != from && self.weight(row, p, held, full) > 0.0)
+            .find(|&p| p != from && weight(p) > 0.0)
             .map_or(CloudPick::Outside, CloudPick::Provider)
     }
 }

@@ -30,6 +30,8 @@
 
 use super::choice::{AiContext, AiPick, ChoiceTables, CloudPick, CloudTables, NO_OPTION};
 
+const _: () = assert!(AI_SLOTS == 3, "AiBefore::of counts three labs in three slots");
+
 /// Clouds an enterprise can manage at once (Flexera: 2.2 public clouds on average, MD §4).
 pub const CLOUD_SLOTS: usize = 3;
 /// Model options an enterprise can use at once (its primary and two others).
@@ -104,17 +106,18 @@ impl Portfolio {
     }
 
     /// The AI slot with most units (ties: the lowest slot), if any holds units.
+    #[inline]
     pub fn primary(&self) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        for j in 0..AI_SLOTS {
-            if self.ai[j] != NO_OPTION
-                && self.ai_units[j] > 0
-                && best.is_none_or(|b| self.ai_units[j] > self.ai_units[b])
-            {
-                best = Some(j);
+        // An empty slot counts as zero units; strict comparisons keep ties on the lowest slot.
+        let units = |j: usize| if self.ai[j] == NO_OPTION { 0 } else { self.ai_units[j] };
+        let (mut best, mut most) = (0, units(0));
+        for j in 1..AI_SLOTS {
+            let u = units(j);
+            if u > most {
+                (best, most) = (j, u);
             }
         }
-        best
+        (most > 0).then_some(best)
     }
 
     /// Number of clouds in use.
@@ -201,7 +204,13 @@ impl Portfolio {
 /// `x` rounded down or up at random so that its expectation is `x` (`u` uniform in [0, 1)),
 /// capped at the u16 range.
 pub fn stochastic_round(x: f64, u: f64) -> u16 {
-    let floor = x.floor();
+    // Truncation is the floor for non-negative x and exact below 2^53; without SSE4.1 `floor`
+    // is a library call.
+    let floor = if (0.0..4.0e15).contains(&x) {
+        (x as u64) as f64
+    } else {
+        x.floor()
+    };
     let up = if u < x - floor { 1.0 } else { 0.0 };
     (floor + up).clamp(0.0, f64::from(u16::MAX)) as u16
 }
@@ -240,6 +249,9 @@ pub struct Tally {
     pub ai_users: i64,
     /// Enterprises counted.
     pub enterprises: u64,
+    /// Enterprises still holding an option no longer offered after their month (a forced move
+    /// with nowhere else to go): while there are any, every enterprise is checked next month.
+    pub stranded: u64,
 }
 
 impl Tally {
@@ -274,6 +286,7 @@ impl Tally {
         self.multi_model += o.multi_model;
         self.ai_users += o.ai_users;
         self.enterprises += o.enterprises;
+        self.stranded += o.stranded;
     }
 }
 
@@ -304,6 +317,10 @@ pub struct StepTables<'a> {
     pub ai: &'a ChoiceTables,
     /// Whether each option slot is offered this month.
     pub offered: &'a [bool],
+    /// Whether an enterprise may hold an option no longer offered. When false (no option
+    /// offered last month is withdrawn, and none was left stranded) the check is skipped:
+    /// every option an enterprise takes is one offered that month.
+    pub withdrawals: bool,
     /// `exp(−switching cost)` by tenure.
     pub stay_factor: &'a [f64],
     /// Labs (option slot `k` is lab `k % n_labs`).
@@ -315,6 +332,8 @@ pub struct StepTables<'a> {
     pub n_providers: usize,
     /// Event probabilities.
     pub thresholds: Thresholds,
+    /// The same as one test of the lanes ([`LaneTest::new`] of `thresholds`).
+    pub lanes: LaneTest,
     /// New cloud units per existing unit in a project (`g_c / q_c`).
     pub cloud_project_size: f64,
     /// New AI units per existing unit in a project (`g_a / q_a`).
@@ -337,30 +356,55 @@ fn split(bits: u64) -> (f64, f64) {
 
 /// One enterprise's month: forced moves, a cloud project, a cloud move review, an AI project
 /// and a primary review, each with its probability. Updates the portfolio and the tallies.
+#[inline]
 pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     tally.enterprises += 1;
-    let th = &t.thresholds;
-    let forced = p.ai.iter().any(|&o| o != NO_OPTION && !t.offered[usize::from(o)]);
-    let events = (lanes & 0xFFFF) < th.cloud_launch
-        || ((lanes >> 16) & 0xFFFF) < th.cloud_review
-        || ((lanes >> 32) & 0xFFFF) < th.ai_launch
-        || (lanes >> 48) < th.ai_review;
-    if !forced && !events {
+    // The lanes first (registers only), then the held options against the offers.
+    if !(t.lanes.any(lanes) || (t.withdrawals && has_withdrawn(p, t.offered))) {
         // The common case: nothing happens this month but time passing.
         p.tenure = p.tenure.saturating_add(1);
         return;
     }
-    // Only the clouds change in cloud events; count AI flags only when AI may change.
-    let ai_may_change = forced || ((lanes >> 32) & 0xFFFF) < th.ai_launch || (lanes >> 48) < th.ai_review;
-    let clouds_before = p.n_clouds() >= 2;
-    let lab = |o: usize| usize::from(t.slot_lab[o]);
-    let ai_before = ai_may_change.then(|| (p.families_with(lab) >= 3, p.ai.iter().any(|&o| o != NO_OPTION)));
     step_events(p, lanes, draws, t, tally);
-    tally.multi_cloud += i64::from(p.n_clouds() >= 2) - i64::from(clouds_before);
-    if let Some((families, user)) = ai_before {
-        tally.multi_model += i64::from(p.families_with(lab) >= 3) - i64::from(families);
-        tally.ai_users += i64::from(p.ai.iter().any(|&o| o != NO_OPTION)) - i64::from(user);
+}
+
+/// The four event thresholds as one test on the 64 lane bits, set up once per tick: two lanes
+/// at a time, each in a 32-bit field, where `lane + 2^16 − threshold` carries into bit 16 of
+/// its field exactly when `lane ≥ threshold`.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneTest {
+    /// Added to lanes 0 and 2.
+    even: u64,
+    /// Added to lanes 1 and 3.
+    odd: u64,
+}
+
+impl LaneTest {
+    const LOW: u64 = 0x0000_FFFF_0000_FFFF;
+    const CARRY: u64 = 0x0001_0000_0001_0000;
+
+    /// The test for these thresholds (a threshold above 2^16 counts as 2^16: always).
+    pub fn new(th: &Thresholds) -> LaneTest {
+        let add = |a: u64, b: u64| (1u64 << 16).saturating_sub(a) | (1u64 << 16).saturating_sub(b) << 32;
+        LaneTest {
+            even: add(th.cloud_launch, th.ai_launch),
+            odd: add(th.cloud_review, th.ai_review),
+        }
     }
+
+    /// Whether any of the four 16-bit lanes falls under its threshold.
+    #[inline]
+    pub fn any(&self, lanes: u64) -> bool {
+        let even = (lanes & Self::LOW) + self.even;
+        let odd = ((lanes >> 16) & Self::LOW) + self.odd;
+        even & odd & Self::CARRY != Self::CARRY
+    }
+}
+
+/// Whether it holds an option no longer offered (which forces a move).
+#[inline]
+fn has_withdrawn(p: &Portfolio, offered: &[bool]) -> bool {
+    p.ai.iter().any(|&o| o != NO_OPTION && !offered[usize::from(o)])
 }
 
 /// Whether an enterprise uses at least two clouds, models of at least three labs, and any AI
@@ -373,25 +417,62 @@ pub fn flags(p: &Portfolio, n_labs: usize) -> (bool, bool, bool) {
     )
 }
 
-/// The events of an enterprise-month (at least one happens).
+/// What the month's AI changes are measured against: the primary lab and the multi-homing
+/// flags before the first change. Taken only when an AI change is about to happen (most reviews
+/// keep the option and change nothing).
+#[derive(Clone, Copy)]
+struct AiBefore {
+    primary_lab: Option<u8>,
+    families3: bool,
+    user: bool,
+}
+
+impl AiBefore {
+    fn of(p: &Portfolio, t: &StepTables) -> AiBefore {
+        AiBefore {
+            primary_lab: primary_lab(p, t),
+            // Three labs in three slots: every slot holds an option, of pairwise distinct labs.
+            families3: p.ai.iter().all(|&o| o != NO_OPTION) && {
+                let [a, b, c] = p.ai.map(|o| t.slot_lab[usize::from(o)]);
+                a != b && a != c && b != c
+            },
+            user: p.ai.iter().any(|&o| o != NO_OPTION),
+        }
+    }
+}
+
+fn primary_lab(p: &Portfolio, t: &StepTables) -> Option<u8> {
+    p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])])
+}
+
+/// The events of an enterprise-month (at least one happens, or an option was withdrawn). Kept
+/// out of line: the loop over enterprises without events then keeps its values in registers.
+#[inline(never)]
 fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     let size = u64::from(p.size);
     let n_slots = t.offered.len();
     let suite = usize::from(p.suite);
     let suite_owner = suite.checked_sub(1);
+    let cloud_launch = (lanes & 0xFFFF) < t.thresholds.cloud_launch;
+    let cloud_review = ((lanes >> 16) & 0xFFFF) < t.thresholds.cloud_review;
+    let ai_launch = ((lanes >> 32) & 0xFFFF) < t.thresholds.ai_launch;
+    let ai_review = (lanes >> 48) < t.thresholds.ai_review;
     let mut held = [0usize; CLOUD_SLOTS];
-    let n_held = p.held_clouds(&mut held);
-    let old_primary_lab = p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])]);
+    let mut n_held = p.held_clouds(&mut held);
+    // Only cloud events change the clouds.
+    let clouds_before = (cloud_launch || cloud_review).then(|| p.n_clouds() >= 2);
+    let mut before: Option<AiBefore> = None;
     let mut moved_ai = false;
     let mut changed_channel = false;
 
     // 1. Forced moves off options that are no longer offered.
     let mut forced_draw = None;
-    for j in 0..AI_SLOTS {
+    for j in (0..AI_SLOTS).filter(|_| t.withdrawals) {
         let o = p.ai[j];
         if o == NO_OPTION || t.offered[usize::from(o)] {
             continue;
         }
+        before.get_or_insert_with(|| AiBefore::of(p, t));
         let units = p.ai_units[j];
         let bits = *forced_draw.get_or_insert_with(|| draws.bits(0));
         let u = split(bits.rotate_left(13 * j as u32)).0;
@@ -409,7 +490,7 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
     }
 
     // 2. A new cloud project.
-    if (lanes & 0xFFFF) < t.thresholds.cloud_launch {
+    if cloud_launch {
         let (u, v) = split(draws.bits(1));
         let k = stochastic_round(t.cloud_project_size * f64::from(p.cloud_total()), v);
         if k > 0 {
@@ -426,12 +507,12 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
                     tally.new_cloud[t.n_providers] += size * u64::from(added);
                 }
             }
+            n_held = p.held_clouds(&mut held);
         }
     }
 
     // 3. A cloud move review.
-    let n_held = p.held_clouds(&mut held);
-    if ((lanes >> 16) & 0xFFFF) < t.thresholds.cloud_review && n_held > 0 {
+    if cloud_review && n_held > 0 {
         let (u, v) = split(draws.bits(2));
         let inside: u32 = p.cloud_units.iter().map(|&x| u32::from(x)).sum();
         if inside > 0 {
@@ -477,23 +558,27 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
                 };
                 tally.cloud_moved += size * u64::from(added);
                 tally.cloud_movers += 1;
+                n_held = p.held_clouds(&mut held);
             }
         }
     }
+    if let Some(b) = clouds_before {
+        tally.multi_cloud += i64::from(p.n_clouds() >= 2) - i64::from(b);
+    }
 
     // 4. A new AI project.
-    let n_held = p.held_clouds(&mut held);
     let mut vendors = [0usize; AI_SLOTS];
-    let n_vendors = p.vendors_with(|o| usize::from(t.slot_lab[o]), &mut vendors);
-    let cx = AiContext {
+    let mut cx = AiContext {
         held: &held[..n_held],
         suite: suite_owner,
-        vendors: &vendors[..n_vendors],
+        vendors: &[],
     };
-    if ((lanes >> 32) & 0xFFFF) < t.thresholds.ai_launch {
+    if ai_launch {
         let (u, v) = split(draws.bits(3));
         let k = stochastic_round(t.ai_project_size * f64::from(p.ai_total().max(1)), v);
         if k > 0 {
+            let n_vendors = p.vendors_with(|o| usize::from(t.slot_lab[o]), &mut vendors);
+            cx.vendors = &vendors[..n_vendors];
             let mut pick = t.ai.choose(&cx, None, 1.0, u);
             let full = p.ai.iter().all(|&o| o != NO_OPTION);
             if let AiPick::Slot(s) = pick
@@ -505,6 +590,7 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
                 // restricted to that set.
                 pick = restricted_pick(p, &cx, t.ai, split(draws.bits(3).rotate_left(29)).0);
             }
+            before.get_or_insert_with(|| AiBefore::of(p, t));
             match pick {
                 AiPick::Slot(s) => {
                     let added = p.add_ai(s, k);
@@ -520,15 +606,14 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
         }
     }
 
-    // 5. A review of the primary vendor.
-    if (lanes >> 48) < t.thresholds.ai_review
-        && let Some(j) = p.primary()
-    {
+    // 5. A review of the primary vendor (the vendor gravity of new projects plays no part).
+    if ai_review && let Some(j) = p.primary() {
         let (u, _) = split(draws.bits(4));
         let o = usize::from(p.ai[j]);
         let stay = t.stay_factor[usize::from(p.tenure).min(t.stay_factor.len() - 1)];
         let pick = t.ai.choose(&cx, Some(o), stay, u);
         if pick != AiPick::Slot(o) {
+            before.get_or_insert_with(|| AiBefore::of(p, t));
             let units = p.ai_units[j];
             p.ai[j] = NO_OPTION;
             p.ai_units[j] = 0;
@@ -538,18 +623,30 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
         }
     }
 
-    // Tenure, switches and multi-homing after the month.
-    let new_primary_lab = p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])]);
-    if new_primary_lab != old_primary_lab {
-        p.tenure = 0;
-        if old_primary_lab.is_some() && new_primary_lab.is_some() {
-            tally.primary_switches += 1;
+    // Tenure, switches and multi-homing after the month; without an AI change the primary
+    // vendor and the flags are what they were.
+    match before {
+        None => p.tenure = p.tenure.saturating_add(1),
+        Some(b) => {
+            let after = AiBefore::of(p, t);
+            if after.primary_lab != b.primary_lab {
+                p.tenure = 0;
+                if b.primary_lab.is_some() && after.primary_lab.is_some() {
+                    tally.primary_switches += 1;
+                }
+            } else {
+                p.tenure = p.tenure.saturating_add(1);
+            }
+            tally.multi_model += i64::from(after.families3) - i64::from(b.families3);
+            tally.ai_users += i64::from(after.user) - i64::from(b.user);
         }
-    } else {
-        p.tenure = p.tenure.saturating_add(1);
     }
     tally.ai_switches += u64::from(moved_ai);
     tally.channel_switches += u64::from(changed_channel);
+    // Only a forced move can leave it on a withdrawn option (when nothing else has weight).
+    if forced_draw.is_some() {
+        tally.stranded += u64::from(has_withdrawn(p, t.offered));
+    }
 }
 
 /// Puts `units` AI units that left option `from` where `pick` says; returns whether the

@@ -11,7 +11,7 @@
 use bevy_ecs::prelude::*;
 use rayon::prelude::*;
 
-use crate::econ::portfolio::{self, EventDraws, Portfolio, StepTables, Tally};
+use crate::econ::portfolio::{self, EventDraws, LaneTest, Portfolio, StepTables, Tally};
 use crate::sim::agents::Enterprise;
 use crate::sim::resources::{Clock, Holdings, Layout, MarketView, WithinRun};
 use crate::sim::rng::{Purpose, Stream};
@@ -67,6 +67,28 @@ fn step_block(block: &mut [Enterprise], draws: &TickDraws, tables: &StepTables, 
     }
 }
 
+/// What the previous month's enterprise phase left: the options then offered and how many
+/// enterprises stayed on a withdrawn one. Every option an enterprise takes is offered that
+/// month and forced moves clear the rest, so an enterprise can hold an option not offered now
+/// only if an option offered last month is withdrawn or one was left stranded.
+#[derive(Default)]
+pub struct LastMonth {
+    /// Set after the first month of this system.
+    seen: bool,
+    offered: Vec<bool>,
+    stranded: u64,
+}
+
+impl LastMonth {
+    /// Whether this month's offers can find an enterprise on an option not offered.
+    fn withdrawals(&self, offered: &[bool]) -> bool {
+        !self.seen
+            || self.stranded > 0
+            || self.offered.len() != offered.len()
+            || self.offered.iter().zip(offered).any(|(&was, &is)| was && !is)
+    }
+}
+
 /// Phase 4 system: every enterprise's month.
 pub fn review_sourcing(
     view: Res<MarketView>,
@@ -75,6 +97,7 @@ pub fn review_sourcing(
     within: Res<WithinRun>,
     mut holdings: ResMut<Holdings>,
     mut enterprises: Query<&mut Enterprise>,
+    mut last: Local<LastMonth>,
 ) {
     let draws = TickDraws::new(clock.seed, clock.tick);
     let slot_lab: Vec<u8> = (0..layout.slots.n_slots())
@@ -84,11 +107,13 @@ pub fn review_sourcing(
         cloud: &view.cloud,
         ai: &view.choice,
         offered: &view.offered,
+        withdrawals: last.withdrawals(&view.offered),
         stay_factor: &view.stay_factor,
         n_labs: layout.n_labs(),
         slot_lab: &slot_lab,
         n_providers: layout.n_providers(),
         thresholds: view.thresholds,
+        lanes: LaneTest::new(&view.thresholds),
         cloud_project_size: view.cloud_project_size,
         ai_project_size: view.ai_project_size,
         move_share: view.cloud_move_share,
@@ -119,5 +144,8 @@ pub fn review_sourcing(
             }
         }
     }
+    last.seen = true;
+    last.offered.clone_from(&view.offered);
+    last.stranded = total.stranded;
     holdings.apply(total);
 }
