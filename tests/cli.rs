@@ -102,7 +102,10 @@ fn run_writes_the_four_files_with_the_documented_columns() {
             "rent_share",
             "quality",
             "dependency",
-            "compute_kgpu"
+            "compute_kgpu",
+            "unit_cost",
+            "profit_musd",
+            "lerner"
         ]
     );
     // Every documented column exists, and every written column is documented.

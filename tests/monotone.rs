@@ -107,11 +107,18 @@ fn switching_rate_falls_step_by_step_along_the_switching_cost() {
 fn a_higher_aws_price_lowers_its_ai_channel_and_compute_shares() {
     for seed in [1u64, 2] {
         let seed_set = format!("run.seed={seed}");
-        let base = run_reports(&small_baseline(100_000, 120, &[&seed_set]));
+        // The demand side's response to a price: prices held by the utilisation rule (the
+        // best-response rule would re-price AWS; tests/pricing.rs covers it).
+        let base = run_reports(&small_baseline(100_000, 120, &[&seed_set, "pricing.rule=utilisation"]));
         let dear = run_reports(&small_baseline(
             100_000,
             120,
-            &[&seed_set, "providers.aws.price=6.3", "providers.aws.unit_cost=3.0"],
+            &[
+                &seed_set,
+                "providers.aws.price=6.3",
+                "providers.aws.unit_cost=3.0",
+                "pricing.rule=utilisation",
+            ],
         ));
         for market in ["ai_channel", "compute"] {
             let (before, after) = (mean_share(&base, market, "aws"), mean_share(&dear, market, "aws"));

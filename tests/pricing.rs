@@ -62,20 +62,28 @@ fn the_baseline_compute_price_falls_with_costs() {
 #[test]
 fn a_lower_unit_cost_lowers_that_providers_price() {
     // The first version left AWS's price identical in all 120 months when its cost was halved.
-    let base = reports(&small_baseline(5_000, 36, &[]));
-    let cheap = reports(&small_baseline(5_000, 36, &["providers.aws.unit_cost=1.0"]));
+    // Capacity is made ample in both runs so that the cost effect is not mixed with scarcity
+    // (a cheaper AWS wins more compute, and at capacity its shadow price would rise).
+    let ample = "providers.aws.capacity_kgpu=20000";
+    let base = reports(&small_baseline(5_000, 36, &[ample]));
+    let cheap = reports(&small_baseline(5_000, 36, &[ample, "providers.aws.unit_cost=1.0"]));
     let (b, c) = (price_path(&base, "aws"), price_path(&cheap, "aws"));
     for t in 1..36 {
         assert!(c[t] < b[t], "month {t}: {} vs {}", c[t], b[t]);
     }
-    // The rivals respond too (strategic complements): their prices fall, by less.
-    let (rb, rc) = (price_path(&base, "azure"), price_path(&cheap, "azure"));
-    let drop_aws = mean(&b[12..]) - mean(&c[12..]);
-    let drop_rival = mean(&rb[12..]) - mean(&rc[12..]);
-    assert!(
-        drop_rival > 0.0 && drop_rival < drop_aws,
-        "aws −{drop_aws}, azure −{drop_rival}"
+    // Broken mechanism: under the first version's utilisation rule the cost cut leaves AWS's
+    // price where it was in the first months (it moves only through load), so the check above
+    // would fail.
+    let old = "pricing.rule=utilisation";
+    let old_base = price_path(&reports(&small_baseline(5_000, 6, &[ample, old])), "aws");
+    let old_cheap = price_path(
+        &reports(&small_baseline(5_000, 6, &[ample, old, "providers.aws.unit_cost=1.0"])),
+        "aws",
     );
+    assert_eq!(old_base[1], old_cheap[1]);
+    // Rivals' prices are not asserted: a rival that loses re-contracted compute to a cheaper AWS
+    // weighs its marketplace base more and may raise its price (harvest), so prices need not
+    // be strategic complements here.
 }
 
 #[test]

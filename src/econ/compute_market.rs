@@ -142,7 +142,9 @@ pub fn market(sellers: &[Seller], labs: &[LabDemand], b: &ComputeBehaviour) -> M
                 installed_offset: s.marketplace_response.1,
                 // When the compute kept under contract and the marketplace already fill the
                 // capacity, no price clears it (contracts do not respond): rationing does.
-                capacity: (s.active && room > 0.0).then_some((1.0 + s.marketplace_margin) * q + scale * room),
+                capacity: s
+                    .active
+                    .then_some((1.0 + s.marketplace_margin) * q + scale * room.max(0.0)),
                 future_months: 0.0,
             }
         })
