@@ -703,7 +703,7 @@ pub fn render_table(rows: &[Row]) -> String {
         out.push('\n');
     }
     out.push_str("\n* the 95% confidence interval of the paired difference (scenario − base) excludes 0\n");
-    out.push_str("(the table shows the HHIs, switching, spend shares, price, rent and dependency; comparison.csv has every metric)\n");
+    out.push_str("(the table shows the HHIs, switching, spend shares, price and margin, rent, dependency, consumer surplus, profits and welfare; comparison.csv has every metric)\n");
     out
 }
 
