@@ -124,6 +124,23 @@ pub struct Product {
 }
 
 impl Product {
+    /// A product with utility `a_j`, fixed price part `fixed` and no cost, owner 0, installed
+    /// base, capacity or future months (set the others with struct update syntax).
+    pub fn new(base_utility: f64, fixed: f64) -> Product {
+        Product {
+            base_utility,
+            fixed,
+            cost: 0.0,
+            owner: 0,
+            installed: 0.0,
+            installed_elasticity: 0.0,
+            reference_price: 1.0,
+            installed_offset: 0.0,
+            capacity: None,
+            future_months: 0.0,
+        }
+    }
+
     /// `B_j(P)`: the installed base's quantity at total price `price`.
     pub fn installed_at(&self, price: f64) -> f64 {
         if self.installed_elasticity == 0.0 || self.installed == 0.0 {
@@ -820,16 +837,9 @@ mod tests {
 
     fn product(a: f64, cost: f64, owner: usize) -> Product {
         Product {
-            base_utility: a,
-            fixed: 0.0,
             cost,
             owner,
-            installed: 0.0,
-            installed_elasticity: 0.0,
-            reference_price: 1.0,
-            installed_offset: 0.0,
-            capacity: None,
-            future_months: 0.0,
+            ..Product::new(a, 0.0)
         }
     }
 

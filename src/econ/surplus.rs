@@ -52,19 +52,8 @@ pub fn valuation(beta: f64, options: &[Offered], outside_utility: f64, suites: &
     }
     let products: Vec<Product> = options
         .iter()
-        .map(|o| Product {
-            // a_k = V_k + β ln P_k, so that the price term at fee 0 and fixed = P_k gives V_k back.
-            base_utility: o.utility + beta * o.price.ln(),
-            fixed: o.price,
-            cost: 0.0,
-            owner: 0,
-            installed: 0.0,
-            installed_elasticity: 0.0,
-            reference_price: 1.0,
-            installed_offset: 0.0,
-            capacity: None,
-            future_months: 0.0,
-        })
+        // a_k = V_k + β ln P_k, so that the price term at fee 0 and fixed = P_k gives V_k back.
+        .map(|o| Product::new(o.utility + beta * o.price.ln(), o.price))
         .collect();
     let segments: Vec<Segment> = suites
         .iter()

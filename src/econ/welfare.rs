@@ -105,18 +105,7 @@ mod tests {
     use crate::econ::bertrand::{Product, Segment};
 
     fn product(a: f64, fixed: f64) -> Product {
-        Product {
-            base_utility: a,
-            fixed,
-            cost: 0.0,
-            owner: 0,
-            installed: 0.0,
-            installed_elasticity: 0.0,
-            reference_price: 1.0,
-            installed_offset: 0.0,
-            capacity: None,
-            future_months: 0.0,
-        }
+        Product::new(a, fixed)
     }
 
     fn market(form: PriceForm) -> Market {
