@@ -44,6 +44,29 @@ pub fn capital_recovery_per_hour(capex_per_gpu_usd: f64, life_years: f64, utilis
     capex_per_gpu_usd / (life_years * 8_760.0 * utilisation.max(1e-3))
 }
 
+/// What a provider's month costs it and earns: `revenue − variable · served − depreciation`, with
+/// the variable cost per GPU-hour the unit cost less its capital recovery at the target
+/// utilisation (the configured unit cost is a long-run cost) and depreciation on all capacity,
+/// US$ M.
+pub fn provider_profit(
+    revenue_musd: f64,
+    served_kgpu: f64,
+    capacity_kgpu: f64,
+    unit_cost: f64,
+    capex_per_gpu_usd: f64,
+    life_years: f64,
+    target_utilisation: f64,
+) -> f64 {
+    let variable = (unit_cost - capital_recovery_per_hour(capex_per_gpu_usd, life_years, target_utilisation)).max(0.0);
+    revenue_musd - spend_musd(served_kgpu, variable) - depreciation_musd(capacity_kgpu, capex_per_gpu_usd, life_years)
+}
+
+/// A lab's month: enterprise revenue after revenue shares − its compute bills − the cost of its
+/// own data centres used, US$ M.
+pub fn lab_profit(net_revenue_musd: f64, host_bills_musd: f64, own_used_kgpu: f64, own_unit_cost: f64) -> f64 {
+    net_revenue_musd - host_bills_musd - spend_musd(own_used_kgpu, own_unit_cost)
+}
+
 /// Straight-line depreciation of `capacity_kgpu` of GPUs in US$ M per month, valued at this
 /// month's capex per GPU (replacement cost: the capex path follows the same trend as unit cost).
 pub fn depreciation_musd(capacity_kgpu: f64, capex_per_gpu_usd: f64, life_years: f64) -> f64 {
@@ -121,6 +144,19 @@ mod tests {
         // At full use, a month of recovery per kGPU equals a month of depreciation per kGPU.
         let per_month = spend_musd(1.0, capital_recovery_per_hour(30_000.0, 5.0, 1.0));
         assert!((per_month - depreciation_musd(1.0, 30_000.0, 5.0)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn profits_subtract_variable_cost_depreciation_bills_and_own_costs() {
+        // 100 kGPU capacity, 80 served at a $2 long-run cost with $30k GPUs over 5 years at 85 %:
+        // variable cost 2 − 0.806 per hour, depreciation 100 × 0.5 = US$ 50 M.
+        let recovery = 30_000.0 / (5.0 * 8_760.0 * 0.85);
+        let expected = 500.0 - spend_musd(80.0, 2.0 - recovery) - 50.0;
+        assert!((provider_profit(500.0, 80.0, 100.0, 2.0, 30_000.0, 5.0, 0.85) - expected).abs() < 1e-9);
+        // A unit cost below the capital recovery has no negative variable cost.
+        let p = provider_profit(0.0, 80.0, 100.0, 0.5, 30_000.0, 5.0, 0.85);
+        assert!((p + 50.0).abs() < 1e-9);
+        assert!((lab_profit(100.0, 60.0, 10.0, 2.0) - (100.0 - 60.0 - 14.6)).abs() < 1e-9);
     }
 
     #[test]

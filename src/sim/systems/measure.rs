@@ -5,6 +5,7 @@ use bevy_ecs::system::SystemParam;
 
 use crate::config::{Market, Metric, MetricValues};
 use crate::econ::concentration::{concentration_ratio_named, dependency, hhi_named, shares};
+use crate::econ::pricing;
 use crate::econ::quality::frontier_quality;
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
 use crate::sim::resources::{
@@ -155,7 +156,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     let mut agent_rows = Vec::with_capacity(n_p + n_l);
     let mut provider_rows: Vec<(usize, AgentRow)> = Vec::with_capacity(n_p);
     let pricing_cfg = &cfg.pricing;
-    let trend = crate::econ::pricing::trend_factor(pricing_cfg.cost_trend_per_year, clock.tick);
+    let trend = pricing::trend_factor(pricing_cfg.cost_trend_per_year, clock.tick);
     let capex = pricing_cfg.capex_per_gpu_usd * trend;
     let (mut provider_profit, mut lab_profit) = (0.0, 0.0);
     let (mut lerner_weighted, mut served_for_lerner) = (0.0, 0.0);
@@ -172,15 +173,15 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             price_weighted += p.capacity * p.price;
             lerner_weighted += served * lerner;
             served_for_lerner += served;
-            let recovery = crate::econ::pricing::capital_recovery_per_hour(
+            pricing::provider_profit(
+                settlement.provider_revenue[i],
+                served,
+                p.capacity,
+                p.unit_cost,
                 capex,
                 pricing_cfg.depreciation_years,
                 cfg.providers[i].target_utilisation,
-            );
-            let variable = (p.unit_cost - recovery).max(0.0);
-            settlement.provider_revenue[i]
-                - crate::econ::pricing::spend_musd(served, variable)
-                - crate::econ::pricing::depreciation_musd(p.capacity, capex, pricing_cfg.depreciation_years)
+            )
         } else {
             0.0
         };
@@ -222,9 +223,12 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         }
         let own_cost = cfg.labs[l].own_unit_cost * trend;
         let profit = if lab.active {
-            settlement.lab_revenue[l]
-                - settlement.lab_host_bills[l]
-                - crate::econ::pricing::spend_musd(settlement.lab_compute[l][n_p], own_cost)
+            pricing::lab_profit(
+                settlement.lab_revenue[l],
+                settlement.lab_host_bills[l],
+                settlement.lab_compute[l][n_p],
+                own_cost,
+            )
         } else {
             0.0
         };
@@ -293,7 +297,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     metrics[Metric::LabProfitMusd] = lab_profit;
     let ai_units_all: u64 = holdings.ai.iter().sum();
     metrics[Metric::ConsumerSurplusAiMusd] =
-        crate::econ::pricing::spend_musd(ai_units_all as f64 * demand.ai_kgpu_per_unit, view.ai_surplus_per_unit);
+        pricing::spend_musd(ai_units_all as f64 * demand.ai_kgpu_per_unit, view.ai_surplus_per_unit);
     metrics[Metric::ConsumerSurplusCloudMusd] =
         (cloud_all as f64) * demand.cloud_musd_per_unit * view.cloud_surplus_per_unit;
     // The AI layer's welfare: general-cloud spend is not among providers' revenue (the model has
