@@ -75,6 +75,24 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        name: "pricing_damping_out_of_range",
+        old: "damping = 0.25 ",
+        new: "damping = 1.5 ",
+        fragments: &["pricing.damping", "must be in [", "got 1.5"],
+    },
+    Case {
+        name: "pricing_rule_unknown",
+        old: "rule = \"best_response\"",
+        new: "rule = \"cournot\"",
+        fragments: &["pricing.rule", "`cournot`", "expected `best_response` or `utilisation`"],
+    },
+    Case {
+        name: "pricing_price_ceiling_not_above_cost",
+        old: "max_price_ratio = 10.0",
+        new: "max_price_ratio = 1.0",
+        fragments: &["pricing.max_price_ratio", "> 1", "got 1"],
+    },
+    Case {
         name: "lab_id_equal_to_a_provider_id",
         old: "[labs.meta]",
         new: "[labs.oracle]",
