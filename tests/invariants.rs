@@ -41,6 +41,19 @@ fn check_report(config: &Config, report: &TickReport) {
             "tick {tick}: market {} lists every agent once",
             market
         );
+        // Concentration by owner, recomputed from the rows: named shares summed by owner.
+        let mut by_owner: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
+        for r in rows.iter().filter(|r| !r.fringe) {
+            *by_owner.entry(r.owner.as_str()).or_default() += r.share;
+        }
+        let owner_hhi: f64 = by_owner.values().map(|s| (100.0 * s).powi(2)).sum();
+        let reported = report.metrics[aimarket::config::Metric::hhi_owner(m)];
+        assert!(
+            (owner_hhi - reported).abs() < 1e-6 * owner_hhi.max(1.0),
+            "tick {tick}: {market} owner HHI {reported} vs {owner_hhi} from shares"
+        );
+        // Merging agents under one owner never lowers concentration.
+        assert!(reported + 1e-9 >= report.metrics[aimarket::config::Metric::hhi(m)]);
         let total_amount: f64 = rows.iter().map(|r| r.amount).sum();
         let total_share: f64 = rows.iter().map(|r| r.share).sum();
         for r in &rows {

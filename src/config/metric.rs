@@ -323,6 +323,34 @@ pub enum Metric {
         props(unit = "US$ M per month")
     )]
     ConsumerSurplusCloudMusd,
+    /// HHI of the cloud market by owner.
+    #[strum(
+        serialize = "hhi_owner_cloud",
+        message = "HHI of the cloud market with named agents' shares summed by owner (shares.csv `owner`)",
+        props(unit = "0–10,000")
+    )]
+    HhiOwnerCloud,
+    /// HHI of the AI-channel market by owner.
+    #[strum(
+        serialize = "hhi_owner_ai_channel",
+        message = "HHI of the AI-channel market with named agents' shares summed by owner (a first-party lab counts with its owning provider)",
+        props(unit = "0–10,000")
+    )]
+    HhiOwnerAiChannel,
+    /// HHI of the model market by owner.
+    #[strum(
+        serialize = "hhi_owner_model",
+        message = "HHI of the model market with named agents' shares summed by owner",
+        props(unit = "0–10,000")
+    )]
+    HhiOwnerModel,
+    /// HHI of the compute market by owner.
+    #[strum(
+        serialize = "hhi_owner_compute",
+        message = "HHI of the compute market with named agents' shares summed by owner (a lab's own data centres count with its owner)",
+        props(unit = "0–10,000")
+    )]
+    HhiOwnerCompute,
     /// Total welfare.
     #[strum(
         serialize = "total_welfare_musd",
@@ -375,6 +403,16 @@ impl Metric {
             Market::AiChannel => Metric::HhiAiChannel,
             Market::Model => Metric::HhiModel,
             Market::Compute => Metric::HhiCompute,
+        }
+    }
+
+    /// HHI of a market by owner.
+    pub fn hhi_owner(market: Market) -> Metric {
+        match market {
+            Market::Cloud => Metric::HhiOwnerCloud,
+            Market::AiChannel => Metric::HhiOwnerAiChannel,
+            Market::Model => Metric::HhiOwnerModel,
+            Market::Compute => Metric::HhiOwnerCompute,
         }
     }
 

@@ -23,6 +23,22 @@ pub fn hhi_named(shares: &[f64], fringe: &[bool]) -> f64 {
         .sum()
 }
 
+/// HHI over owners: the named agents' shares summed by owner, then squared (a fringe
+/// aggregate stays atomistic whoever owns it). `owners[i]` names agent i's owner.
+pub fn hhi_by_owner(shares: &[f64], fringe: &[bool], owners: &[&str]) -> f64 {
+    let mut by_owner: Vec<(&str, f64)> = Vec::new();
+    for ((s, f), o) in shares.iter().zip(fringe).zip(owners) {
+        if *f {
+            continue;
+        }
+        match by_owner.iter_mut().find(|(name, _)| name == o) {
+            Some((_, total)) => *total += s,
+            None => by_owner.push((o, *s)),
+        }
+    }
+    by_owner.iter().map(|(_, s)| (100.0 * s).powi(2)).sum()
+}
+
 /// CR-n over named (non-fringe) agents.
 pub fn concentration_ratio_named(shares: &[f64], fringe: &[bool], n: usize) -> f64 {
     let named: Vec<f64> = shares
@@ -53,6 +69,22 @@ pub fn dependency(compute_by_host: &[f64], n_providers: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owner_hhi_sums_shares_by_owner_and_keeps_the_fringe_atomistic() {
+        // gcp 0.14 and deepmind 0.10 under one owner: (24)² instead of 14² + 10²; the fringe
+        // aggregate (0.3) counts in neither.
+        let shares = [0.30, 0.26, 0.14, 0.10, 0.30];
+        let fringe = [false, false, false, false, true];
+        let owners = ["aws", "azure", "gcp", "gcp", "other"];
+        let expected = 30.0f64.powi(2) + 26.0f64.powi(2) + 24.0f64.powi(2);
+        assert!((hhi_by_owner(&shares, &fringe, &owners) - expected).abs() < 1e-9);
+        // Every agent its own owner: the per-agent HHI.
+        let own = ["a", "b", "c", "d", "e"];
+        assert!((hhi_by_owner(&shares, &fringe, &own) - hhi_named(&shares, &fringe)).abs() < 1e-9);
+        // Broken (owners ignored): lower by 2 · 14 · 10.
+        assert!((hhi_named(&shares, &fringe) + 2.0 * 14.0 * 10.0 - expected).abs() < 1e-9);
+    }
 
     #[test]
     fn monopoly_has_hhi_ten_thousand_and_cr1_one() {

@@ -4,7 +4,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 
 use crate::config::{Market, Metric, MetricValues};
-use crate::econ::concentration::{concentration_ratio_named, dependency, hhi_named, shares};
+use crate::econ::concentration::{concentration_ratio_named, dependency, hhi_by_owner, hhi_named, shares};
 use crate::econ::pricing;
 use crate::econ::quality::frontier_quality;
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
@@ -126,6 +126,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         let s = shares(amount).unwrap_or_else(|| vec![0.0; amount.len()]);
         let f = &fringe[m];
         metrics[Metric::hhi(market)] = hhi_named(&s, f);
+        metrics[Metric::hhi_owner(market)] = hhi_by_owner(&s, f, &owners[m]);
         metrics[Metric::cr1(market)] = concentration_ratio_named(&s, f, 1);
         metrics[Metric::cr3(market)] = concentration_ratio_named(&s, f, 3);
         let qs = shares(&quantities[m]).unwrap_or_else(|| vec![0.0; amount.len()]);
