@@ -38,6 +38,8 @@ pub const CLOUD_SLOTS: usize = 3;
 pub const AI_SLOTS: usize = 3;
 /// An empty cloud slot.
 pub const NO_CLOUD: u8 = u8::MAX;
+/// Ticks between two [`Portfolio::clamp_tenure`] passes: tenures read ≤ 255 + this < 2^16.
+pub const TENURE_CLAMP: u32 = 1 << 15;
 
 /// One enterprise's workloads (36 bytes: with bevy's bookkeeping the world stays under 100 B
 /// per enterprise).
@@ -59,9 +61,13 @@ pub struct Portfolio {
     pub ai_units: [u16; AI_SLOTS],
     /// AI units outside the market (no AI, or self-hosted).
     pub ai_outside: u16,
-    /// Months with the current primary vendor, saturating at 255 (drives integration lock-in,
-    /// which stops growing at `lock_in_cap_months` ≤ 240).
-    pub tenure: u8,
+    /// Tick (mod 2^16) from which the months with the current primary vendor count: the tenure
+    /// at tick t is `t − tenure_start`, read as saturating at 255 (it drives integration
+    /// lock-in, which stops growing at `lock_in_cap_months` ≤ 240). A start rather than a
+    /// counter: a month without events then writes nothing, so at 10^6 enterprises the pass
+    /// over them only reads memory. It uses the byte the struct had spare; the 16-bit difference
+    /// stays exact because [`Portfolio::clamp_tenure`] runs at least every [`TENURE_CLAMP`] ticks.
+    tenure_start: u16,
     /// Productivity suite: 0 = none, p + 1 = provider p's suite.
     pub suite: u8,
 }
@@ -78,9 +84,27 @@ impl Portfolio {
             ai: [NO_OPTION; AI_SLOTS],
             ai_units: [0; AI_SLOTS],
             ai_outside: 0,
-            tenure: 0,
+            tenure_start: 0,
             suite,
         }
+    }
+
+    /// Months with the current primary vendor at tick `now` (saturating at 255).
+    #[inline]
+    pub fn tenure(&self, now: u32) -> u8 {
+        (now as u16).wrapping_sub(self.tenure_start).min(255) as u8
+    }
+
+    /// Sets the tenure at tick `now`.
+    pub fn set_tenure(&mut self, tenure: u8, now: u32) {
+        self.tenure_start = (now as u16).wrapping_sub(u16::from(tenure));
+    }
+
+    /// Keeps the tenure's start within 255 ticks of `now` (the tenure itself is unchanged, as it
+    /// saturates at 255), so that the 16-bit difference cannot wrap within the next
+    /// [`TENURE_CLAMP`] ticks.
+    pub fn clamp_tenure(&mut self, now: u32) {
+        self.set_tenure(self.tenure(now), now);
     }
 
     /// Providers holding its cloud workloads, written to `out`; returns how many.
@@ -330,6 +354,8 @@ pub struct StepTables<'a> {
     pub slot_lab: &'a [u8],
     /// Providers.
     pub n_providers: usize,
+    /// The current tick (tenures are counted from their start to it).
+    pub now: u32,
     /// Event probabilities.
     pub thresholds: Thresholds,
     /// The same as one test of the lanes ([`LaneTest::new`] of `thresholds`).
@@ -359,13 +385,18 @@ fn split(bits: u64) -> (f64, f64) {
 #[inline]
 pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     tally.enterprises += 1;
-    // The lanes first (registers only), then the held options against the offers.
-    if !(t.lanes.any(lanes) || (t.withdrawals && has_withdrawn(p, t.offered))) {
-        // The common case: nothing happens this month but time passing.
-        p.tenure = p.tenure.saturating_add(1);
-        return;
+    if has_events(p, lanes, t) {
+        step_events(p, lanes, draws, t, tally);
     }
-    step_events(p, lanes, draws, t, tally);
+}
+
+/// Whether an enterprise-month has more to do than time passing (and the tenure counts from its
+/// start without a write): an event lane under its threshold, or a held option withdrawn. When
+/// false, [`step`] only counts the enterprise; when true it is [`step_events`].
+#[inline]
+pub fn has_events(p: &Portfolio, lanes: u64, t: &StepTables) -> bool {
+    // The lanes first (registers only), then the held options against the offers.
+    t.lanes.any(lanes) || (t.withdrawals && has_withdrawn(p, t.offered))
 }
 
 /// The four event thresholds as one test on the 64 lane bits, set up once per tick: two lanes
@@ -445,10 +476,11 @@ fn primary_lab(p: &Portfolio, t: &StepTables) -> Option<u8> {
     p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])])
 }
 
-/// The events of an enterprise-month (at least one happens, or an option was withdrawn). Kept
-/// out of line: the loop over enterprises without events then keeps its values in registers.
+/// The events of an enterprise-month for which [`has_events`] holds (at least one happens, or
+/// an option was withdrawn); the rest of [`step`], without counting the enterprise. Kept out of
+/// line: the loop over enterprises without events then keeps its values in registers.
 #[inline(never)]
-fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
+pub fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     let size = u64::from(p.size);
     let n_slots = t.offered.len();
     let suite = usize::from(p.suite);
@@ -610,7 +642,7 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
     if ai_review && let Some(j) = p.primary() {
         let (u, _) = split(draws.bits(4));
         let o = usize::from(p.ai[j]);
-        let stay = t.stay_factor[usize::from(p.tenure).min(t.stay_factor.len() - 1)];
+        let stay = t.stay_factor[usize::from(p.tenure(t.now)).min(t.stay_factor.len() - 1)];
         let pick = t.ai.choose(&cx, Some(o), stay, u);
         if pick != AiPick::Slot(o) {
             before.get_or_insert_with(|| AiBefore::of(p, t));
@@ -624,22 +656,18 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
     }
 
     // Tenure, switches and multi-homing after the month; without an AI change the primary
-    // vendor and the flags are what they were.
-    match before {
-        None => p.tenure = p.tenure.saturating_add(1),
-        Some(b) => {
-            let after = AiBefore::of(p, t);
-            if after.primary_lab != b.primary_lab {
-                p.tenure = 0;
-                if b.primary_lab.is_some() && after.primary_lab.is_some() {
-                    tally.primary_switches += 1;
-                }
-            } else {
-                p.tenure = p.tenure.saturating_add(1);
+    // vendor and the flags are what they were. A kept primary's tenure grows by itself; a new
+    // one's starts next month at 0.
+    if let Some(b) = before {
+        let after = AiBefore::of(p, t);
+        if after.primary_lab != b.primary_lab {
+            p.set_tenure(0, t.now.wrapping_add(1));
+            if b.primary_lab.is_some() && after.primary_lab.is_some() {
+                tally.primary_switches += 1;
             }
-            tally.multi_model += i64::from(after.families3) - i64::from(b.families3);
-            tally.ai_users += i64::from(after.user) - i64::from(b.user);
         }
+        tally.multi_model += i64::from(after.families3) - i64::from(b.families3);
+        tally.ai_users += i64::from(after.user) - i64::from(b.user);
     }
     tally.ai_switches += u64::from(moved_ai);
     tally.channel_switches += u64::from(changed_channel);
