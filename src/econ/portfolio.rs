@@ -479,8 +479,19 @@ fn primary_lab(p: &Portfolio, t: &StepTables) -> Option<u8> {
 /// The events of an enterprise-month for which [`has_events`] holds (at least one happens, or
 /// an option was withdrawn); the rest of [`step`], without counting the enterprise. Kept out of
 /// line: the loop over enterprises without events then keeps its values in registers.
-#[inline(never)]
+#[inline]
 pub fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
+    // Only the review lane (the top 16 bits) under its threshold, and nothing withdrawn.
+    if !t.withdrawals && !t.lanes.any(lanes & 0x0000_FFFF_FFFF_FFFF | 0xFFFF_0000_0000_0000) {
+        review_alone(p, draws, t, tally);
+    } else {
+        step_all_events(p, lanes, draws, t, tally);
+    }
+}
+
+/// [`step_events`] in general.
+#[inline(never)]
+fn step_all_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     let size = u64::from(p.size);
     let n_slots = t.offered.len();
     let suite = usize::from(p.suite);
@@ -659,15 +670,7 @@ pub fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &S
     // vendor and the flags are what they were. A kept primary's tenure grows by itself; a new
     // one's starts next month at 0.
     if let Some(b) = before {
-        let after = AiBefore::of(p, t);
-        if after.primary_lab != b.primary_lab {
-            p.set_tenure(0, t.now.wrapping_add(1));
-            if b.primary_lab.is_some() && after.primary_lab.is_some() {
-                tally.primary_switches += 1;
-            }
-        }
-        tally.multi_model += i64::from(after.families3) - i64::from(b.families3);
-        tally.ai_users += i64::from(after.user) - i64::from(b.user);
+        after_ai_change(p, b, t, tally);
     }
     tally.ai_switches += u64::from(moved_ai);
     tally.channel_switches += u64::from(changed_channel);
@@ -675,6 +678,55 @@ pub fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &S
     if forced_draw.is_some() {
         tally.stranded += u64::from(has_withdrawn(p, t.offered));
     }
+}
+
+/// Tenure, primary switches and multi-homing after a month with an AI change, against `b`
+/// taken before the first change. A kept primary's tenure grows by itself; a new one's starts
+/// next month at 0.
+fn after_ai_change(p: &mut Portfolio, b: AiBefore, t: &StepTables, tally: &mut Tally) {
+    let after = AiBefore::of(p, t);
+    if after.primary_lab != b.primary_lab {
+        p.set_tenure(0, t.now.wrapping_add(1));
+        if b.primary_lab.is_some() && after.primary_lab.is_some() {
+            tally.primary_switches += 1;
+        }
+    }
+    tally.multi_model += i64::from(after.families3) - i64::from(b.families3);
+    tally.ai_users += i64::from(after.user) - i64::from(b.user);
+}
+
+/// A month whose only event is a review of the primary vendor (four events in ten) and without
+/// withdrawals: what [`step_all_events`] does then, with none of its other set-up. Nearly every
+/// review keeps the option, and then nothing changes.
+#[inline(never)]
+fn review_alone(p: &mut Portfolio, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
+    let Some(j) = p.primary() else {
+        return;
+    };
+    let mut held = [0usize; CLOUD_SLOTS];
+    let n_held = p.held_clouds(&mut held);
+    let cx = AiContext {
+        held: &held[..n_held],
+        suite: usize::from(p.suite).checked_sub(1),
+        vendors: &[],
+    };
+    let (u, _) = split(draws.bits(4));
+    let o = usize::from(p.ai[j]);
+    let stay = t.stay_factor[usize::from(p.tenure(t.now)).min(t.stay_factor.len() - 1)];
+    let pick = t.ai.choose(&cx, Some(o), stay, u);
+    if pick == AiPick::Slot(o) {
+        return;
+    }
+    let before = AiBefore::of(p, t);
+    let size = u64::from(p.size);
+    let units = p.ai_units[j];
+    p.ai[j] = NO_OPTION;
+    p.ai_units[j] = 0;
+    tally.ai[o] -= (size * u64::from(units)) as i64;
+    let changed_channel = move_ai_units(p, o, pick, units, t, tally, size);
+    after_ai_change(p, before, t, tally);
+    tally.ai_switches += 1;
+    tally.channel_switches += u64::from(changed_channel);
 }
 
 /// Puts `units` AI units that left option `from` where `pick` says; returns whether the
