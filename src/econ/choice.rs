@@ -76,6 +76,10 @@ pub const MAX_CHANNELS: usize = 64;
 #[derive(Debug, Clone, Default)]
 pub struct ChoiceTables {
     n_labs: usize,
+    /// Channel and lab of every slot (`k / n_labs`, `k % n_labs`): looked up, as a division
+    /// costs tens of cycles on the path of every review.
+    slot_channel: Vec<u8>,
+    slot_lab: Vec<u8>,
     max: f64,
     base: Vec<f64>,
     group: Vec<f64>,
@@ -127,6 +131,8 @@ impl ChoiceTables {
             .collect();
         ChoiceTables {
             n_labs,
+            slot_channel: (0..base.len()).map(|k| (k / n_labs) as u8).collect(),
+            slot_lab: (0..base.len()).map(|k| (k % n_labs) as u8).collect(),
             max,
             lab_channels,
             group_total: group.iter().sum(),
@@ -149,7 +155,7 @@ impl ChoiceTables {
     /// Channel of a slot.
     #[inline]
     pub fn channel_of(&self, slot: usize) -> usize {
-        slot / self.n_labs
+        usize::from(self.slot_channel[slot])
     }
 
     /// Whether a slot is offered this tick.
@@ -161,7 +167,7 @@ impl ChoiceTables {
     /// The context-adjusted weight of one slot for a new workload (0 when not offered).
     #[inline]
     pub fn weight(&self, cx: &AiContext, slot: usize) -> f64 {
-        self.base[slot] * self.factor(cx, self.channel_of(slot)) * self.vendor(cx, slot % self.n_labs)
+        self.base[slot] * self.factor(cx, self.channel_of(slot)) * self.vendor(cx, usize::from(self.slot_lab[slot]))
     }
 
     #[inline]
@@ -731,16 +737,19 @@ impl CloudTables {
         let row = &self.weights[lo..hi];
         let held_row = &self.held_weights[lo..hi];
         let held_set = held.iter().fold(0u64, |m, &h| m | 1 << h);
-        // The same weights as `weight`, from the per-tick products and the held set.
-        let weight = |p: usize| {
-            if held_set >> p & 1 == 1 {
-                held_row[p]
+        // The same weights as `weight`, from the per-tick products and the held set, computed
+        // once: the total and the walk both read them.
+        let mut ws = [0.0; MAX_PROVIDERS];
+        for (p, (w, (&r, &h))) in ws.iter_mut().zip(row.iter().zip(held_row)).enumerate() {
+            *w = if held_set >> p & 1 == 1 {
+                h
             } else if full {
                 0.0
             } else {
-                row[p]
-            }
-        };
+                r
+            };
+        }
+        let weight = |p: usize| ws[p];
         let (stay, m) = match from {
             None => (0.0, 1.0),
             Some(f) => (weight(f), self.move_factor),

@@ -741,7 +741,7 @@ fn move_ai_units(
     size: u64,
 ) -> bool {
     let n_slots = t.offered.len();
-    let channel = |k: usize| k / t.n_labs;
+    let channel = |k: usize| t.ai.channel_of(k);
     let changed = match pick {
         AiPick::Slot(s) => {
             let added = p.add_ai(s, units);
