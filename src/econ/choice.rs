@@ -737,19 +737,16 @@ impl CloudTables {
         let row = &self.weights[lo..hi];
         let held_row = &self.held_weights[lo..hi];
         let held_set = held.iter().fold(0u64, |m, &h| m | 1 << h);
-        // The same weights as `weight`, from the per-tick products and the held set, computed
-        // once: the total and the walk both read them.
-        let mut ws = [0.0; MAX_PROVIDERS];
-        for (p, (w, (&r, &h))) in ws.iter_mut().zip(row.iter().zip(held_row)).enumerate() {
-            *w = if held_set >> p & 1 == 1 {
-                h
+        // The same weights as `weight`, from the per-tick products and the held set.
+        let weight = |p: usize| {
+            if held_set >> p & 1 == 1 {
+                held_row[p]
             } else if full {
                 0.0
             } else {
-                r
-            };
-        }
-        let weight = |p: usize| ws[p];
+                row[p]
+            }
+        };
         let (stay, m) = match from {
             None => (0.0, 1.0),
             Some(f) => (weight(f), self.move_factor),

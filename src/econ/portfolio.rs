@@ -119,6 +119,18 @@ impl Portfolio {
         n
     }
 
+    /// [`Portfolio::held_clouds`] without branches (which empty slot is where is no pattern a
+    /// predictor learns); what `out` holds past the count returned is unspecified.
+    #[inline]
+    fn held_clouds_any(&self, out: &mut [usize; CLOUD_SLOTS]) -> usize {
+        let mut n = 0;
+        for j in 0..CLOUD_SLOTS {
+            out[n.min(CLOUD_SLOTS - 1)] = usize::from(self.cloud[j]);
+            n += usize::from(self.cloud[j] != NO_CLOUD);
+        }
+        n
+    }
+
     /// All cloud units, on-premises included (the base of growth).
     pub fn cloud_total(&self) -> u32 {
         self.cloud_units.iter().map(|&u| u32::from(u)).sum::<u32>() + u32::from(self.cloud_outside)
@@ -501,7 +513,7 @@ fn step_all_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &S
     let ai_launch = ((lanes >> 32) & 0xFFFF) < t.thresholds.ai_launch;
     let ai_review = (lanes >> 48) < t.thresholds.ai_review;
     let mut held = [0usize; CLOUD_SLOTS];
-    let mut n_held = p.held_clouds(&mut held);
+    let mut n_held = p.held_clouds_any(&mut held);
     // Only cloud events change the clouds.
     let clouds_before = (cloud_launch || cloud_review).then(|| p.n_clouds() >= 2);
     let mut before: Option<AiBefore> = None;
@@ -550,7 +562,7 @@ fn step_all_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &S
                     tally.new_cloud[t.n_providers] += size * u64::from(added);
                 }
             }
-            n_held = p.held_clouds(&mut held);
+            n_held = p.held_clouds_any(&mut held);
         }
     }
 
@@ -601,7 +613,7 @@ fn step_all_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &S
                 };
                 tally.cloud_moved += size * u64::from(added);
                 tally.cloud_movers += 1;
-                n_held = p.held_clouds(&mut held);
+                n_held = p.held_clouds_any(&mut held);
             }
         }
     }
@@ -704,7 +716,7 @@ fn review_alone(p: &mut Portfolio, draws: &impl EventDraws, t: &StepTables, tall
         return;
     };
     let mut held = [0usize; CLOUD_SLOTS];
-    let n_held = p.held_clouds(&mut held);
+    let n_held = p.held_clouds_any(&mut held);
     let cx = AiContext {
         held: &held[..n_held],
         suite: usize::from(p.suite).checked_sub(1),
@@ -829,6 +841,26 @@ mod tests {
         assert_eq!(p.primary(), Some(1), "ties go to the lowest slot");
         assert_eq!(p.add_ai(7, 1), 0);
         assert!(p.holds_option(5) && !p.holds_option(7));
+    }
+
+    #[test]
+    fn tenure_counts_from_its_start_and_survives_the_clamp() {
+        let mut p = Portfolio::empty(1, 1, 0);
+        p.set_tenure(200, 0);
+        assert_eq!(
+            (p.tenure(0), p.tenure(50), p.tenure(55), p.tenure(1000)),
+            (200, 250, 255, 255)
+        );
+        // Without the clamp the 16-bit difference would wrap; with it every TENURE_CLAMP ticks
+        // the tenure stays saturated.
+        let mut now = 0;
+        for _ in 0..4 {
+            now += TENURE_CLAMP;
+            p.clamp_tenure(now);
+            assert_eq!(p.tenure(now), 255);
+        }
+        p.set_tenure(0, now + 1);
+        assert_eq!((p.tenure(now + 1), p.tenure(now + 11)), (0, 10));
     }
 
     #[test]
