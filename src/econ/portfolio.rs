@@ -489,8 +489,9 @@ fn primary_lab(p: &Portfolio, t: &StepTables) -> Option<u8> {
 }
 
 /// The events of an enterprise-month for which [`has_events`] holds (at least one happens, or
-/// an option was withdrawn); the rest of [`step`], without counting the enterprise. Kept out of
-/// line: the loop over enterprises without events then keeps its values in registers.
+/// an option was withdrawn); the rest of [`step`], without counting the enterprise. Only the
+/// dispatch is inline; both paths are out of line, so the loop over enterprises without events
+/// keeps its values in registers.
 #[inline]
 pub fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     // Only the review lane (the top 16 bits) under its threshold, and nothing withdrawn.
