@@ -76,6 +76,10 @@ pub const MAX_CHANNELS: usize = 64;
 #[derive(Debug, Clone, Default)]
 pub struct ChoiceTables {
     n_labs: usize,
+    /// Channel and lab of every slot (`k / n_labs`, `k % n_labs`): looked up, as a division
+    /// costs tens of cycles on the path of every review.
+    slot_channel: Vec<u8>,
+    slot_lab: Vec<u8>,
     max: f64,
     base: Vec<f64>,
     group: Vec<f64>,
@@ -127,6 +131,8 @@ impl ChoiceTables {
             .collect();
         ChoiceTables {
             n_labs,
+            slot_channel: (0..base.len()).map(|k| (k / n_labs) as u8).collect(),
+            slot_lab: (0..base.len()).map(|k| (k % n_labs) as u8).collect(),
             max,
             lab_channels,
             group_total: group.iter().sum(),
@@ -149,7 +155,7 @@ impl ChoiceTables {
     /// Channel of a slot.
     #[inline]
     pub fn channel_of(&self, slot: usize) -> usize {
-        slot / self.n_labs
+        usize::from(self.slot_channel[slot])
     }
 
     /// Whether a slot is offered this tick.
@@ -161,7 +167,7 @@ impl ChoiceTables {
     /// The context-adjusted weight of one slot for a new workload (0 when not offered).
     #[inline]
     pub fn weight(&self, cx: &AiContext, slot: usize) -> f64 {
-        self.base[slot] * self.factor(cx, self.channel_of(slot)) * self.vendor(cx, slot % self.n_labs)
+        self.base[slot] * self.factor(cx, self.channel_of(slot)) * self.vendor(cx, usize::from(self.slot_lab[slot]))
     }
 
     #[inline]
@@ -288,10 +294,10 @@ impl ChoiceTables {
     }
 
     /// The channels whose factor differs from 1 for this context (clouds held, suite), with
-    /// their factors; at most four.
-    #[inline]
-    fn specials(&self, cx: &AiContext) -> ([(usize, f64); 4], usize) {
-        let mut out = [(usize::MAX, 1.0); 4];
+    /// their factors, written to `out`; returns how many (at most four). Written in place: an
+    /// array returned by value was copied with loads wider than its stores, which stall.
+    #[inline(always)]
+    fn specials(&self, cx: &AiContext, out: &mut [(usize, f64); 4]) -> usize {
         let mut n = 0;
         // Held clouds are distinct providers (one slot each); the suite owner may be one of them.
         for &h in cx.held.iter().take(3) {
@@ -311,7 +317,7 @@ impl ChoiceTables {
                 }
             }
         }
-        (out, n)
+        n
     }
 
     /// Σ of the context-adjusted channel weights without channel `skip`, from per-tick sums and
@@ -344,13 +350,11 @@ impl ChoiceTables {
     /// switching cost common to all alternatives drops out (the enterprise must move).
     pub fn choose(&self, cx: &AiContext, cur: Option<usize>, stay: f64, u: f64) -> AiPick {
         // The special channels once per choice: both the total and the walk use them.
-        let (sp, n_sp) = self.specials(cx);
+        let mut sp = [(usize::MAX, 1.0); 4];
+        let n_sp = self.specials(cx, &mut sp);
         let sp = &sp[..n_sp];
         let Some(cur) = cur else {
-            // The total from per-tick sums; the walk computes channel weights only until it
-            // reaches the target.
-            let total = self.fast_total(cx, sp, true, None) + self.outside;
-            return self.walk_new(cx, sp, u * total);
+            return self.choose_new(cx, sp, u);
         };
         let g = self.channel_of(cur);
         // Most reviews keep the current option: decide that from the totals alone, and walk the
@@ -392,6 +396,16 @@ impl ChoiceTables {
             AiPick::Outside if self.outside <= 0.0 => AiPick::Slot(cur),
             pick => pick,
         }
+    }
+
+    /// A new workload's choice. Out of line: a review, the more frequent call, then sets up
+    /// neither its frame nor its registers.
+    #[inline(never)]
+    fn choose_new(&self, cx: &AiContext, sp: &[(usize, f64)], u: f64) -> AiPick {
+        // The total from per-tick sums; the walk computes channel weights only until it
+        // reaches the target.
+        let total = self.fast_total(cx, sp, true, None) + self.outside;
+        self.walk_new(cx, sp, u * total)
     }
 
     /// The walk of a new project: channel weights (with the vendor bonus) computed on the way.

@@ -38,6 +38,8 @@ pub const CLOUD_SLOTS: usize = 3;
 pub const AI_SLOTS: usize = 3;
 /// An empty cloud slot.
 pub const NO_CLOUD: u8 = u8::MAX;
+/// Ticks between two [`Portfolio::clamp_tenure`] passes: tenures read ≤ 255 + this < 2^16.
+pub const TENURE_CLAMP: u32 = 1 << 15;
 
 /// One enterprise's workloads (36 bytes: with bevy's bookkeeping the world stays under 100 B
 /// per enterprise).
@@ -59,9 +61,13 @@ pub struct Portfolio {
     pub ai_units: [u16; AI_SLOTS],
     /// AI units outside the market (no AI, or self-hosted).
     pub ai_outside: u16,
-    /// Months with the current primary vendor, saturating at 255 (drives integration lock-in,
-    /// which stops growing at `lock_in_cap_months` ≤ 240).
-    pub tenure: u8,
+    /// Tick (mod 2^16) from which the months with the current primary vendor count: the tenure
+    /// at tick t is `t − tenure_start`, read as saturating at 255 (it drives integration
+    /// lock-in, which stops growing at `lock_in_cap_months` ≤ 240). A start rather than a
+    /// counter: a month without events then writes nothing, so at 10^6 enterprises the pass
+    /// over them only reads memory. It uses the byte the struct had spare; the 16-bit difference
+    /// stays exact because [`Portfolio::clamp_tenure`] runs at least every [`TENURE_CLAMP`] ticks.
+    tenure_start: u16,
     /// Productivity suite: 0 = none, p + 1 = provider p's suite.
     pub suite: u8,
 }
@@ -78,9 +84,27 @@ impl Portfolio {
             ai: [NO_OPTION; AI_SLOTS],
             ai_units: [0; AI_SLOTS],
             ai_outside: 0,
-            tenure: 0,
+            tenure_start: 0,
             suite,
         }
+    }
+
+    /// Months with the current primary vendor at tick `now` (saturating at 255).
+    #[inline]
+    pub fn tenure(&self, now: u32) -> u8 {
+        (now as u16).wrapping_sub(self.tenure_start).min(255) as u8
+    }
+
+    /// Sets the tenure at tick `now`.
+    pub fn set_tenure(&mut self, tenure: u8, now: u32) {
+        self.tenure_start = (now as u16).wrapping_sub(u16::from(tenure));
+    }
+
+    /// Keeps the tenure's start within 255 ticks of `now` (the tenure itself is unchanged, as it
+    /// saturates at 255), so that the 16-bit difference cannot wrap within the next
+    /// [`TENURE_CLAMP`] ticks.
+    pub fn clamp_tenure(&mut self, now: u32) {
+        self.set_tenure(self.tenure(now), now);
     }
 
     /// Providers holding its cloud workloads, written to `out`; returns how many.
@@ -91,6 +115,18 @@ impl Portfolio {
                 out[n] = usize::from(self.cloud[j]);
                 n += 1;
             }
+        }
+        n
+    }
+
+    /// [`Portfolio::held_clouds`] without branches (which empty slot is where is no pattern a
+    /// predictor learns); what `out` holds past the count returned is unspecified.
+    #[inline]
+    fn held_clouds_any(&self, out: &mut [usize; CLOUD_SLOTS]) -> usize {
+        let mut n = 0;
+        for j in 0..CLOUD_SLOTS {
+            out[n.min(CLOUD_SLOTS - 1)] = usize::from(self.cloud[j]);
+            n += usize::from(self.cloud[j] != NO_CLOUD);
         }
         n
     }
@@ -330,6 +366,8 @@ pub struct StepTables<'a> {
     pub slot_lab: &'a [u8],
     /// Providers.
     pub n_providers: usize,
+    /// The current tick (tenures are counted from their start to it).
+    pub now: u32,
     /// Event probabilities.
     pub thresholds: Thresholds,
     /// The same as one test of the lanes ([`LaneTest::new`] of `thresholds`).
@@ -359,13 +397,18 @@ fn split(bits: u64) -> (f64, f64) {
 #[inline]
 pub fn step(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     tally.enterprises += 1;
-    // The lanes first (registers only), then the held options against the offers.
-    if !(t.lanes.any(lanes) || (t.withdrawals && has_withdrawn(p, t.offered))) {
-        // The common case: nothing happens this month but time passing.
-        p.tenure = p.tenure.saturating_add(1);
-        return;
+    if has_events(p, lanes, t) {
+        step_events(p, lanes, draws, t, tally);
     }
-    step_events(p, lanes, draws, t, tally);
+}
+
+/// Whether an enterprise-month has more to do than time passing (and the tenure counts from its
+/// start without a write): an event lane under its threshold, or a held option withdrawn. When
+/// false, [`step`] only counts the enterprise; when true it is [`step_events`].
+#[inline]
+pub fn has_events(p: &Portfolio, lanes: u64, t: &StepTables) -> bool {
+    // The lanes first (registers only), then the held options against the offers.
+    t.lanes.any(lanes) || (t.withdrawals && has_withdrawn(p, t.offered))
 }
 
 /// The four event thresholds as one test on the 64 lane bits, set up once per tick: two lanes
@@ -445,10 +488,23 @@ fn primary_lab(p: &Portfolio, t: &StepTables) -> Option<u8> {
     p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])])
 }
 
-/// The events of an enterprise-month (at least one happens, or an option was withdrawn). Kept
-/// out of line: the loop over enterprises without events then keeps its values in registers.
+/// The events of an enterprise-month for which [`has_events`] holds (at least one happens, or
+/// an option was withdrawn); the rest of [`step`], without counting the enterprise. Only the
+/// dispatch is inline; both paths are out of line, so the loop over enterprises without events
+/// keeps its values in registers.
+#[inline]
+pub fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
+    // Only the review lane (the top 16 bits) under its threshold, and nothing withdrawn.
+    if !t.withdrawals && !t.lanes.any(lanes & 0x0000_FFFF_FFFF_FFFF | 0xFFFF_0000_0000_0000) {
+        review_alone(p, draws, t, tally);
+    } else {
+        step_all_events(p, lanes, draws, t, tally);
+    }
+}
+
+/// [`step_events`] in general.
 #[inline(never)]
-fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
+fn step_all_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
     let size = u64::from(p.size);
     let n_slots = t.offered.len();
     let suite = usize::from(p.suite);
@@ -458,7 +514,7 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
     let ai_launch = ((lanes >> 32) & 0xFFFF) < t.thresholds.ai_launch;
     let ai_review = (lanes >> 48) < t.thresholds.ai_review;
     let mut held = [0usize; CLOUD_SLOTS];
-    let mut n_held = p.held_clouds(&mut held);
+    let mut n_held = p.held_clouds_any(&mut held);
     // Only cloud events change the clouds.
     let clouds_before = (cloud_launch || cloud_review).then(|| p.n_clouds() >= 2);
     let mut before: Option<AiBefore> = None;
@@ -507,7 +563,7 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
                     tally.new_cloud[t.n_providers] += size * u64::from(added);
                 }
             }
-            n_held = p.held_clouds(&mut held);
+            n_held = p.held_clouds_any(&mut held);
         }
     }
 
@@ -558,7 +614,7 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
                 };
                 tally.cloud_moved += size * u64::from(added);
                 tally.cloud_movers += 1;
-                n_held = p.held_clouds(&mut held);
+                n_held = p.held_clouds_any(&mut held);
             }
         }
     }
@@ -610,7 +666,7 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
     if ai_review && let Some(j) = p.primary() {
         let (u, _) = split(draws.bits(4));
         let o = usize::from(p.ai[j]);
-        let stay = t.stay_factor[usize::from(p.tenure).min(t.stay_factor.len() - 1)];
+        let stay = t.stay_factor[usize::from(p.tenure(t.now)).min(t.stay_factor.len() - 1)];
         let pick = t.ai.choose(&cx, Some(o), stay, u);
         if pick != AiPick::Slot(o) {
             before.get_or_insert_with(|| AiBefore::of(p, t));
@@ -624,22 +680,10 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
     }
 
     // Tenure, switches and multi-homing after the month; without an AI change the primary
-    // vendor and the flags are what they were.
-    match before {
-        None => p.tenure = p.tenure.saturating_add(1),
-        Some(b) => {
-            let after = AiBefore::of(p, t);
-            if after.primary_lab != b.primary_lab {
-                p.tenure = 0;
-                if b.primary_lab.is_some() && after.primary_lab.is_some() {
-                    tally.primary_switches += 1;
-                }
-            } else {
-                p.tenure = p.tenure.saturating_add(1);
-            }
-            tally.multi_model += i64::from(after.families3) - i64::from(b.families3);
-            tally.ai_users += i64::from(after.user) - i64::from(b.user);
-        }
+    // vendor and the flags are what they were. A kept primary's tenure grows by itself; a new
+    // one's starts next month at 0.
+    if let Some(b) = before {
+        after_ai_change(p, b, t, tally);
     }
     tally.ai_switches += u64::from(moved_ai);
     tally.channel_switches += u64::from(changed_channel);
@@ -647,6 +691,55 @@ fn step_events(p: &mut Portfolio, lanes: u64, draws: &impl EventDraws, t: &StepT
     if forced_draw.is_some() {
         tally.stranded += u64::from(has_withdrawn(p, t.offered));
     }
+}
+
+/// Tenure, primary switches and multi-homing after a month with an AI change, against `b`
+/// taken before the first change. A kept primary's tenure grows by itself; a new one's starts
+/// next month at 0.
+fn after_ai_change(p: &mut Portfolio, b: AiBefore, t: &StepTables, tally: &mut Tally) {
+    let after = AiBefore::of(p, t);
+    if after.primary_lab != b.primary_lab {
+        p.set_tenure(0, t.now.wrapping_add(1));
+        if b.primary_lab.is_some() && after.primary_lab.is_some() {
+            tally.primary_switches += 1;
+        }
+    }
+    tally.multi_model += i64::from(after.families3) - i64::from(b.families3);
+    tally.ai_users += i64::from(after.user) - i64::from(b.user);
+}
+
+/// A month whose only event is a review of the primary vendor (four events in ten) and without
+/// withdrawals: what [`step_all_events`] does then, with none of its other set-up. Nearly every
+/// review keeps the option, and then nothing changes.
+#[inline(never)]
+fn review_alone(p: &mut Portfolio, draws: &impl EventDraws, t: &StepTables, tally: &mut Tally) {
+    let Some(j) = p.primary() else {
+        return;
+    };
+    let mut held = [0usize; CLOUD_SLOTS];
+    let n_held = p.held_clouds_any(&mut held);
+    let cx = AiContext {
+        held: &held[..n_held],
+        suite: usize::from(p.suite).checked_sub(1),
+        vendors: &[],
+    };
+    let (u, _) = split(draws.bits(4));
+    let o = usize::from(p.ai[j]);
+    let stay = t.stay_factor[usize::from(p.tenure(t.now)).min(t.stay_factor.len() - 1)];
+    let pick = t.ai.choose(&cx, Some(o), stay, u);
+    if pick == AiPick::Slot(o) {
+        return;
+    }
+    let before = AiBefore::of(p, t);
+    let size = u64::from(p.size);
+    let units = p.ai_units[j];
+    p.ai[j] = NO_OPTION;
+    p.ai_units[j] = 0;
+    tally.ai[o] -= (size * u64::from(units)) as i64;
+    let changed_channel = move_ai_units(p, o, pick, units, t, tally, size);
+    after_ai_change(p, before, t, tally);
+    tally.ai_switches += 1;
+    tally.channel_switches += u64::from(changed_channel);
 }
 
 /// Puts `units` AI units that left option `from` where `pick` says; returns whether the
@@ -661,7 +754,7 @@ fn move_ai_units(
     size: u64,
 ) -> bool {
     let n_slots = t.offered.len();
-    let channel = |k: usize| k / t.n_labs;
+    let channel = |k: usize| t.ai.channel_of(k);
     let changed = match pick {
         AiPick::Slot(s) => {
             let added = p.add_ai(s, units);
@@ -749,6 +842,26 @@ mod tests {
         assert_eq!(p.primary(), Some(1), "ties go to the lowest slot");
         assert_eq!(p.add_ai(7, 1), 0);
         assert!(p.holds_option(5) && !p.holds_option(7));
+    }
+
+    #[test]
+    fn tenure_counts_from_its_start_and_survives_the_clamp() {
+        let mut p = Portfolio::empty(1, 1, 0);
+        p.set_tenure(200, 0);
+        assert_eq!(
+            (p.tenure(0), p.tenure(50), p.tenure(55), p.tenure(1000)),
+            (200, 250, 255, 255)
+        );
+        // Without the clamp the 16-bit difference would wrap; with it every TENURE_CLAMP ticks
+        // the tenure stays saturated.
+        let mut now = 0;
+        for _ in 0..4 {
+            now += TENURE_CLAMP;
+            p.clamp_tenure(now);
+            assert_eq!(p.tenure(now), 255);
+        }
+        p.set_tenure(0, now + 1);
+        assert_eq!((p.tenure(now + 1), p.tenure(now + 11)), (0, 10));
     }
 
     #[test]

@@ -53,7 +53,11 @@ pub fn spawn_enterprises(world: &mut World, config: &Config) -> Holdings {
         let size = pareto_size(size_draw.unit(key), e.size_pareto_alpha, e.size_max_ratio);
         let suite = categorical(suite_draw.unit(key), &suite_shares);
         let mut p = Portfolio::empty(id, size, suite as u8);
-        p.tenure = (tenure_draw.unit(key) * f64::from(e.lock_in_cap_months.min(254) + 1)) as u8;
+        // Tenure as of tick 0, the first tick of every run.
+        p.set_tenure(
+            (tenure_draw.unit(key) * f64::from(e.lock_in_cap_months.min(254) + 1)) as u8,
+            0,
+        );
         let mut bits = home_draw.bits(key);
         for project in 0..e.initial_cloud_projects {
             // Two fresh uniforms per project from a chain of mixes of the enterprise's draw.

@@ -11,7 +11,7 @@
 use bevy_ecs::prelude::*;
 use rayon::prelude::*;
 
-use crate::econ::portfolio::{self, EventDraws, LaneTest, Portfolio, StepTables, Tally};
+use crate::econ::portfolio::{self, EventDraws, LaneTest, Portfolio, StepTables, TENURE_CLAMP, Tally};
 use crate::sim::agents::Enterprise;
 use crate::sim::resources::{Clock, Holdings, Layout, MarketView, WithinRun};
 use crate::sim::rng::{Purpose, Stream};
@@ -54,16 +54,47 @@ impl EventDraws for Draws<'_> {
     }
 }
 
+/// Enterprises whose lanes are tested before their events are stepped.
+const BATCH: usize = 256;
+
 /// Steps a block of enterprises, tallying into `tally`.
 fn step_block(block: &mut [Enterprise], draws: &TickDraws, tables: &StepTables, tally: &mut Tally) {
-    for e in block {
-        let p: &mut Portfolio = &mut e.0;
-        let id = u64::from(p.id);
-        let d = Draws {
-            streams: &draws.events,
-            id,
-        };
-        portfolio::step(p, draws.lanes.bits(id), &d, tables, tally);
+    if tables.withdrawals {
+        // Rare months: the held options are checked against the offers too.
+        for e in block {
+            let p: &mut Portfolio = &mut e.0;
+            let id = u64::from(p.id);
+            let d = Draws {
+                streams: &draws.events,
+                id,
+            };
+            portfolio::step(p, draws.lanes.bits(id), &d, tables, tally);
+        }
+        return;
+    }
+    // Without withdrawals only the lanes decide whether anything happens. A first pass over a
+    // batch tests every enterprise's lanes without a branch (about one in six has an event, at
+    // random: a branch per enterprise would be mispredicted that often) and lists those with
+    // events; a second pass steps them, in the same order and with the same draws as `step`.
+    let mut hit = [0u16; BATCH];
+    let mut hit_lanes = [0u64; BATCH];
+    for batch in block.chunks_mut(BATCH) {
+        let mut n = 0;
+        for (i, e) in batch.iter().enumerate() {
+            let lanes = draws.lanes.bits(u64::from(e.0.id));
+            hit[n] = i as u16;
+            hit_lanes[n] = lanes;
+            n += usize::from(tables.lanes.any(lanes));
+        }
+        for (&i, &lanes) in hit[..n].iter().zip(&hit_lanes[..n]) {
+            let p: &mut Portfolio = &mut batch[usize::from(i)].0;
+            let d = Draws {
+                streams: &draws.events,
+                id: u64::from(p.id),
+            };
+            portfolio::step_events(p, lanes, &d, tables, tally);
+        }
+        tally.enterprises += batch.len() as u64;
     }
 }
 
@@ -112,6 +143,7 @@ pub fn review_sourcing(
         n_labs: layout.n_labs(),
         slot_lab: &slot_lab,
         n_providers: layout.n_providers(),
+        now: clock.tick,
         thresholds: view.thresholds,
         lanes: LaneTest::new(&view.thresholds),
         cloud_project_size: view.cloud_project_size,
@@ -125,6 +157,10 @@ pub fn review_sourcing(
         .expect("enterprise components use dense table storage");
     for mut block in blocks {
         let slice: &mut [Enterprise] = block.bypass_change_detection();
+        if clock.tick > 0 && clock.tick.is_multiple_of(TENURE_CLAMP) {
+            // Tenures are 16-bit differences to the tick; this keeps them from wrapping.
+            slice.iter_mut().for_each(|e| e.0.clamp_tenure(clock.tick));
+        }
         match &within.pool {
             None => step_block(slice, &draws, &tables, &mut total),
             Some(pool) => {
