@@ -25,8 +25,11 @@
 //! one month only, and the harvest weighs more). Capacity: compute kept under contract
 //! (`K_p^kept = Σ_l (1 − λ) x_lp R_l`), the marketplace and the flow must fit in `K_p`;
 //! `Q + W ≤ K − kept` is the same as `B_p + (1 + L) W_p ≤ (1 + m)Q + (1 + L)(K − kept − Q)`, the
-//! capacity given to the product; when `K − kept − Q ≤ 0` no price can clear it and the product
-//! gets no capacity constraint (settlement rations). Sellers do not anticipate contract floors (exclusivity,
+//! capacity given to the product. When `K − kept − Q ≤ 0` the fleet is full: there is no room for
+//! a flow, so new contracts are priced at the solver's ceiling (the shadow price of a full fleet,
+//! `Binding::Capacity`) and settlement rations what is already contracted. (The base's shrinkage
+//! with price frees capacity in revenue units `(1 + m)·ΔQ` rather than `ΔQ`: an approximation.)
+//! Sellers do not anticipate contract floors (exclusivity,
 //! commitments, owner minimum shares): those are applied to the labs' allocations afterwards.
 
 use super::bertrand::{Market, PriceForm, Product, Segment};
@@ -141,7 +144,7 @@ pub fn market(sellers: &[Seller], labs: &[LabDemand], b: &ComputeBehaviour) -> M
                 reference_price: s.price,
                 installed_offset: s.marketplace_response.1,
                 // When the compute kept under contract and the marketplace already fill the
-                // capacity, no price clears it (contracts do not respond): rationing does.
+                // capacity there is no room for a flow: new contracts go to the ceiling.
                 capacity: s
                     .active
                     .then_some((1.0 + s.marketplace_margin) * q + scale * room.max(0.0)),
