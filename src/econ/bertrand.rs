@@ -36,8 +36,8 @@
 //! `E_g` is the margin the owner recaptures on a buyer of segment g who leaves j for one of its
 //! other products. The installed base enters `D_j` (a higher `B` raises the price: harvest), and
 //! with an elasticity `ε_j > 0` also `∂D/∂f`: `B_j(P) = B_j ((P + a_j)/(P̄_j + a_j))^(−ε_j)` adds
-//! the harvest term `B_j(P)(1 − ε_j (f_j − c_j)/(P_j + a_j))` in place of `B_j` (with `ε ≤ 1` and
-//! `a = 0` the base's profit still rises with price for ever: see the ceiling below); `L > 0`
+//! the harvest term `B_j(P)(1 − ε_j (f_j − c_j)/(P_j + a_j))` in place of `B_j` (with `ε ≤ 1`
+//! the base's profit still rises with price for ever: see the ceiling below); `L > 0`
 //! scales the margin earned on the flow (it lowers the price: invest).
 //! Single product, one segment: `(1 + L)(f − c) = (B + W) / (π'(P)·W·(1 − s))`, so with `B = L = 0`
 //! the textbook `p − c = 1/(α(1 − s))` (linear) and `(P − fixed − c)/P = 1/(β(1 − s))` (log).
