@@ -71,6 +71,10 @@ fn lab_set(labs: &[usize]) -> u64 {
 /// validated maxima).
 pub const MAX_CHANNELS: usize = 64;
 
+/// Most channels for the branch-free new-project walk (its factors in a small stack array);
+/// the baseline has 14 (6 marketplaces, 8 direct APIs).
+const FLAT_CHANNELS: usize = 16;
+
 /// Per-tick tables for sampling AI options. Slot `k = channel · n_labs + lab`; channels
 /// `0..n_providers` are provider marketplaces, the rest are labs' direct APIs.
 #[derive(Debug, Clone, Default)]
@@ -410,6 +414,57 @@ impl ChoiceTables {
 
     /// The walk of a new project: channel weights (with the vendor bonus) computed on the way.
     fn walk_new(&self, cx: &AiContext, sp: &[(usize, f64)], target: f64) -> AiPick {
+        if self.group.len() <= FLAT_CHANNELS {
+            return self.walk_new_flat(cx, sp, target);
+        }
+        self.walk_new_split(cx, sp, target)
+    }
+
+    /// [`ChoiceTables::walk_new_split`] without its branch between plain and special channels,
+    /// which enterprises' differing clouds and vendors made mispredict: every channel gets the
+    /// general weight `(g0 + Σ_vendors extra · base) · f`. Byte-identical: a plain channel has
+    /// no offer of a used lab, so its vendor terms are `extra · 0 = ±0` (extra is finite, the
+    /// gravity being bounded) and `g0 ± 0 = g0`; its factor is 1, and `x · 1`, `x / 1` are exact;
+    /// in its slot walk the favoured labs weigh `0 · vendor_factor = 0` and are skipped as before.
+    #[inline]
+    fn walk_new_flat(&self, cx: &AiContext, sp: &[(usize, f64)], target: f64) -> AiPick {
+        let mut f = [1.0; FLAT_CHANNELS];
+        for &(c, fc) in sp {
+            if c < FLAT_CHANNELS {
+                f[c] = fc;
+            }
+        }
+        let extra = self.vendor_factor - 1.0;
+        let mut acc = 0.0;
+        let mut last = None;
+        for (c, (&g0, row)) in self.group.iter().zip(self.base.chunks_exact(self.n_labs)).enumerate() {
+            if g0 <= 0.0 {
+                continue;
+            }
+            let mut g = g0;
+            for &l in cx.vendors {
+                g += extra * row[l];
+            }
+            let fc = f[c];
+            let wc = g * fc;
+            acc += wc;
+            last = Some(c);
+            if target < acc
+                && let Some(k) = self.walk_slots(c, (target - (acc - wc)) / fc, lab_set(cx.vendors))
+            {
+                return AiPick::Slot(k);
+            }
+        }
+        if self.outside > 0.0 {
+            return AiPick::Outside;
+        }
+        last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None))
+            .map_or(AiPick::Outside, AiPick::Slot)
+    }
+
+    /// The new-project walk for many channels: plain channels (factor 1, no used lab offered)
+    /// weigh their base sum without the vendor loop.
+    fn walk_new_split(&self, cx: &AiContext, sp: &[(usize, f64)], target: f64) -> AiPick {
         // Channels with a factor other than 1, and channels offering a lab already used, as bit
         // sets (channels < MAX_CHANNELS = 64): the others weigh their base sum, exactly what the
         // general terms give (a vendor term without an offer adds 0, a factor of 1 multiplies by 1).
