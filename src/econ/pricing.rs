@@ -61,6 +61,15 @@ pub fn provider_profit(
     revenue_musd - spend_musd(served_kgpu, variable) - depreciation_musd(capacity_kgpu, capex_per_gpu_usd, life_years)
 }
 
+/// Lerner index `(price − marginal cost) / price`; 0 for a price that is not positive.
+pub fn lerner(price: f64, marginal_cost: f64) -> f64 {
+    if price > 0.0 {
+        (price - marginal_cost) / price
+    } else {
+        0.0
+    }
+}
+
 /// A lab's month: enterprise revenue after revenue shares − its compute bills − the cost of its
 /// own data centres used, US$ M.
 pub fn lab_profit(net_revenue_musd: f64, host_bills_musd: f64, own_used_kgpu: f64, own_unit_cost: f64) -> f64 {
@@ -157,6 +166,8 @@ mod tests {
         let p = provider_profit(0.0, 80.0, 100.0, 0.5, 30_000.0, 5.0, 0.85);
         assert!((p + 50.0).abs() < 1e-9);
         assert!((lab_profit(100.0, 60.0, 10.0, 2.0) - (100.0 - 60.0 - 14.6)).abs() < 1e-9);
+        assert!((lerner(4.0, 1.0) - 0.75).abs() < 1e-15);
+        assert_eq!(lerner(0.0, 1.0), 0.0);
     }
 
     #[test]

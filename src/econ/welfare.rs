@@ -1,5 +1,6 @@
 //! Welfare of a logit market ([`crate::econ::bertrand::Market`]): consumer surplus by the
-//! Small–Rosen / McFadden log-sum, producer surplus and the Lerner index.
+//! Small–Rosen / McFadden log-sum. (Sellers' profits and Lerner indices of the running model are
+//! in [`crate::econ::pricing`].)
 //!
 //! ```text
 //! CS_g = M_g · (ln(exp U_g0 + Σ_k exp U_gk) − U_g0) / λ_g
@@ -72,31 +73,6 @@ pub fn surplus_change(m: &Market, before: &[f64], after: &[f64]) -> f64 {
             m.segments[g].mass * (log_sum(m, after, g) - log_sum(m, before, g)) / lambda
         })
         .sum()
-}
-
-/// A product's profit on its controlled component: `(f_j − c_j)·served_j`.
-pub fn product_profit(fee: f64, cost: f64, served: f64) -> f64 {
-    (fee - cost) * served
-}
-
-/// Producer surplus `Σ_j (f_j − c_j)·served_j` of the controlled components.
-pub fn producer_surplus(m: &Market, fees: &[f64], served: &[f64]) -> f64 {
-    m.products
-        .iter()
-        .zip(fees)
-        .zip(served)
-        .map(|((p, &f), &q)| product_profit(f, p.cost, q))
-        .sum()
-}
-
-/// Accounting profit: `revenue − variable_cost − depreciation`.
-pub fn profit(revenue: f64, variable_cost: f64, depreciation: f64) -> f64 {
-    revenue - variable_cost - depreciation
-}
-
-/// Lerner index `(P − mc)/P` (`mc`: total marginal cost, e.g. `fixed_j + c_j`).
-pub fn lerner(price: f64, marginal_cost: f64) -> f64 {
-    (price - marginal_cost) / price
 }
 
 #[cfg(test)]
@@ -233,15 +209,5 @@ mod tests {
         let harmonic = s.iter().sum::<f64>() / s.iter().zip(prices).map(|(sk, p)| sk / p).sum::<f64>();
         let lambda = marginal_utility_of_money(&m, &fees, 0).unwrap();
         assert!((lambda - 1.5 / harmonic).abs() < 1e-12);
-    }
-
-    #[test]
-    fn producer_helpers() {
-        assert_eq!(product_profit(3.0, 1.0, 2.0), 4.0);
-        assert_eq!(profit(10.0, 4.0, 1.5), 4.5);
-        assert!((lerner(4.0, 1.0) - 0.75).abs() < 1e-15);
-        let mut m = market(PriceForm::Linear { alpha: 1.0 });
-        m.products[1].cost = 0.5;
-        assert!((producer_surplus(&m, &[1.0, 1.0, 2.0], &[1.0, 2.0, 0.5]) - (1.0 + 1.0 + 1.0)).abs() < 1e-15);
     }
 }

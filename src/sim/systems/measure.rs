@@ -164,11 +164,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     for (idx, p) in &providers {
         let i = idx.0;
         let served = settlement.provider_served[i];
-        let lerner = if p.price > 0.0 {
-            (p.price - p.unit_cost) / p.price
-        } else {
-            0.0
-        };
+        let lerner = pricing::lerner(p.price, p.unit_cost);
         let profit = if p.active {
             capacity_total += p.capacity;
             price_weighted += p.capacity * p.price;
@@ -250,11 +246,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
                 compute_kgpu: settlement.lab_compute[l].iter().sum(),
                 unit_cost: lab.avg_host_price,
                 profit_musd: profit,
-                lerner: if direct_price > 0.0 {
-                    (direct_price - lab.avg_host_price) / direct_price
-                } else {
-                    0.0
-                },
+                lerner: pricing::lerner(direct_price, lab.avg_host_price),
             },
         ));
     }

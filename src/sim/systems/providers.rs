@@ -81,7 +81,6 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
         };
         n_p
     ];
-    let mut prices = vec![1.0; n_p];
     let e = &cfg.enterprise;
     // A forward-looking seller faces the marketplace stock's elasticity; a myopic one only the
     // share of workloads that choose this month (new projects and reviews).
@@ -121,8 +120,8 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
             marketplace_response,
             price: p.price,
         };
-        prices[i] = p.price;
     }
+    let prices: Vec<f64> = sellers.iter().map(|s| s.price).collect();
     let mut lab_rows: Vec<(usize, compute_market::LabDemand)> = inputs
         .labs
         .iter()
