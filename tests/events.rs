@@ -639,8 +639,13 @@ fn bad_events_are_rejected_before_anything_runs() {
             vec!["events[0].lab", "\"deepseek\"", "expected one of openai"],
         ),
         (
-            "[[events]]\nat = \"2040-01\"\nkind = \"ban_bundling\"\n",
-            vec!["events[0].at", "2040-01", "expected 2026-01 to 2035-12"],
+            "[[events]]\nat = \"2025-12\"\nkind = \"ban_bundling\"\n",
+            vec![
+                "events[0].at",
+                "before the run",
+                "got 2025-12",
+                "expected 2026-01 or later",
+            ],
         ),
         (
             "[[events]]\ntick = 500\nkind = \"ban_bundling\"\n",
@@ -724,6 +729,58 @@ fn bad_events_are_rejected_before_anything_runs() {
             assert!(!dir.path().join("out").exists(), "nothing written: {stderr}");
         }
     }
+}
+
+#[test]
+fn an_event_dated_after_the_run_is_kept_but_never_fires_and_one_before_it_is_refused() {
+    // A config may carry dated terms a shortened run does not reach (the baseline ends
+    // OpenAI's revenue share to Microsoft in 2031-01): a 4-month run from 2026-01 accepts a
+    // bundling ban in 2027-01 and never applies it.
+    let extra = "[[events]]\nat = \"2027-01\"\nkind = \"ban_bundling\"\nlabel = \"late ban\"\n";
+    let mut sim = Simulation::new(&with_extra(500, 4, extra));
+    run_to(&mut sim, 4);
+    assert!(!sim.world().resource::<Policy>().bundling_banned);
+    assert!(
+        !log(&sim).iter().any(|(_, k, _)| k == "ban_bundling"),
+        "{:?}",
+        log(&sim)
+    );
+    // `validate` says how many events lie beyond the run.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("late.toml");
+    let base = repo("configs/baseline.toml");
+    std::fs::write(
+        &path,
+        format!("extends = '{}'\n[run]\nticks = 4\n{extra}", base.display()),
+    )
+    .expect("write");
+    let out = Command::new(binary())
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let late = with_extra(500, 4, extra)
+        .events
+        .iter()
+        .filter(|e| e.at.as_deref().is_some_and(|m| m.as_bytes() >= b"2026-05".as_slice()))
+        .count();
+    assert!(late >= 1);
+    assert!(
+        out.status.success() && stdout.contains(&format!("({late} dated after the run's last month")),
+        "{stdout}"
+    );
+    // A month before the start is refused, naming the key.
+    let (code, stderr, _dir) = cli_on("validate", "[[events]]\nat = \"2025-06\"\nkind = \"ban_bundling\"\n");
+    // The error is addressed to the file that holds the event, by its index there (the merged
+    // list puts the baseline's own events first).
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("bad.toml: events[0].at")
+            && stderr.contains("before the run")
+            && stderr.contains("got 2025-06"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -241,7 +241,17 @@ fn a_label_addressed_set_changes_the_event_and_an_unknown_label_is_refused() {
     assert!(o.status.success(), "{}", stderr(&o));
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["config"]["events"][1]["at"], "2026-06");
+    let moved = manifest["config"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["label"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("EU Data Act: no switching charges"))
+        })
+        .expect("the labelled event in the resolved config");
+    assert_eq!(moved["at"], "2026-06");
     let fired = manifest["events_fired"].as_array().unwrap();
     assert!(
         fired.iter().any(|e| e["date"] == "2026-06"),

@@ -71,7 +71,52 @@ pub fn relative_to(file: &Path, path: &Path) -> std::path::PathBuf {
 /// key by key, values replace, and `events` are appended to the base's events. Scenarios use
 /// this to change a baseline by events only.
 pub fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
-    read_table_depth(path, 0)
+    read_table_depth(path, 0, &mut Vec::new())
+}
+
+/// Where one event of a merged table was written: its file and its index in that file's
+/// `[[events]]`. Validation numbers events in the merged list (a scenario's first event
+/// follows its baseline's); errors are re-addressed to the file that holds the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOrigin {
+    /// The file the event is written in.
+    pub file: String,
+    /// Its index among that file's events.
+    pub index: usize,
+}
+
+/// As [`read_table`], with the origin of every event of the merged table, in order.
+pub fn read_table_with_origins(path: &Path) -> Result<(toml::Table, Vec<EventOrigin>), ConfigError> {
+    let mut origins = Vec::new();
+    let table = read_table_depth(path, 0, &mut origins)?;
+    Ok((table, origins))
+}
+
+/// Origins of the events of one file's own table, appended to `origins`.
+fn push_origins(table: &toml::Table, file: &str, origins: &mut Vec<EventOrigin>) {
+    if let Some(toml::Value::Array(events)) = table.get("events") {
+        origins.extend((0..events.len()).map(|index| EventOrigin {
+            file: file.to_string(),
+            index,
+        }));
+    }
+}
+
+/// `e` re-addressed to the file and index of the event it names (`events[k]…` of the merged
+/// list), when that event comes from another file or another position.
+fn relocate_event_error(mut e: ConfigError, origins: &[EventOrigin]) -> ConfigError {
+    let Some(rest) = e.key.strip_prefix("events[") else {
+        return e;
+    };
+    let Some((k, tail)) = rest.split_once(']') else {
+        return e;
+    };
+    let Some(origin) = k.parse::<usize>().ok().and_then(|k| origins.get(k)) else {
+        return e;
+    };
+    e.key = format!("events[{}]{tail}", origin.index);
+    e.file = origin.file.clone();
+    e
 }
 
 /// The text of a config or sweep file: an embedded config by its virtual path
@@ -106,11 +151,12 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|e| ConfigError::new(&file, "", format!("cannot be read: {e}")))
 }
 
-fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigError> {
+fn read_table_depth(path: &Path, depth: usize, origins: &mut Vec<EventOrigin>) -> Result<toml::Table, ConfigError> {
     let file = path.display().to_string();
     let text = read_text(path)?;
     let mut table = parse_table(&text, &file)?;
     let Some(extends) = table.remove("extends") else {
+        push_origins(&table, &file, origins);
         return Ok(table);
     };
     let toml::Value::String(base) = extends else {
@@ -128,8 +174,9 @@ fn read_table_depth(path: &Path, depth: usize) -> Result<toml::Table, ConfigErro
         ));
     }
     let base_path = path.parent().unwrap_or(Path::new(".")).join(&base);
-    let mut merged = read_table_depth(&base_path, depth + 1)
+    let mut merged = read_table_depth(&base_path, depth + 1, origins)
         .map_err(|e| ConfigError::new(&file, "extends", format!("= \"{base}\" cannot be used: {e}")))?;
+    push_origins(&table, &file, origins);
     merge_into(&mut merged, table);
     Ok(merged)
 }
@@ -173,7 +220,7 @@ pub fn from_table(table: toml::Table, file: &str) -> Result<Config, ConfigError>
 /// Loads a config file, applies `key=value` overrides in order, and validates the result.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let mut table = read_table(path)?;
+    let (mut table, origins) = read_table_with_origins(path)?;
     reject_sweep_file(&table, &file)?;
     // Each override's key as validation errors name it (an event label becomes `events[i]`).
     let mut canonical = Vec::with_capacity(overrides.len());
@@ -193,9 +240,11 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
             .rev()
             .find(|(_, k)| key_matches(k, &e.key))
         {
-            e.file = format!("{file} (with --set {arg})");
+            let mut e = relocate_event_error(e, &origins);
+            e.file = format!("{} (with --set {arg})", e.file);
+            return e;
         }
-        e
+        relocate_event_error(e, &origins)
     })
 }
 
@@ -516,15 +565,21 @@ mod tests {
         let eu = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/eu_data_act.toml");
         let key = "events.\"EU Data Act: no switching charges (from 2027-01-12)\"";
         let c = load(&eu, &[format!("{key}.cap=0.01"), format!("{key}.at=2028-03")]).unwrap();
-        let e = &c.events[1];
+        let e = c
+            .events
+            .iter()
+            .find(|e| e.label.as_deref() == Some("EU Data Act: no switching charges (from 2027-01-12)"))
+            .expect("the labelled event");
         assert_eq!(e.at.as_deref(), Some("2028-03"));
         assert!(
             matches!(&e.action, events::Action::CapSwitchingCharges(a) if a.cap == 0.01),
             "{e:?}"
         );
-        let err = load(&eu, &[format!("{key}.at=2040-01")]).unwrap_err();
+        // The error names the event by its index in the scenario file, and the override.
+        let err = load(&eu, &[format!("{key}.at=2025-01")]).unwrap_err();
         assert_eq!(err.key, "events[1].at");
-        assert!(err.file.ends_with(&format!("(with --set {key}.at=2040-01)")), "{err}");
+        assert!(err.file.contains("eu_data_act.toml"), "{err}");
+        assert!(err.file.ends_with(&format!("(with --set {key}.at=2025-01)")), "{err}");
         let err = load(&eu, &["events.eu.cap=0".into()]).unwrap_err();
         assert_eq!((err.file.as_str(), err.key.as_str()), ("--set", "events.eu.cap"));
         assert!(err.problem.contains("names no event"), "{err}");
@@ -536,6 +591,29 @@ mod tests {
         assert_eq!(parse_value("true"), toml::Value::Boolean(true));
         assert_eq!(parse_value("2027-01"), toml::Value::String("2027-01".into()));
         assert_eq!(parse_value("\"x\""), toml::Value::String("x".into()));
+    }
+
+    #[test]
+    fn event_errors_name_the_file_and_index_where_the_event_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base.toml");
+        let over = dir.path().join("s.toml");
+        std::fs::write(&base, "[[events]]\nk = 1\n[[events]]\nk = 2\n").unwrap();
+        std::fs::write(&over, "extends = \"base.toml\"\n[[events]]\nk = 3\n").unwrap();
+        let (t, origins) = read_table_with_origins(&over).unwrap();
+        assert_eq!(t["events"].as_array().unwrap().len(), origins.len());
+        let at = |k: usize| {
+            let e = relocate_event_error(ConfigError::new("merged", &format!("events[{k}].lab"), "bad"), &origins);
+            (e.file, e.key)
+        };
+        // Merged index 2 is the overlay's first event; 1 is the base's second. Without the
+        // relocation both would be reported as `merged: events[k]`.
+        assert_eq!(at(2), (over.display().to_string(), "events[0].lab".to_string()));
+        assert_eq!(at(1), (base.display().to_string(), "events[1].lab".to_string()));
+        // Keys that name no event, or an index beyond the list, are left alone.
+        let other = relocate_event_error(ConfigError::new("merged", "run.ticks", "bad"), &origins);
+        assert_eq!((other.file.as_str(), other.key.as_str()), ("merged", "run.ticks"));
+        assert_eq!(at(7), ("merged".to_string(), "events[7].lab".to_string()));
     }
 
     #[test]
