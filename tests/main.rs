@@ -6,6 +6,7 @@ mod cli;
 mod config_errors;
 mod determinism;
 mod events;
+mod facts;
 mod invariants;
 mod layering;
 mod monotone;

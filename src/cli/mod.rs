@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::analyze::{AnalyzePlan, Window};
 use crate::commands::compare::{CompareInputs, ComparePlan};
+use crate::commands::facts::FactsPlan;
 use crate::commands::init::InitPlan;
 use crate::commands::merge::MergePlan;
 use crate::commands::plot::PlotPlan;
@@ -64,6 +65,41 @@ pub enum Command {
     /// Repeat a run from its manifest.json (which holds the resolved config): the same files,
     /// byte for byte (the manifest's wall time aside).
     Rerun(RerunArgs),
+    /// The stylized-facts report: measure the 13 facts of docs/DATA.md §8 on replicates of a
+    /// config and write facts.csv and facts.md (the table of docs/VALIDATION.md).
+    Facts(FactsArgs),
+}
+
+/// Arguments of `aimarket facts`.
+#[derive(Debug, Args)]
+pub struct FactsArgs {
+    /// Config to measure (default: the shipped baseline).
+    #[arg(default_value = "configs/baseline.toml")]
+    pub config: PathBuf,
+    /// Regulation scenario paired with the config for fact 13 (a file or a shipped name).
+    #[arg(long, default_value = "eu_data_act")]
+    pub regulation: PathBuf,
+    /// Replicates of each config.
+    #[arg(long, default_value_t = 8)]
+    pub replicates: u32,
+    /// Number of enterprises (overrides run.enterprises).
+    #[arg(long)]
+    pub enterprises: Option<u32>,
+    /// Number of monthly ticks (overrides run.ticks).
+    #[arg(long)]
+    pub ticks: Option<u32>,
+    /// Master seed of the replicate seeds (default: the config's run.seed).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    pub seed: Option<u64>,
+    /// Output directory for facts.csv and facts.md.
+    #[arg(long, default_value = "outputs/facts")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar and no printed table.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `aimarket init`.
@@ -346,6 +382,8 @@ pub enum Plan {
     Init(InitPlan),
     /// `aimarket rerun` (a run).
     Rerun(RunPlan),
+    /// `aimarket facts`.
+    Facts(Box<FactsPlan>),
 }
 
 /// The exit code of a command error.
@@ -370,6 +408,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Merge(p) => commands::merge::execute(&p),
         Plan::Slurm(p) => commands::slurm::execute(&p),
         Plan::Analyze(p) => commands::analyze::execute(&p),
+        Plan::Facts(p) => commands::facts::execute(&p),
         Plan::Init(p) => commands::init::execute(&p),
         Plan::Rerun(p) => commands::run::execute(&p),
     });
@@ -478,6 +517,54 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 trajectories: args.trajectories,
                 submit: args.submit,
             })
+        }
+        Command::Facts(args) => {
+            if args.threads == Some(0) {
+                return Err(CommandError::input("--threads must be at least 1, got 0"));
+            }
+            if args.replicates < 2 {
+                return Err(CommandError::input(format!(
+                    "--replicates must be at least 2 (the report gives 95 % CIs), got {}",
+                    args.replicates
+                )));
+            }
+            let mut overrides = Vec::new();
+            if let Some(t) = args.ticks {
+                overrides.push(format!("run.ticks={t}"));
+            }
+            if let Some(n) = args.enterprises {
+                overrides.push(format!("run.enterprises={n}"));
+            }
+            let base_file = resolve(&args.config, Expect::Config);
+            let regulation_file = resolve(&args.regulation, Expect::Config);
+            let base = config::load(&base_file, &overrides).map_err(CommandError::input)?;
+            let regulation = config::load(&regulation_file, &overrides).map_err(CommandError::input)?;
+            if (regulation.run.ticks, &regulation.run.start) != (base.run.ticks, &base.run.start) {
+                return Err(CommandError::input(format!(
+                    "{}: runs {} months from {}, the config {} months from {}; fact 13 pairs them month by month",
+                    regulation_file.display(),
+                    regulation.run.ticks,
+                    regulation.run.start,
+                    base.run.ticks,
+                    base.run.start
+                )));
+            }
+            check_out_dir(&args.out)?;
+            let regulation_name = regulation_file
+                .file_stem()
+                .map_or_else(|| "regulation".to_string(), |s| s.to_string_lossy().into_owned());
+            Plan::Facts(Box::new(FactsPlan {
+                master_seed: args.seed.unwrap_or(base.run.seed),
+                base,
+                base_file: args.config,
+                regulation,
+                regulation_name,
+                replicates: args.replicates,
+                out: args.out,
+                threads: args.threads,
+                progress: show_progress(args.quiet),
+                report: !args.quiet,
+            }))
         }
         Command::Analyze(args) => Plan::Analyze(AnalyzePlan {
             metrics: commands::analyze::parse_metrics(&args.metrics).map_err(CommandError::BadInput)?,

@@ -4,6 +4,7 @@
 
 pub mod analyze;
 pub mod compare;
+pub mod facts;
 pub mod init;
 pub mod merge;
 pub mod plot;

@@ -232,7 +232,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
         set_key(&mut table, key.trim(), parse_value(value.trim()))
             .map_err(|problem| ConfigError::new("--set", key.trim(), problem))?;
     }
-    from_table(table, &file).map_err(|mut e| {
+    from_table(table, &file).map_err(|e| {
         // Point at the override that produced the bad value, not only at the file.
         if let Some((arg, _)) = overrides
             .iter()
