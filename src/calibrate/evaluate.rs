@@ -70,7 +70,11 @@ impl Evaluation {
             return None;
         }
         let n = self.replicates.len() as f64;
-        let k = self.replicates.first().and_then(|r| r.moments.as_ref().ok()).map_or(0, Vec::len);
+        let k = self
+            .replicates
+            .first()
+            .and_then(|r| r.moments.as_ref().ok())
+            .map_or(0, Vec::len);
         Some((0..k).map(|m| self.values(m).iter().sum::<f64>() / n).collect())
     }
 
@@ -227,7 +231,10 @@ pub fn read_all(dir: &Path, cal: &Calibration) -> Result<HashMap<Vec<u64>, Evalu
     let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     names.sort();
     for file in names {
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.ends_with(".partial") {
             std::fs::remove_file(&file).map_err(CalibrateError::io("remove", &file))?;
             continue;

@@ -260,16 +260,10 @@ impl<'a> Search<'a> {
             return Err(Halt::Interrupted);
         }
         let progress = self.progress;
-        let ran = evaluate::evaluate_all(
-            self.pool,
-            self.cal,
-            &pending,
-            &self.journal,
-            self.stop,
-            &|| progress.tick(),
-        )?;
-        let mut ran: HashMap<Vec<u64>, Option<Evaluation>> =
-            pending.iter().map(|x| bits(x)).zip(ran).collect();
+        let ran = evaluate::evaluate_all(self.pool, self.cal, &pending, &self.journal, self.stop, &|| {
+            progress.tick()
+        })?;
+        let mut ran: HashMap<Vec<u64>, Option<Evaluation>> = pending.iter().map(|x| bits(x)).zip(ran).collect();
         for x in &new {
             let key = bits(x);
             let eval = match self.journaled.remove(&key) {
@@ -288,12 +282,20 @@ impl<'a> Search<'a> {
         if over {
             return Err(Halt::Budget);
         }
-        Ok(xs.iter().map(|x| self.records[self.index[&bits(x)]].objective).collect())
+        Ok(xs
+            .iter()
+            .map(|x| self.records[self.index[&bits(x)]].objective)
+            .collect())
     }
 
     /// The parameter vector at unit coordinates `u` (clamped into the box).
     fn x_at(&self, u: &[f64]) -> Vec<f64> {
-        self.cal.parameters.iter().zip(u).map(|(p, ui)| p.value_at(*ui)).collect()
+        self.cal
+            .parameters
+            .iter()
+            .zip(u)
+            .map(|(p, ui)| p.value_at(*ui))
+            .collect()
     }
 }
 
@@ -309,9 +311,7 @@ impl CostFunction for Objective<'_, '_, '_> {
     fn cost(&self, u: &Vec<f64>) -> Result<f64, argmin::core::Error> {
         let mut search = self.search.borrow_mut();
         let x = search.x_at(u);
-        let j = search
-            .request(&[x], Stage::Local)
-            .map_err(argmin::core::Error::new)?[0];
+        let j = search.request(&[x], Stage::Local).map_err(argmin::core::Error::new)?[0];
         let outside: f64 = u.iter().map(|ui| (ui - ui.clamp(0.0, 1.0)).powi(2)).sum();
         Ok(j + (1.0 + j) * OUTSIDE_PENALTY * outside)
     }

@@ -104,7 +104,13 @@ impl State {
 }
 
 /// Files of other commands that mark a directory as not a calibration's.
-const FOREIGN: [&str; 5] = ["manifest.json", "evaluations.csv", "runs.csv", "metrics.csv", "comparison.csv"];
+const FOREIGN: [&str; 5] = [
+    "manifest.json",
+    "evaluations.csv",
+    "runs.csv",
+    "metrics.csv",
+    "comparison.csv",
+];
 
 /// Executes (or resumes) a calibration into `opts.out`. `stop` is the interrupt flag.
 pub fn execute(cal: &Calibration, opts: &Options, stop: &AtomicBool) -> Result<Ending, CalibrateError> {

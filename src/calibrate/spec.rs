@@ -364,8 +364,7 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
                 "cannot be set: replicate seeds are derived from the calibration's `seed`",
             ));
         }
-        check_key(&table, &key)
-            .map_err(|p| r.err(&at, format!("does not exist in {}: {p}", base_path.display())))?;
+        check_key(&table, &key).map_err(|p| r.err(&at, format!("does not exist in {}: {p}", base_path.display())))?;
         config::set_key(&mut table, &key, value.clone())
             .map_err(|p| r.err(&at, format!("cannot be set in {}: {p}", base_path.display())))?;
         set.push((key, value));
@@ -422,7 +421,10 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
         let found = check_key(&table, &key).map_err(|e| {
             r.err(
                 &kkey,
-                format!("\"{key}\" does not exist in the base config {}: {e}", base_path.display()),
+                format!(
+                    "\"{key}\" does not exist in the base config {}: {e}",
+                    base_path.display()
+                ),
             )
         })?;
         let mut values = Vec::new();
@@ -575,10 +577,7 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
             }
             (None, Some(w)) => {
                 if !(w.is_finite() && w > 0.0) {
-                    return Err(r.err(
-                        &format!("{at}.weight"),
-                        format!("must be a positive number, got {w}"),
-                    ));
+                    return Err(r.err(&format!("{at}.weight"), format!("must be a positive number, got {w}")));
                 }
                 (None, w)
             }
@@ -591,7 +590,11 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
         };
         let name = match m.name {
             Some(n) => {
-                if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+                if n.is_empty()
+                    || !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                {
                     return Err(r.err(
                         &format!("{at}.name"),
                         format!("must be letters, digits, `_`, `-` or `.`, got \"{n}\""),
@@ -656,10 +659,7 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
     let max_iterations = o.max_iterations.unwrap_or(DEFAULT_MAX_ITERATIONS);
     let tolerance = o.tolerance.unwrap_or(DEFAULT_TOLERANCE);
     if !(tolerance.is_finite() && tolerance >= 0.0) {
-        return Err(r.err(
-            "optimiser.tolerance",
-            format!("must be a number ≥ 0, got {tolerance}"),
-        ));
+        return Err(r.err("optimiser.tolerance", format!("must be a number ≥ 0, got {tolerance}")));
     }
     let simplex_step = o.simplex_step.unwrap_or(DEFAULT_SIMPLEX_STEP);
     if !(simplex_step > 0.0 && simplex_step <= 0.5) {

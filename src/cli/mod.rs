@@ -198,7 +198,7 @@ pub struct SweepArgs {
 #[derive(Debug, Args, Clone)]
 pub struct CalibrateArgs {
     /// Calibration file (TOML), e.g. configs/calibrations/switching.toml, or the name of a
-    /// shipped calibration (switching, recovery).
+    /// shipped calibration (switching).
     pub calibration: PathBuf,
     /// Output directory (default: outputs/calibrations/<calibration file name>).
     #[arg(long)]

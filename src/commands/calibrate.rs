@@ -85,7 +85,10 @@ pub fn execute(plan: &CalibratePlan) -> Result<(), CommandError> {
         }
         Ending::AlreadyComplete => {
             if plan.report {
-                eprintln!("{} already holds this calibration complete; nothing to do", out.display());
+                eprintln!(
+                    "{} already holds this calibration complete; nothing to do",
+                    out.display()
+                );
             }
             Ok(())
         }
