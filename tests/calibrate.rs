@@ -582,7 +582,7 @@ fn ctrl_c_stops_keeps_finished_evaluations_and_says_how_to_resume() {
     let dir = tempfile::tempdir().unwrap();
     let file = small(dir.path());
     let out = dir.path().join("out");
-    let mut child = calibrate_cmd(&file, &out, &[])
+    let child = calibrate_cmd(&file, &out, &[])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
