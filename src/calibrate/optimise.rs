@@ -236,10 +236,11 @@ impl<'a> Search<'a> {
     pub fn request(&mut self, xs: &[Vec<f64>], stage: Stage) -> Result<Vec<f64>, Halt> {
         let budget = self.cal.optimiser.max_evaluations as usize;
         let mut new: Vec<Vec<f64>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut over = false;
         for x in xs {
             let key = bits(x);
-            if self.index.contains_key(&key) || new.iter().any(|n| bits(n) == key) {
+            if self.index.contains_key(&key) || !seen.insert(key) {
                 continue;
             }
             if self.records.len() + new.len() >= budget {
