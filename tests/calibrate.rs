@@ -339,6 +339,19 @@ fn outputs_do_not_depend_on_the_thread_count_and_the_calibrated_config_runs() {
         total += f("contribution");
     }
     assert!((total - lowest).abs() <= 1e-9 * lowest.max(1.0), "{total} vs {lowest}");
+    // The README's outputs table documents every column of fit.csv.
+    let readme = read(&repo("README.md"));
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `fit.csv` |"))
+        .expect("README documents fit.csv");
+    let header = read(&one.join("fit.csv")).lines().next().unwrap().to_string();
+    for column in header.split(',') {
+        assert!(
+            row.contains(&format!("`{column}`")),
+            "README's fit.csv row lacks `{column}`"
+        );
+    }
 
     // calibrated.toml is a config `aimarket run` accepts, with the estimates in it.
     let calibrated = one.join("calibrated.toml");
