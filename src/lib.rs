@@ -12,6 +12,7 @@
 //! or not at all), `sweep` (batch runs) and `cli`.
 
 pub mod batch;
+pub mod calibrate;
 pub mod cli;
 pub mod commands;
 pub mod config;

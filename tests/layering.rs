@@ -1,6 +1,6 @@
 //! The layers of `src/` depend in one direction only, top to bottom:
 //!
-//! `main` → `cli` → `commands` → `sweep` / `batch` / `output` → `sim` → `config` → `econ` / `stats`
+//! `main` → `cli` → `commands` → `sweep` / `calibrate` / `batch` / `output` → `sim` → `config` → `econ` / `stats`
 //!
 //! This test reads every `crate::…` path in `src/` (in `use` lines and inline paths) and fails
 //! on a path into a higher layer, naming the file, the line and the import.
@@ -15,7 +15,7 @@ fn rank(module: &str) -> Option<usize> {
         "main" => 0,
         "cli" => 1,
         "commands" => 2,
-        "sweep" | "batch" | "output" => 3,
+        "sweep" | "calibrate" | "batch" | "output" => 3,
         "sim" => 4,
         "config" => 5,
         "econ" | "stats" => 6,

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::analyze::{AnalyzePlan, Window};
+use crate::commands::calibrate::CalibratePlan;
 use crate::commands::compare::{CompareInputs, ComparePlan};
 use crate::commands::facts::FactsPlan;
 use crate::commands::init::InitPlan;
@@ -60,6 +61,10 @@ pub enum Command {
     /// Morris or Sobol' sensitivity indices of a complete design = "morris" or "sobol" sweep:
     /// writes sensitivity.csv into the sweep directory and prints the ranked parameters.
     Analyze(AnalyzeArgs),
+    /// Estimate parameters by the method of simulated moments: a Latin-hypercube global stage
+    /// and Nelder–Mead, common random numbers, resumable; writes the estimate, the fit per
+    /// moment, every evaluation, a calibrated config and a manifest.
+    Calibrate(CalibrateArgs),
     /// Copy the shipped configs (baseline, scenarios, sweeps) into a directory for editing.
     Init(InitArgs),
     /// Repeat a run from its manifest.json (which holds the resolved config): the same files,
@@ -225,6 +230,29 @@ pub struct SweepArgs {
     pub shard: Option<String>,
 }
 
+/// Arguments of `aimarket calibrate`.
+#[derive(Debug, Args, Clone)]
+pub struct CalibrateArgs {
+    /// Calibration file (TOML), e.g. configs/calibrations/switching.toml, or the name of a
+    /// shipped calibration (switching).
+    pub calibration: PathBuf,
+    /// Output directory (default: outputs/calibrations/<calibration file name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Continue an interrupted calibration in the same output directory.
+    #[arg(long)]
+    pub resume: bool,
+    /// No progress bar and no summary.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Run even if the estimated memory exceeds what the machine has available.
+    #[arg(long)]
+    pub force_size: bool,
+}
+
 /// Arguments of `aimarket merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -378,6 +406,8 @@ pub enum Plan {
     Slurm(SlurmPlan),
     /// `aimarket analyze`.
     Analyze(AnalyzePlan),
+    /// `aimarket calibrate`.
+    Calibrate(Box<CalibratePlan>),
     /// `aimarket init`.
     Init(InitPlan),
     /// `aimarket rerun` (a run).
@@ -409,6 +439,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Slurm(p) => commands::slurm::execute(&p),
         Plan::Analyze(p) => commands::analyze::execute(&p),
         Plan::Facts(p) => commands::facts::execute(&p),
+        Plan::Calibrate(p) => commands::calibrate::execute(&p),
         Plan::Init(p) => commands::init::execute(&p),
         Plan::Rerun(p) => commands::run::execute(&p),
     });
@@ -481,6 +512,40 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                     progress: show_progress(args.quiet),
                     quiet_notes: args.quiet,
                 },
+            }))
+        }
+        Command::Calibrate(mut args) => {
+            args.calibration = resolve_calibration(&args.calibration);
+            check_input_file(&args.calibration)?;
+            let calibration = crate::calibrate::spec::load(&args.calibration).map_err(CommandError::input)?;
+            if args.threads == Some(0) {
+                return Err(CommandError::input("--threads must be at least 1, got 0"));
+            }
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::calibrate::default_out(&args.calibration));
+            check_out_dir(&out)?;
+            let runs = calibration.replicates * (1 + calibration.optimiser.global_points);
+            let at_once = runs.min(threads_of(args.threads));
+            check_size(
+                at_once * bounds::world_bytes(&calibration.base),
+                &format!(
+                    "a calibration of {} enterprises ({at_once} runs at once)",
+                    calibration.base.run.enterprises
+                ),
+                args.force_size,
+            )?;
+            Plan::Calibrate(Box::new(CalibratePlan {
+                file: args.calibration,
+                calibration: Box::new(calibration),
+                options: crate::calibrate::runner::Options {
+                    out,
+                    threads: args.threads,
+                    resume: args.resume,
+                    progress: show_progress(args.quiet),
+                },
+                report: !args.quiet,
             }))
         }
         Command::Scenarios(args) => Plan::Scenarios(ScenariosPlan { dir: args.dir }),
@@ -679,6 +744,29 @@ pub fn load_run_config(args: &RunArgs) -> Result<Config, config::ConfigError> {
         }
         e
     })
+}
+
+/// The path a calibration argument names: itself when it exists (or is a virtual path),
+/// otherwise the shipped calibration of that name (`switching` →
+/// `embedded:/configs/calibrations/switching.toml`), otherwise itself (reported missing).
+fn resolve_calibration(arg: &std::path::Path) -> PathBuf {
+    use crate::config::embedded;
+    if arg.exists() || embedded::is_embedded(arg) {
+        return arg.to_path_buf();
+    }
+    let Some(name) = arg.to_str() else {
+        return arg.to_path_buf();
+    };
+    let name = name.strip_prefix("./").unwrap_or(name);
+    let name = name.strip_prefix("configs/").unwrap_or(name);
+    let name = name.strip_prefix("calibrations/").unwrap_or(name);
+    let stem = name.strip_suffix(".toml").unwrap_or(name);
+    let path = embedded::virtual_path(&format!("calibrations/{stem}.toml"));
+    if embedded::is_embedded(&path) {
+        path
+    } else {
+        arg.to_path_buf()
+    }
 }
 
 /// A sweep file must be a regular file (a FIFO would block the read forever).

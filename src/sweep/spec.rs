@@ -672,7 +672,7 @@ fn load_start(
 
 /// Checks that a dotted key (with `*` wildcards) names existing values in a table, returning
 /// them; the message says which part is missing.
-fn check_key<'a>(table: &'a toml::Table, key: &str) -> Result<Vec<&'a toml::Value>, String> {
+pub fn check_key<'a>(table: &'a toml::Table, key: &str) -> Result<Vec<&'a toml::Value>, String> {
     fn walk<'a>(
         table: &'a toml::Table,
         parts: &[&str],
