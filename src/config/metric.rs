@@ -351,6 +351,63 @@ pub enum Metric {
         props(unit = "0–10,000")
     )]
     HhiOwnerCompute,
+    // ---- Ownership: owner CR3 and MHHI (partial stakes) ----
+    /// CR3 of the cloud market by owner.
+    #[strum(
+        serialize = "cr3_owner_cloud",
+        message = "share of the three largest owners of the cloud market (named agents' shares summed by owner)",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerCloud,
+    /// CR3 of the AI-channel market by owner.
+    #[strum(
+        serialize = "cr3_owner_ai_channel",
+        message = "share of the three largest owners of the AI-channel market (named agents' shares summed by owner)",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerAiChannel,
+    /// CR3 of the model market by owner.
+    #[strum(
+        serialize = "cr3_owner_model",
+        message = "share of the three largest owners of the model market (named agents' shares summed by owner)",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerModel,
+    /// CR3 of the compute market by owner.
+    #[strum(
+        serialize = "cr3_owner_compute",
+        message = "share of the three largest owners of the compute market (named agents' shares summed by owner)",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerCompute,
+    /// Modified HHI of the cloud market (O'Brien–Salop, partial stakes).
+    #[strum(
+        serialize = "mhhi_cloud",
+        message = "modified HHI of the cloud market: owner HHI plus O'Brien–Salop cross terms of partial stakes (`[[stakes]]`, control γ as configured, proportional by default)",
+        props(unit = "0–10,000")
+    )]
+    MhhiCloud,
+    /// Modified HHI of the AI-channel market (O'Brien–Salop, partial stakes).
+    #[strum(
+        serialize = "mhhi_ai_channel",
+        message = "modified HHI of the AI-channel market: owner HHI plus O'Brien–Salop cross terms of partial stakes (`[[stakes]]`, control γ as configured, proportional by default)",
+        props(unit = "0–10,000")
+    )]
+    MhhiAiChannel,
+    /// Modified HHI of the model market (O'Brien–Salop, partial stakes).
+    #[strum(
+        serialize = "mhhi_model",
+        message = "modified HHI of the model market: owner HHI plus O'Brien–Salop cross terms of partial stakes (`[[stakes]]`, control γ as configured, proportional by default)",
+        props(unit = "0–10,000")
+    )]
+    MhhiModel,
+    /// Modified HHI of the compute market (O'Brien–Salop, partial stakes).
+    #[strum(
+        serialize = "mhhi_compute",
+        message = "modified HHI of the compute market: owner HHI plus O'Brien–Salop cross terms of partial stakes (`[[stakes]]`, control γ as configured, proportional by default)",
+        props(unit = "0–10,000")
+    )]
+    MhhiCompute,
     /// Total welfare.
     #[strum(
         serialize = "total_welfare_musd",
@@ -413,6 +470,26 @@ impl Metric {
             Market::AiChannel => Metric::HhiOwnerAiChannel,
             Market::Model => Metric::HhiOwnerModel,
             Market::Compute => Metric::HhiOwnerCompute,
+        }
+    }
+
+    /// CR3 of a market by owner.
+    pub fn cr3_owner(market: Market) -> Metric {
+        match market {
+            Market::Cloud => Metric::Cr3OwnerCloud,
+            Market::AiChannel => Metric::Cr3OwnerAiChannel,
+            Market::Model => Metric::Cr3OwnerModel,
+            Market::Compute => Metric::Cr3OwnerCompute,
+        }
+    }
+
+    /// Modified HHI (partial stakes) of a market.
+    pub fn mhhi(market: Market) -> Metric {
+        match market {
+            Market::Cloud => Metric::MhhiCloud,
+            Market::AiChannel => Metric::MhhiAiChannel,
+            Market::Model => Metric::MhhiModel,
+            Market::Compute => Metric::MhhiCompute,
         }
     }
 

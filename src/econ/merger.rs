@@ -185,10 +185,24 @@ impl Review {
     }
 }
 
-/// Firms of a market from its agents: `(owner, fringe, share, price, margin)` per agent. Named
-/// agents' shares are summed by owner; price and margin are spend-weighted over the agents that
-/// have them. Fringe aggregates are atomistic: no firm.
-pub fn firms(agents: &[(&str, bool, f64, Option<f64>, Option<f64>)]) -> Vec<Firm> {
+/// One agent of a market as the review sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    /// Its owner.
+    pub owner: String,
+    /// A fringe aggregate (atomistic: no firm).
+    pub fringe: bool,
+    /// Its share of the market.
+    pub share: f64,
+    /// Its mean price, if the market has prices.
+    pub price: Option<f64>,
+    /// Its Lerner index, if known.
+    pub margin: Option<f64>,
+}
+
+/// Firms of a market from its agents: named agents' shares summed by owner; price and margin
+/// share-weighted over the agents that have them. Fringe aggregates are atomistic: no firm.
+pub fn firms(agents: &[Agent]) -> Vec<Firm> {
     struct Acc {
         share: f64,
         pw: f64,
@@ -197,15 +211,12 @@ pub fn firms(agents: &[(&str, bool, f64, Option<f64>, Option<f64>)]) -> Vec<Firm
         mws: f64,
     }
     let mut out: Vec<(String, Acc)> = Vec::new();
-    for &(owner, fringe, share, price, margin) in agents {
-        if fringe {
-            continue;
-        }
-        let i = match out.iter().position(|(n, _)| n == owner) {
+    for a in agents.iter().filter(|a| !a.fringe) {
+        let i = match out.iter().position(|(n, _)| *n == a.owner) {
             Some(i) => i,
             None => {
                 out.push((
-                    owner.to_string(),
+                    a.owner.clone(),
                     Acc {
                         share: 0.0,
                         pw: 0.0,
@@ -218,14 +229,14 @@ pub fn firms(agents: &[(&str, bool, f64, Option<f64>, Option<f64>)]) -> Vec<Firm
             }
         };
         let acc = &mut out[i].1;
-        acc.share += share;
-        if let Some(p) = price.filter(|p| p.is_finite() && *p > 0.0) {
-            acc.pw += share * p;
-            acc.pws += share;
+        acc.share += a.share;
+        if let Some(p) = a.price.filter(|p| p.is_finite() && *p > 0.0) {
+            acc.pw += a.share * p;
+            acc.pws += a.share;
         }
-        if let Some(m) = margin.filter(|m| m.is_finite()) {
-            acc.mw += share * m;
-            acc.mws += share;
+        if let Some(m) = a.margin.filter(|m| m.is_finite()) {
+            acc.mw += a.share * m;
+            acc.mws += a.share;
         }
     }
     out.into_iter()
@@ -329,11 +340,18 @@ mod tests {
     fn firms_sum_named_agents_by_owner_with_spend_weighted_prices() {
         // gcp (0.2, price 4, margin 0.5) and deepmind (0.1, price 10, margin 0.8) under
         // alphabet: share 0.3, price (0.2·4 + 0.1·10)/0.3 = 6, margin (0.1 + 0.08)/0.3 = 0.6.
+        let a = |owner: &str, fringe, share, price, margin| Agent {
+            owner: owner.into(),
+            fringe,
+            share,
+            price,
+            margin,
+        };
         let f = firms(&[
-            ("alphabet", false, 0.2, Some(4.0), Some(0.5)),
-            ("alphabet", false, 0.1, Some(10.0), Some(0.8)),
-            ("amazon", false, 0.3, None, None),
-            ("other", true, 0.4, Some(1.0), Some(0.1)),
+            a("alphabet", false, 0.2, Some(4.0), Some(0.5)),
+            a("alphabet", false, 0.1, Some(10.0), Some(0.8)),
+            a("amazon", false, 0.3, None, None),
+            a("other", true, 0.4, Some(1.0), Some(0.1)),
         ]);
         assert_eq!(f.len(), 2, "the fringe is no firm");
         assert!((f[0].share - 0.3).abs() < 1e-12);

@@ -4,7 +4,10 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 
 use crate::config::{Market, Metric, MetricValues};
-use crate::econ::concentration::{concentration_ratio_named, dependency, hhi_by_owner, hhi_named, shares};
+use crate::econ::concentration::{
+    Stake, concentration_ratio_by_owner, concentration_ratio_named, dependency, hhi_by_owner, hhi_named, mhhi,
+    owner_shares, shares,
+};
 use crate::econ::pricing;
 use crate::econ::quality::frontier_quality;
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
@@ -103,20 +106,41 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         provider_fringe.iter().chain(&lab_fringe).copied().collect(),
     ];
 
-    // Owners: a provider owns itself; a lab (and its own data centres) belongs to its owning
-    // provider this month, or to itself.
-    let mut lab_owner: Vec<String> = layout.labs.clone();
+    // Owners: a provider's corporate owner (`providers.<id>.owner`, else itself); a lab (and
+    // its own data centres) belongs to its owning provider's owner this month, or to itself.
+    let provider_owner: Vec<&str> = (0..n_p).map(|p| cfg.provider_owner(p)).collect();
+    let mut lab_owning = vec![None; n_l];
     for (idx, lab) in &labs {
-        if let Some(p) = lab.owner {
-            lab_owner[idx.0] = layout.providers[p].clone();
-        }
+        lab_owning[idx.0] = lab.owner;
     }
+    let lab_owner: Vec<&str> = (0..n_l).map(|l| cfg.lab_owner(l, lab_owning[l])).collect();
     let owners: [Vec<&str>; 4] = [
-        layout.providers.iter().map(String::as_str).collect(),
-        layout.providers.iter().chain(&lab_owner).map(String::as_str).collect(),
-        lab_owner.iter().map(String::as_str).collect(),
-        layout.providers.iter().chain(&lab_owner).map(String::as_str).collect(),
+        provider_owner.clone(),
+        provider_owner.iter().chain(&lab_owner).copied().collect(),
+        lab_owner.clone(),
+        provider_owner.iter().chain(&lab_owner).copied().collect(),
     ];
+    // Partial stakes between owners (live: `stake` events change them), as stakes in the
+    // target's owner this month.
+    let owner_of = |id: &str| -> Option<&str> {
+        if let Some(p) = cfg.providers.get_index_of(id) {
+            Some(provider_owner[p])
+        } else {
+            cfg.labs.get_index_of(id).map(|l| lab_owner[l])
+        }
+    };
+    let stakes: Vec<Stake> = cfg
+        .stakes
+        .iter()
+        .filter_map(|st| {
+            Some(Stake {
+                holder: st.owner.as_str(),
+                firm: owner_of(&st.target)?,
+                financial: st.share,
+                control: st.control_weight(),
+            })
+        })
+        .collect();
 
     let mut metrics = MetricValues::default();
     let mut share_rows = Vec::new();
@@ -127,6 +151,8 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         let f = &fringe[m];
         metrics[Metric::hhi(market)] = hhi_named(&s, f);
         metrics[Metric::hhi_owner(market)] = hhi_by_owner(&s, f, &owners[m]);
+        metrics[Metric::cr3_owner(market)] = concentration_ratio_by_owner(&s, f, &owners[m], 3);
+        metrics[Metric::mhhi(market)] = mhhi(&owner_shares(&s, f, &owners[m]), &stakes);
         metrics[Metric::cr1(market)] = concentration_ratio_named(&s, f, 1);
         metrics[Metric::cr3(market)] = concentration_ratio_named(&s, f, 3);
         let qs = shares(&quantities[m]).unwrap_or_else(|| vec![0.0; amount.len()]);

@@ -90,6 +90,15 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
         (e.project_probability + e.review_probability).min(1.0)
     };
     let ai_spend: f64 = flows.slot_spend.iter().sum();
+    // Providers with one corporate owner (`providers.<id>.owner`) price jointly: the owner's
+    // index is its first provider's.
+    let owner_index: Vec<usize> = (0..n_p)
+        .map(|i| {
+            (0..n_p)
+                .find(|&j| cfg.provider_owner(j) == cfg.provider_owner(i))
+                .unwrap_or(i)
+        })
+        .collect();
     for (idx, p) in providers.iter() {
         let i = idx.0;
         let options: Vec<(f64, f64, f64)> = (0..slots.n_labs)
@@ -111,7 +120,7 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
         );
         sellers[i] = compute_market::Seller {
             active: p.active,
-            owner: i,
+            owner: owner_index[i],
             unit_cost: p.unit_cost,
             capacity_kgpu: p.capacity,
             free_fraction: (1.0 - p.utilisation).clamp(0.0, 1.0),
