@@ -9,6 +9,7 @@ mod events;
 mod invariants;
 mod layering;
 mod monotone;
+mod ownership;
 mod plot;
 mod pricing;
 mod proptest_config;

@@ -148,8 +148,9 @@ impl MergerReview {
 }
 
 /// The acquisition's effect: `lab` becomes first-party of provider `p`, stops listing on open
-/// marketplaces, every other provider's licence of it ends, and stakes in it held by `p`'s
-/// owner lapse (it now owns the lab). Returns the note.
+/// marketplaces, every other provider's licence of it ends, and every partial stake in it
+/// lapses (the acquirer buys out the minority holders, its own stake included). Returns the
+/// note.
 pub fn take_control(world: &mut dyn EventWorld, p: usize, l: usize) -> String {
     world.set_lab_owner(l, Some(p));
     world.set_lab_listing(l, false);
@@ -163,7 +164,7 @@ pub fn take_control(world: &mut dyn EventWorld, p: usize, l: usize) -> String {
         cfg.labs.get_index(l).map(|(id, _)| id.clone()).unwrap_or_default(),
         cfg.providers.get_index(p).map(|(id, _)| id.clone()).unwrap_or_default(),
     );
-    cfg.stakes.retain(|st| !(st.target == lab && st.owner == owner));
+    cfg.stakes.retain(|st| st.target != lab);
     format!("{lab} now first-party of {provider} (owner {owner}); other licences end")
 }
 

@@ -9,7 +9,8 @@ use crate::config::{ConfigError, StakeConfig};
 
 /// Sets `owner`'s stake in `target` to `share` (0 sells it) with control `control`
 /// (absent: proportional, = share). Control above 0.5 is ownership: a lab becomes first-party
-/// of the owner's (first) provider, as by an acquisition; a provider's owner becomes `owner`.
+/// of the owner's (first) provider, as by an acquisition; a provider's owner becomes `owner`;
+/// either way every partial stake in the target lapses (the minority holders are bought out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stake {
@@ -86,7 +87,7 @@ impl Kind for Stake {
                 .get_index_of(target)
                 .ok_or_else(|| format!("unknown target \"{target}\""))?;
             cfg.providers[i].owner = Some(owner.clone());
-            cfg.stakes.retain(|st| !(st.target == *target && st.owner == *owner));
+            cfg.stakes.retain(|st| st.target != *target);
             return Ok(format!("controlling stake: provider {target} now owned by {owner}"));
         }
         let cfg = world.config_mut();
