@@ -249,3 +249,42 @@ fn the_cloud_investigation_scenario_opens_and_imposes_its_remedy() {
         assert_eq!(t, opened + 21, "{kind} 21 months after opening");
     }
 }
+
+#[test]
+fn bad_ownership_events_are_rejected_naming_the_key() {
+    let cases = [
+        (
+            "[[events]]\ntick = 1\nkind = \"stake\"\nowner = \"nvidia\"\ntarget = \"anthropic\"\nshare = 0.05\n",
+            "events[0].owner",
+            "\"nvidia\"",
+        ),
+        (
+            "[[events]]\ntick = 1\nkind = \"stake\"\nowner = \"meta\"\ntarget = \"mistral\"\nshare = 0.7\n",
+            "events[0].control",
+            "owns no provider",
+        ),
+        (
+            "[[events]]\ntick = 1\nkind = \"acquisition\"\nprovider = \"aws\"\nlab = \"anthropic\"\nreview = { market = \"gpu\" }\n",
+            "events[0].review.market",
+            "\"gpu\"",
+        ),
+        (
+            "[[events]]\ntick = 1\nkind = \"acquisition\"\nprovider = \"aws\"\nlab = \"anthropic\"\nreview = { rule = \"vibes\" }\n",
+            "events[0]",
+            "vibes",
+        ),
+        (
+            "[[events]]\nkind = \"investigation\"\nmarket = \"cloud\"\nmeasure = \"cr9\"\nremedy = [{ kind = \"ban_bundling\" }]\n",
+            "events[0].measure",
+            "hhi_owner",
+        ),
+    ];
+    for (extra, key, fragment) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, format!("extends = '{}'\n{extra}", repo("configs/baseline.toml").display())).unwrap();
+        let e = config::load(&path, &[]).expect_err(extra);
+        let text = e.to_string();
+        assert!(text.contains(key) && text.contains(fragment), "{extra}: {text}");
+    }
+}
