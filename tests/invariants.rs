@@ -21,6 +21,7 @@ fn fringe_of_market(config: &Config, m: Market) -> Vec<bool> {
         Market::Cloud => providers,
         Market::AiChannel | Market::Compute => providers.iter().chain(&labs).copied().collect(),
         Market::Model => labs,
+        Market::ModelHoster => labs.iter().chain(&providers).copied().collect(),
     }
 }
 

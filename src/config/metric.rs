@@ -21,6 +21,10 @@ pub enum Market {
     Model,
     /// Compute used for labs by host; agents: providers and each lab's own data centres.
     Compute,
+    /// Enterprise AI spend by who supplies the model: as `Model`, except that open-weight
+    /// models hosted by a provider count for the hoster, not the releasing lab; agents: labs,
+    /// then providers.
+    ModelHoster,
 }
 
 impl Market {
@@ -408,6 +412,27 @@ pub enum Metric {
         props(unit = "0–10,000")
     )]
     MhhiCompute,
+    /// HHI of the model market by hoster.
+    #[strum(serialize = "hhi_model_hoster", message = "HHI of the model market by hoster: open-weight models hosted by a provider count for the hoster (`model` counts them for their origin lab)", props(unit = "0–10,000"))]
+    HhiModelHoster,
+    /// Share of the largest named agent of the model market by hoster.
+    #[strum(serialize = "cr1_model_hoster", message = "share of the largest named agent of the model market by hoster", props(unit = "fraction"))]
+    Cr1ModelHoster,
+    /// Share of the three largest named agents of the model market by hoster.
+    #[strum(serialize = "cr3_model_hoster", message = "share of the three largest named agents of the model market by hoster", props(unit = "fraction"))]
+    Cr3ModelHoster,
+    /// HHI of the model market by hoster with named agents' shares summed by owner.
+    #[strum(serialize = "hhi_owner_model_hoster", message = "HHI of the model market by hoster with named agents' shares summed by owner", props(unit = "0–10,000"))]
+    HhiOwnerModelHoster,
+    /// Share of the three largest owners of the model market by hoster.
+    #[strum(serialize = "cr3_owner_model_hoster", message = "share of the three largest owners of the model market by hoster", props(unit = "fraction"))]
+    Cr3OwnerModelHoster,
+    /// Modified HHI.
+    #[strum(serialize = "mhhi_model_hoster", message = "modified HHI (partial stakes) of the model market by hoster", props(unit = "0–10,000"))]
+    MhhiModelHoster,
+    /// Share of enterprise AI spend on open-weight models.
+    #[strum(serialize = "open_weight_share", message = "share of enterprise AI spend on open-weight models (open-weight labs' and released open models, wherever hosted)", props(unit = "fraction"))]
+    OpenWeightShare,
     /// Total welfare.
     #[strum(
         serialize = "total_welfare_musd",
@@ -460,6 +485,7 @@ impl Metric {
             Market::AiChannel => Metric::HhiAiChannel,
             Market::Model => Metric::HhiModel,
             Market::Compute => Metric::HhiCompute,
+            Market::ModelHoster => Metric::HhiModelHoster,
         }
     }
 
@@ -470,6 +496,7 @@ impl Metric {
             Market::AiChannel => Metric::HhiOwnerAiChannel,
             Market::Model => Metric::HhiOwnerModel,
             Market::Compute => Metric::HhiOwnerCompute,
+            Market::ModelHoster => Metric::HhiOwnerModelHoster,
         }
     }
 
@@ -480,6 +507,7 @@ impl Metric {
             Market::AiChannel => Metric::Cr3OwnerAiChannel,
             Market::Model => Metric::Cr3OwnerModel,
             Market::Compute => Metric::Cr3OwnerCompute,
+            Market::ModelHoster => Metric::Cr3OwnerModelHoster,
         }
     }
 
@@ -490,6 +518,7 @@ impl Metric {
             Market::AiChannel => Metric::MhhiAiChannel,
             Market::Model => Metric::MhhiModel,
             Market::Compute => Metric::MhhiCompute,
+            Market::ModelHoster => Metric::MhhiModelHoster,
         }
     }
 
@@ -500,6 +529,7 @@ impl Metric {
             Market::AiChannel => Metric::Cr1AiChannel,
             Market::Model => Metric::Cr1Model,
             Market::Compute => Metric::Cr1Compute,
+            Market::ModelHoster => Metric::Cr1ModelHoster,
         }
     }
 
@@ -510,6 +540,7 @@ impl Metric {
             Market::AiChannel => Metric::Cr3AiChannel,
             Market::Model => Metric::Cr3Model,
             Market::Compute => Metric::Cr3Compute,
+            Market::ModelHoster => Metric::Cr3ModelHoster,
         }
     }
 }

@@ -148,7 +148,7 @@ impl EventWorld for EcsEventWorld<'_> {
         let m = &self.0.resource::<TickReport>().metrics;
         match market {
             Market::Cloud => m[Metric::CloudOutsideShare],
-            Market::AiChannel | Market::Model => m[Metric::AiOutsideShare],
+            Market::AiChannel | Market::Model | Market::ModelHoster => m[Metric::AiOutsideShare],
             Market::Compute => 0.0,
         }
     }

@@ -64,6 +64,11 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     let mut model_kgpu = vec![0.0; n_l];
     let mut channel_new = vec![0.0; n_p + n_l];
     let mut model_new = vec![0.0; n_l];
+    // Model market by hoster: labs, then providers as hosters of open-weight copies.
+    let mut hoster = vec![0.0; n_l + n_p];
+    let mut hoster_kgpu = vec![0.0; n_l + n_p];
+    let mut hoster_new = vec![0.0; n_l + n_p];
+    let mut open_weight_spend = 0.0;
     for (slot, &spend) in settlement.slot_spend.iter().enumerate() {
         let (c, l) = slots.split(slot);
         channel[c] += spend;
@@ -73,6 +78,17 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         let new_spend = holdings.month.new_ai[slot] as f64 * view.slot_price[slot];
         channel_new[c] += new_spend;
         model_new[l] += new_spend;
+        let open_copy = view.slot_open_copy.get(slot).copied().unwrap_or(false);
+        let h = match slots.provider_of_channel(c) {
+            Some(p) if open_copy => n_l + p,
+            _ => l,
+        };
+        hoster[h] += spend;
+        hoster_kgpu[h] += settlement.slot_kgpu[slot];
+        hoster_new[h] += new_spend;
+        if open_copy || cfg.labs[l].open_weight {
+            open_weight_spend += spend;
+        }
     }
     // Compute market: providers, then each lab's own data centres.
     let mut compute = vec![0.0; n_p + n_l];
@@ -83,7 +99,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         compute[n_p + l] += row[n_p];
     }
     let self_names: Vec<String> = layout.labs.iter().map(|l| format!("{SELF_HOSTED_PREFIX}{l}")).collect();
-    let agent_names: [Vec<&str>; 4] = [
+    let agent_names: [Vec<&str>; 5] = [
         layout.providers.iter().map(String::as_str).collect(),
         layout
             .providers
@@ -93,17 +109,19 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             .collect(),
         layout.labs.iter().map(String::as_str).collect(),
         layout.providers.iter().chain(&self_names).map(String::as_str).collect(),
+        layout.labs.iter().chain(&layout.providers).map(String::as_str).collect(),
     ];
-    let quantities = [cloud_quantity, channel_kgpu, model_kgpu, compute.clone()];
-    let new_spend = [Some(cloud_new), Some(channel_new), Some(model_new), None];
-    let amounts = [cloud, channel, model, compute];
+    let quantities = [cloud_quantity, channel_kgpu, model_kgpu, compute.clone(), hoster_kgpu];
+    let new_spend = [Some(cloud_new), Some(channel_new), Some(model_new), None, Some(hoster_new)];
+    let amounts = [cloud, channel, model, compute, hoster];
     let provider_fringe: Vec<bool> = cfg.providers.values().map(|p| p.fringe).collect();
     let lab_fringe: Vec<bool> = cfg.labs.values().map(|l| l.fringe).collect();
-    let fringe: [Vec<bool>; 4] = [
+    let fringe: [Vec<bool>; 5] = [
         provider_fringe.clone(),
         provider_fringe.iter().chain(&lab_fringe).copied().collect(),
         lab_fringe.clone(),
         provider_fringe.iter().chain(&lab_fringe).copied().collect(),
+        lab_fringe.iter().chain(&provider_fringe).copied().collect(),
     ];
 
     // Owners: a provider's corporate owner (`providers.<id>.owner`, else itself); a lab (and
@@ -114,11 +132,12 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         lab_owning[idx.0] = lab.owner;
     }
     let lab_owner: Vec<&str> = (0..n_l).map(|l| cfg.lab_owner(l, lab_owning[l])).collect();
-    let owners: [Vec<&str>; 4] = [
+    let owners: [Vec<&str>; 5] = [
         provider_owner.clone(),
         provider_owner.iter().chain(&lab_owner).copied().collect(),
         lab_owner.clone(),
         provider_owner.iter().chain(&lab_owner).copied().collect(),
+        lab_owner.iter().chain(&provider_owner).copied().collect(),
     ];
     // Partial stakes between owners (live: `stake` events change them), as stakes in the
     // target's owner this month.
@@ -303,6 +322,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     metrics[Metric::CloudPriceElasticity] = -cfg.enterprise.cloud_price_weight * metrics[Metric::CloudNewOutsideShare];
     metrics[Metric::AiPriceElasticity] = -cfg.enterprise.price_weight * metrics[Metric::AiNewOutsideShare];
     metrics[Metric::AiSpendMusd] = ai_spend;
+    metrics[Metric::OpenWeightShare] = if ai_spend > 0.0 { open_weight_spend / ai_spend } else { 0.0 };
     metrics[Metric::CloudSpendMusd] = amounts[0].iter().sum();
     metrics[Metric::InfrastructureRent] = ratio(rent_total, ai_spend);
     metrics[Metric::DirectApiShare] = ratio(direct_spend, ai_spend);

@@ -243,6 +243,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     let mut offered = vec![false; n_slots];
     let mut slot_quality = vec![0.0; n_slots];
     let mut slot_price = vec![0.0; n_slots];
+    let mut slot_open_copy = vec![false; n_slots];
     let mut utilities = vec![None; n_slots];
     let weights = OptionWeights {
         quality_weight: e.quality_weight,
@@ -282,6 +283,8 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
             offered[slot] = true;
             slot_quality[slot] = offer.quality;
             slot_price[slot] = pricing::marketplace_price(price[p], cfg.providers[p].marketplace_margin, fee);
+            // A third party hosting open weights (not the lab's owner, not under licence).
+            slot_open_copy[slot] = (lab_cfg.open_weight || !offer.earns_fee) && lab.owner != Some(p);
             utilities[slot] = Some(option_utility(
                 &weights,
                 offer.quality,
@@ -459,6 +462,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         offered,
         slot_quality,
         slot_price,
+        slot_open_copy,
         best_quality,
         choice,
         cloud,
