@@ -64,14 +64,26 @@ fn owner_share(r: &TickReport, market: Market, owner: &str) -> f64 {
 }
 
 fn price(sim: &mut Simulation, id: &str) -> f64 {
-    let p = sim.world().resource::<Layout>().providers.iter().position(|x| x == id).unwrap();
+    let p = sim
+        .world()
+        .resource::<Layout>()
+        .providers
+        .iter()
+        .position(|x| x == id)
+        .unwrap();
     let world = sim.world_mut();
     let mut q = world.query::<(&ProviderIdx, &ProviderState)>();
     q.iter(world).find(|(i, _)| i.0 == p).map(|(_, s)| s.price).unwrap()
 }
 
 fn lab_owner(sim: &mut Simulation, id: &str) -> Option<usize> {
-    let l = sim.world().resource::<Layout>().labs.iter().position(|x| x == id).unwrap();
+    let l = sim
+        .world()
+        .resource::<Layout>()
+        .labs
+        .iter()
+        .position(|x| x == id)
+        .unwrap();
     let world = sim.world_mut();
     let mut q = world.query::<(&LabIdx, &LabState)>();
     q.iter(world).find(|(i, _)| i.0 == l).and_then(|(_, s)| s.owner)
@@ -89,9 +101,8 @@ fn baseline_owners_are_the_corporate_groups() {
     assert_eq!(owner_of(r, Market::AiChannel, "openai"), "openai");
     // Owner HHI of the channel = per-agent HHI + 2 s_gcp s_deepmind + 2 s_azure s_mai (· 10^4).
     let s = |a| share(r, Market::AiChannel, a);
-    let expected = r.metrics[Metric::HhiAiChannel]
-        + 2e4 * s("gcp") * s("deepmind")
-        + 2e4 * s("azure") * s("microsoft_mai");
+    let expected =
+        r.metrics[Metric::HhiAiChannel] + 2e4 * s("gcp") * s("deepmind") + 2e4 * s("azure") * s("microsoft_mai");
     let got = r.metrics[Metric::HhiOwnerAiChannel];
     assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
 }
@@ -110,10 +121,21 @@ fn providers_with_one_owner_price_jointly() {
         a.step().unwrap();
         b.step().unwrap();
     }
-    let (az0, or0, az1, or1) = (price(&mut a, "azure"), price(&mut a, "oracle"), price(&mut b, "azure"), price(&mut b, "oracle"));
+    let (az0, or0, az1, or1) = (
+        price(&mut a, "azure"),
+        price(&mut a, "oracle"),
+        price(&mut b, "azure"),
+        price(&mut b, "oracle"),
+    );
     eprintln!("azure {az0} → {az1}, oracle {or0} → {or1}");
-    assert!(az1 >= az0 - 1e-9 && or1 >= or0 - 1e-9, "no price falls: azure {az0} → {az1}, oracle {or0} → {or1}");
-    assert!(az1 + or1 > az0 + or0 + 1e-3, "joint pricing raises prices: azure {az0} → {az1}, oracle {or0} → {or1}");
+    assert!(
+        az1 >= az0 - 1e-9 && or1 >= or0 - 1e-9,
+        "no price falls: azure {az0} → {az1}, oracle {or0} → {or1}"
+    );
+    assert!(
+        az1 + or1 > az0 + or0 + 1e-3,
+        "joint pricing raises prices: azure {az0} → {az1}, oracle {or0} → {or1}"
+    );
     // And the owner series count them as one firm: ΔHHI_owner(cloud) = 2 s_azure s_oracle.
     let (reports, _) = run(&joint);
     let r = &reports[0];
@@ -136,19 +158,33 @@ fn a_stake_event_moves_the_mhhi_by_the_obrien_salop_arithmetic() {
         let (m, o) = (r.metrics[Metric::MhhiModel], r.metrics[Metric::HhiOwnerModel]);
         assert!((m - o).abs() < 1e-9 * o, "no stakes: MHHI {m} = owner HHI {o}");
     }
-    assert!(log.iter().any(|(t, k, n)| *t == 2 && k == "stake" && n.contains("27.0 %")), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|(t, k, n)| *t == 2 && k == "stake" && n.contains("27.0 %")),
+        "{log:?}"
+    );
     // Model market: Microsoft is MAI's owner. Hand formula (concentration.rs test): Microsoft
     // weighs OpenAI's profit by 0.27, OpenAI weighs Microsoft's by 0.27 / (0.27² + 0.73²).
     for r in &reports[2..] {
-        let (sm, so) = (share(r, Market::Model, "microsoft_mai"), share(r, Market::Model, "openai"));
+        let (sm, so) = (
+            share(r, Market::Model, "microsoft_mai"),
+            share(r, Market::Model, "openai"),
+        );
         let delta = 1e4 * sm * so * (0.27 + 0.27 / (0.27f64.powi(2) + 0.73f64.powi(2)));
         let got = r.metrics[Metric::MhhiModel] - r.metrics[Metric::HhiOwnerModel];
         assert!((got - delta).abs() < 1e-5, "tick {}: ΔMHHI {got} vs {delta}", r.tick);
         // AI channel: Microsoft's channel is Azure + MAI.
-        let (cm, co) = (owner_share(r, Market::AiChannel, "microsoft"), owner_share(r, Market::AiChannel, "openai"));
+        let (cm, co) = (
+            owner_share(r, Market::AiChannel, "microsoft"),
+            owner_share(r, Market::AiChannel, "openai"),
+        );
         let delta = 1e4 * cm * co * (0.27 + 0.27 / (0.27f64.powi(2) + 0.73f64.powi(2)));
         let got = r.metrics[Metric::MhhiAiChannel] - r.metrics[Metric::HhiOwnerAiChannel];
-        assert!(delta > 10.0 && (got - delta).abs() < 1e-5, "tick {}: ΔMHHI {got} vs {delta}", r.tick);
+        assert!(
+            delta > 10.0 && (got - delta).abs() < 1e-5,
+            "tick {}: ΔMHHI {got} vs {delta}",
+            r.tick
+        );
     }
 }
 
@@ -165,7 +201,12 @@ fn a_controlling_stake_makes_the_target_owned() {
     }
     assert_eq!(lab_owner(&mut sim, "openai"), None);
     let r = sim.step().unwrap().clone();
-    let azure = sim.world().resource::<Layout>().providers.iter().position(|p| p == "azure");
+    let azure = sim
+        .world()
+        .resource::<Layout>()
+        .providers
+        .iter()
+        .position(|p| p == "azure");
     assert_eq!(lab_owner(&mut sim, "openai"), azure, "OpenAI first-party of Azure");
     assert_eq!(owner_of(&r, Market::Model, "openai"), "microsoft");
     // Every stake in OpenAI lapsed (the holders are bought out): the baseline's other stakes
@@ -177,8 +218,12 @@ fn a_controlling_stake_makes_the_target_owned() {
 /// The number after `label` in a review note, e.g. `"Δ "` → ΔHHI.
 fn figure(note: &str, label: &str) -> f64 {
     let rest = &note[note.find(label).unwrap_or_else(|| panic!("{label} in {note}")) + label.len()..];
-    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(rest.len());
-    rest[..end].parse().unwrap_or_else(|_| panic!("number after {label} in {note}"))
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(rest.len());
+    rest[..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("number after {label} in {note}"))
 }
 
 #[test]
@@ -197,19 +242,35 @@ fn the_merger_review_reports_the_guidelines_figures_and_decides_by_its_rule() {
     assert!(note.contains("cleared"), "report never blocks: {note}");
     // The figures from last month's owner-aggregated channel shares, by hand.
     let r = &reports[2];
-    let (sa, sb) = (owner_share(r, Market::AiChannel, "amazon"), owner_share(r, Market::AiChannel, "anthropic"));
+    let (sa, sb) = (
+        owner_share(r, Market::AiChannel, "amazon"),
+        owner_share(r, Market::AiChannel, "anthropic"),
+    );
     assert!((figure(note, "(Δ ") - (2e4 * sa * sb).round()).abs() <= 1.0, "{note}");
-    assert!((figure(note, "HHI ") - r.metrics[Metric::HhiOwnerAiChannel].round()).abs() <= 1.0, "{note}");
-    assert!((figure(note, "merged share ") - (100.0 * (sa + sb) * 10.0).round() / 10.0).abs() <= 0.1, "{note}");
+    assert!(
+        (figure(note, "HHI ") - r.metrics[Metric::HhiOwnerAiChannel].round()).abs() <= 1.0,
+        "{note}"
+    );
+    assert!(
+        (figure(note, "merged share ") - (100.0 * (sa + sb) * 10.0).round() / 10.0).abs() <= 0.1,
+        "{note}"
+    );
     // Diversion with the outside option: σ = (1 − s_0) s.
     let s0 = r.metrics[Metric::AiOutsideShare];
     let d = (1.0 - s0) * sb / (1.0 - (1.0 - s0) * sa);
     assert!((figure(note, "diversion amazon→anthropic ") - d).abs() < 5e-4, "{note}");
     // GUPPI positive: a zero threshold blocks, a threshold of 100 % does not.
     let (_, log0) = run(&review("guppi", 0.0));
-    assert!(log0.iter().any(|(_, k, n)| k == "acquisition" && n.starts_with("blocked")), "{log0:?}");
+    assert!(
+        log0.iter()
+            .any(|(_, k, n)| k == "acquisition" && n.starts_with("blocked")),
+        "{log0:?}"
+    );
     let (_, log1) = run(&review("guppi", 1.0));
-    assert!(log1.iter().any(|(_, k, n)| k == "acquisition" && n.contains("cleared")), "{log1:?}");
+    assert!(
+        log1.iter().any(|(_, k, n)| k == "acquisition" && n.contains("cleared")),
+        "{log1:?}"
+    );
 }
 
 #[test]
@@ -217,7 +278,10 @@ fn an_investigation_can_watch_owner_level_concentration() {
     // A threshold between the per-agent and the owner HHI of the channel: only the owner-level
     // investigation opens.
     let probe = run(&with_extra(2000, 2, "")).0;
-    let (h, ho) = (probe[0].metrics[Metric::HhiAiChannel], probe[0].metrics[Metric::HhiOwnerAiChannel]);
+    let (h, ho) = (
+        probe[0].metrics[Metric::HhiAiChannel],
+        probe[0].metrics[Metric::HhiOwnerAiChannel],
+    );
     assert!(ho > h + 100.0, "owners add concentration: {h} vs {ho}");
     let watch = |measure: &str| {
         with_extra(
@@ -230,7 +294,10 @@ fn an_investigation_can_watch_owner_level_concentration() {
         )
     };
     let (_, owner_log) = run(&watch("hhi_owner"));
-    assert!(owner_log.iter().any(|(t, k, _)| *t == 1 && k == "investigation"), "{owner_log:?}");
+    assert!(
+        owner_log.iter().any(|(t, k, _)| *t == 1 && k == "investigation"),
+        "{owner_log:?}"
+    );
     let (_, agent_log) = run(&watch("hhi"));
     assert!(agent_log.is_empty(), "{agent_log:?}");
 }
@@ -245,7 +312,11 @@ fn the_cloud_investigation_scenario_opens_and_imposes_its_remedy() {
     let (_, log) = run(&config);
     let opened = log.iter().find(|(_, k, _)| k == "investigation").expect("opens").0;
     for kind in ["cap_switching_charges", "remove_licensing_penalties"] {
-        let t = log.iter().find(|(_, k, _)| k == kind).unwrap_or_else(|| panic!("{kind}: {log:?}")).0;
+        let t = log
+            .iter()
+            .find(|(_, k, _)| k == kind)
+            .unwrap_or_else(|| panic!("{kind}: {log:?}"))
+            .0;
         assert_eq!(t, opened + 21, "{kind} 21 months after opening");
     }
 }
@@ -282,7 +353,11 @@ fn bad_ownership_events_are_rejected_naming_the_key() {
     for (extra, key, fragment) in cases {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
-        std::fs::write(&path, format!("extends = '{}'\n{extra}", repo("configs/baseline.toml").display())).unwrap();
+        std::fs::write(
+            &path,
+            format!("extends = '{}'\n{extra}", repo("configs/baseline.toml").display()),
+        )
+        .unwrap();
         let e = config::load(&path, &[]).expect_err(extra);
         let text = e.to_string();
         assert!(text.contains(key) && text.contains(fragment), "{extra}: {text}");

@@ -269,7 +269,11 @@ pub const BOUNDS: &[Bound] = &[
     up("stakes.*.control", 1.0, PROB),
     up("events.stake.share", 1.0, PROB),
     up("events.stake.control", 1.0, PROB),
-    up("events.acquisition.review.guppi_threshold", 1.0, "GUPPI is a share of the price; 100 % blocks nothing a margin can reach"),
+    up(
+        "events.acquisition.review.guppi_threshold",
+        1.0,
+        "GUPPI is a share of the price; 100 % blocks nothing a margin can reach",
+    ),
 ];
 
 /// The bound of a key pattern, if the table has one.

@@ -413,25 +413,53 @@ pub enum Metric {
     )]
     MhhiCompute,
     /// HHI of the model market by hoster.
-    #[strum(serialize = "hhi_model_hoster", message = "HHI of the model market by hoster: open-weight models hosted by a provider count for the hoster (`model` counts them for their origin lab)", props(unit = "0–10,000"))]
+    #[strum(
+        serialize = "hhi_model_hoster",
+        message = "HHI of the model market by hoster: open-weight models hosted by a provider count for the hoster (`model` counts them for their origin lab)",
+        props(unit = "0–10,000")
+    )]
     HhiModelHoster,
     /// Share of the largest named agent of the model market by hoster.
-    #[strum(serialize = "cr1_model_hoster", message = "share of the largest named agent of the model market by hoster", props(unit = "fraction"))]
+    #[strum(
+        serialize = "cr1_model_hoster",
+        message = "share of the largest named agent of the model market by hoster",
+        props(unit = "fraction")
+    )]
     Cr1ModelHoster,
     /// Share of the three largest named agents of the model market by hoster.
-    #[strum(serialize = "cr3_model_hoster", message = "share of the three largest named agents of the model market by hoster", props(unit = "fraction"))]
+    #[strum(
+        serialize = "cr3_model_hoster",
+        message = "share of the three largest named agents of the model market by hoster",
+        props(unit = "fraction")
+    )]
     Cr3ModelHoster,
     /// HHI of the model market by hoster with named agents' shares summed by owner.
-    #[strum(serialize = "hhi_owner_model_hoster", message = "HHI of the model market by hoster with named agents' shares summed by owner", props(unit = "0–10,000"))]
+    #[strum(
+        serialize = "hhi_owner_model_hoster",
+        message = "HHI of the model market by hoster with named agents' shares summed by owner",
+        props(unit = "0–10,000")
+    )]
     HhiOwnerModelHoster,
     /// Share of the three largest owners of the model market by hoster.
-    #[strum(serialize = "cr3_owner_model_hoster", message = "share of the three largest owners of the model market by hoster", props(unit = "fraction"))]
+    #[strum(
+        serialize = "cr3_owner_model_hoster",
+        message = "share of the three largest owners of the model market by hoster",
+        props(unit = "fraction")
+    )]
     Cr3OwnerModelHoster,
     /// Modified HHI.
-    #[strum(serialize = "mhhi_model_hoster", message = "modified HHI (partial stakes) of the model market by hoster", props(unit = "0–10,000"))]
+    #[strum(
+        serialize = "mhhi_model_hoster",
+        message = "modified HHI (partial stakes) of the model market by hoster",
+        props(unit = "0–10,000")
+    )]
     MhhiModelHoster,
     /// Share of enterprise AI spend on open-weight models.
-    #[strum(serialize = "open_weight_share", message = "share of enterprise AI spend on open-weight models (open-weight labs' and released open models, wherever hosted)", props(unit = "fraction"))]
+    #[strum(
+        serialize = "open_weight_share",
+        message = "share of enterprise AI spend on open-weight models (open-weight labs' and released open models, wherever hosted)",
+        props(unit = "fraction")
+    )]
     OpenWeightShare,
     /// Total welfare.
     #[strum(

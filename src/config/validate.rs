@@ -433,10 +433,7 @@ fn validate_ownership(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
             ));
         }
         if !(st.share > 0.0 && st.share < 1.0) {
-            return Err(ck.fail(
-                &k("share"),
-                format!("must be in (0, 1), got {}", st.share),
-            ));
+            return Err(ck.fail(&k("share"), format!("must be in (0, 1), got {}", st.share)));
         }
         let control = st.control_weight();
         if !(0.0..=0.5).contains(&control) {

@@ -87,7 +87,11 @@ pub fn mhhi(firms: &[(&str, f64)], stakes: &[Stake]) -> f64 {
     // β_ik: investor i's share of firm k's profit; γ_ij likewise for control.
     let beta = |i: &str, k: &str| -> f64 {
         if i == k {
-            1.0 - stakes.iter().filter(|st| st.firm == k).map(|st| st.financial).sum::<f64>()
+            1.0 - stakes
+                .iter()
+                .filter(|st| st.firm == k)
+                .map(|st| st.financial)
+                .sum::<f64>()
         } else {
             stakes
                 .iter()
@@ -98,7 +102,11 @@ pub fn mhhi(firms: &[(&str, f64)], stakes: &[Stake]) -> f64 {
     };
     let gamma = |i: &str, j: &str| -> f64 {
         if i == j {
-            1.0 - stakes.iter().filter(|st| st.firm == j).map(|st| st.control).sum::<f64>()
+            1.0 - stakes
+                .iter()
+                .filter(|st| st.firm == j)
+                .map(|st| st.control)
+                .sum::<f64>()
         } else {
             stakes
                 .iter()
@@ -229,7 +237,11 @@ mod tests {
         assert!((mhhi(&FIRMS, &[full]) - 5_300.0).abs() < 1e-9);
         // A stake in oneself, or by a holder outside the market in a firm with no rival
         // stake, changes nothing.
-        let own = Stake { holder: "a", firm: "a", ..full };
+        let own = Stake {
+            holder: "a",
+            firm: "a",
+            ..full
+        };
         assert!((mhhi(&FIRMS, &[own]) - 2_900.0).abs() < 1e-9);
         let outsider = Stake {
             holder: "z",

@@ -293,7 +293,11 @@ mod tests {
         assert!(!(s.hhi_after > 1_800.0 && s.delta > 100.0));
         // ΔHHI of 95 is not significant even in a highly concentrated market (HHI 5,954):
         // 25 % + 1.9 % is cleared.
-        let m2 = vec![firm("a", 0.25, 1.0, 0.3), firm("b", 0.019, 1.0, 0.3), firm("c", 0.731, 1.0, 0.3)];
+        let m2 = vec![
+            firm("a", 0.25, 1.0, 0.3),
+            firm("b", 0.019, 1.0, 0.3),
+            firm("c", 0.731, 1.0, 0.3),
+        ];
         let s2 = structure(&m2, 0, 1);
         assert!((s2.delta - 95.0).abs() < 1e-9 && s2.hhi_after > 1_800.0 && !s2.presumed());
     }

@@ -109,10 +109,21 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             .collect(),
         layout.labs.iter().map(String::as_str).collect(),
         layout.providers.iter().chain(&self_names).map(String::as_str).collect(),
-        layout.labs.iter().chain(&layout.providers).map(String::as_str).collect(),
+        layout
+            .labs
+            .iter()
+            .chain(&layout.providers)
+            .map(String::as_str)
+            .collect(),
     ];
     let quantities = [cloud_quantity, channel_kgpu, model_kgpu, compute.clone(), hoster_kgpu];
-    let new_spend = [Some(cloud_new), Some(channel_new), Some(model_new), None, Some(hoster_new)];
+    let new_spend = [
+        Some(cloud_new),
+        Some(channel_new),
+        Some(model_new),
+        None,
+        Some(hoster_new),
+    ];
     let amounts = [cloud, channel, model, compute, hoster];
     let provider_fringe: Vec<bool> = cfg.providers.values().map(|p| p.fringe).collect();
     let lab_fringe: Vec<bool> = cfg.labs.values().map(|l| l.fringe).collect();
@@ -322,7 +333,11 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     metrics[Metric::CloudPriceElasticity] = -cfg.enterprise.cloud_price_weight * metrics[Metric::CloudNewOutsideShare];
     metrics[Metric::AiPriceElasticity] = -cfg.enterprise.price_weight * metrics[Metric::AiNewOutsideShare];
     metrics[Metric::AiSpendMusd] = ai_spend;
-    metrics[Metric::OpenWeightShare] = if ai_spend > 0.0 { open_weight_spend / ai_spend } else { 0.0 };
+    metrics[Metric::OpenWeightShare] = if ai_spend > 0.0 {
+        open_weight_spend / ai_spend
+    } else {
+        0.0
+    };
     metrics[Metric::CloudSpendMusd] = amounts[0].iter().sum();
     metrics[Metric::InfrastructureRent] = ratio(rent_total, ai_spend);
     metrics[Metric::DirectApiShare] = ratio(direct_spend, ai_spend);
