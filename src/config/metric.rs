@@ -42,6 +42,12 @@ impl Market {
     pub fn all() -> impl Iterator<Item = Market> {
         Market::iter()
     }
+
+    /// The four markets of the model's question (figures' default panels): every market but
+    /// `model_hoster`, the by-hoster view of the model market.
+    pub fn headline() -> impl Iterator<Item = Market> {
+        Market::iter().filter(|m| *m != Market::ModelHoster)
+    }
 }
 
 /// Every run-level series of `metrics.csv`, in column order.
