@@ -363,3 +363,18 @@ fn bad_ownership_events_are_rejected_naming_the_key() {
         assert!(text.contains(key) && text.contains(fragment), "{extra}: {text}");
     }
 }
+
+#[test]
+fn a_stake_is_addressable_by_its_index_for_set_and_sweeps() {
+    // Amazon's share of Anthropic is an assumption (range 0.10–0.33): `--set stakes[1].share`.
+    let c = config::load(&repo("configs/baseline.toml"), &["stakes[1].share=0.3".to_string()]).expect("valid");
+    assert_eq!((c.stakes[1].owner.as_str(), c.stakes[1].share), ("amazon", 0.3));
+    let table = config::to_table(&c);
+    assert_eq!(
+        config::get_key(&table, "stakes[1].share").and_then(toml::Value::as_float),
+        Some(0.3)
+    );
+    // An index past the list is refused, naming the key.
+    let e = config::load(&repo("configs/baseline.toml"), &["stakes[9].share=0.3".to_string()]).unwrap_err();
+    assert!(e.to_string().contains("stakes[9].share"), "{e}");
+}
