@@ -343,7 +343,7 @@ pub enum Metric {
     /// HHI of the AI-channel market by owner.
     #[strum(
         serialize = "hhi_owner_ai_channel",
-        message = "HHI of the AI-channel market with named agents' shares summed by owner (a first-party lab counts with its owning provider)",
+        message = "HHI of the AI-channel market with named agents' shares summed by owner (owners: `providers.<id>.owner`; a first-party lab counts with its provider's owner)",
         props(unit = "0–10,000")
     )]
     HhiOwnerAiChannel,
