@@ -74,6 +74,43 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    // ---- Ownership: stakes and provider owners ----
+    Case {
+        name: "stake_holder_unknown",
+        old: "owner = \"microsoft\"\ntarget = \"openai\"",
+        new: "owner = \"nvidia\"\ntarget = \"openai\"",
+        fragments: &["stakes[0].owner", "\"nvidia\"", "expected one of", "alphabet"],
+    },
+    Case {
+        name: "stake_target_unknown",
+        old: "target = \"openai\"",
+        new: "target = \"openia\"",
+        fragments: &["stakes[0].target", "\"openia\"", "expected one of"],
+    },
+    Case {
+        name: "stake_controlling_by_default",
+        old: "\nshare = 0.27 ",
+        new: "\nshare = 0.6 ",
+        fragments: &["stakes[0].control", "[0, 0.5]", "got 0.6", "proportional control"],
+    },
+    Case {
+        name: "stakes_leave_no_residual_owner",
+        old: "\nshare = 0.14 ",
+        new: "\nshare = 0.85 ",
+        fragments: &["stakes.*.share (target anthropic)", "below 1", "1.014"],
+    },
+    Case {
+        name: "stake_of_the_owner_in_itself",
+        old: "owner = \"alphabet\"\ntarget = \"anthropic\"",
+        new: "owner = \"alphabet\"\ntarget = \"deepmind\"",
+        fragments: &["stakes[2].target", "already owned by \"alphabet\""],
+    },
+    Case {
+        name: "provider_owner_empty",
+        old: "owner = \"amazon\"                ",
+        new: "owner = \"\"                ",
+        fragments: &["providers.aws.owner", "is empty", "expected an owner name"],
+    },
     Case {
         name: "pricing_damping_out_of_range",
         old: "damping = 0.25 ",

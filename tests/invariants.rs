@@ -21,6 +21,7 @@ fn fringe_of_market(config: &Config, m: Market) -> Vec<bool> {
         Market::Cloud => providers,
         Market::AiChannel | Market::Compute => providers.iter().chain(&labs).copied().collect(),
         Market::Model => labs,
+        Market::ModelHoster => labs.iter().chain(&providers).copied().collect(),
     }
 }
 
@@ -54,6 +55,17 @@ fn check_report(config: &Config, report: &TickReport) {
         );
         // Merging agents under one owner never lowers concentration.
         assert!(reported + 1e-9 >= report.metrics[aimarket::config::Metric::hhi(m)]);
+        // Owner CR3 from the same sums; partial stakes only add cross terms (β, γ ≥ 0), so
+        // the MHHI is never below the owner HHI.
+        let mut owner_sorted: Vec<f64> = by_owner.values().copied().collect();
+        owner_sorted.sort_by(|a, b| b.total_cmp(a));
+        let owner_cr3: f64 = owner_sorted.iter().take(3).sum();
+        let got_cr3 = report.metrics[aimarket::config::Metric::cr3_owner(m)];
+        assert!(
+            (got_cr3 - owner_cr3).abs() <= 1e-12,
+            "tick {tick}: {market} owner CR3 {got_cr3} vs {owner_cr3} from shares"
+        );
+        assert!(report.metrics[aimarket::config::Metric::mhhi(m)] + 1e-9 >= reported);
         let total_amount: f64 = rows.iter().map(|r| r.amount).sum();
         let total_share: f64 = rows.iter().map(|r| r.share).sum();
         for r in &rows {

@@ -11,6 +11,7 @@ mod facts;
 mod invariants;
 mod layering;
 mod monotone;
+mod ownership;
 mod plot;
 mod pricing;
 mod proptest_config;

@@ -26,9 +26,10 @@ const Y2030: usize = 48;
 const ALL: Range<usize> = 0..120;
 const FINAL: Range<usize> = 119..120;
 
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 10] = [
     "agi_declared",
     "balanced_partnership",
+    "cloud_investigation",
     "consolidation",
     "eu_data_act",
     "ftc_unbundling",
@@ -204,6 +205,25 @@ fn consolidation_concentrates_compute_and_cloud_but_not_the_channel() {
     down(
         effect(&s, metric("consumer_surplus_ai_musd"), ALL),
         "AI consumer surplus",
+    );
+}
+
+#[test]
+fn a_cloud_investigation_opens_on_the_hhi_and_its_remedy_deconcentrates_cloud() {
+    let s = scenario("cloud_investigation");
+    // Nothing changes before the remedy (2028-10 at the earliest: the HHI crosses 1,800 in
+    // 2026-12, + 1 month to read it, + 21 months): the runs are the baseline's.
+    let before = effect(&s, metric("hhi_cloud"), 0..Y2027);
+    assert_eq!(before.delta, 0.0, "identical before the investigation: {before:?}");
+    down(effect(&s, metric("hhi_cloud"), FINAL), "hhi_cloud in 2035");
+    down(effect(&s, metric("hhi_cloud"), ALL), "hhi_cloud");
+    up(
+        effect(&s, metric("provider_switching_rate"), Y2030..120),
+        "provider switching after the remedy",
+    );
+    up(
+        effect(&s, metric("consumer_surplus_cloud_musd"), ALL),
+        "cloud consumer surplus",
     );
 }
 

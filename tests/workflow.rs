@@ -69,17 +69,21 @@ fn shares_name_owner_and_fringe_and_the_named_hhi_is_recomputable_from_them() {
             .unwrap_or_else(|| panic!("{market}/{agent} in shares.csv"));
         (r["owner"].clone(), r["fringe"].clone())
     };
-    assert_eq!(owner("model", "microsoft_mai"), ("azure".into(), "false".into()));
-    assert_eq!(owner("model", "deepmind"), ("gcp".into(), "false".into()));
+    assert_eq!(owner("model", "microsoft_mai"), ("microsoft".into(), "false".into()));
+    assert_eq!(owner("model", "deepmind"), ("alphabet".into(), "false".into()));
     assert_eq!(owner("model", "openai"), ("openai".into(), "false".into()));
     assert_eq!(
         owner("model", "open_community"),
         ("open_community".into(), "true".into())
     );
-    assert_eq!(owner("cloud", "aws"), ("aws".into(), "false".into()));
+    assert_eq!(owner("cloud", "aws"), ("amazon".into(), "false".into()));
+    assert_eq!(owner("cloud", "oracle"), ("oracle".into(), "false".into()));
     assert_eq!(owner("cloud", "other"), ("other".into(), "true".into()));
-    assert_eq!(owner("compute", "self:deepmind"), ("gcp".into(), "false".into()));
-    assert_eq!(owner("ai_channel", "microsoft_mai"), ("azure".into(), "false".into()));
+    assert_eq!(owner("compute", "self:deepmind"), ("alphabet".into(), "false".into()));
+    assert_eq!(
+        owner("ai_channel", "microsoft_mai"),
+        ("microsoft".into(), "false".into())
+    );
     // hhi_<m> is Σ (100·share)² over the rows with fringe false.
     let mut checked = 0;
     for m in &metrics {
@@ -136,7 +140,7 @@ fn an_acquisition_changes_the_owner_in_shares() {
         .collect();
     assert_eq!(owners.len(), 5);
     assert_eq!(owners[0].1, "anthropic");
-    assert_eq!(owners[4].1, "aws", "{owners:?}");
+    assert_eq!(owners[4].1, "amazon", "the owner of AWS: {owners:?}");
 }
 
 #[test]

@@ -264,6 +264,16 @@ pub const BOUNDS: &[Bound] = &[
     up("events.demand_shock.factor", 100.0, "a hundredfold demand overnight"),
     up("events.gpu_price_cycle.amplitude", 0.99, "the cost must stay positive"),
     up("events.gpu_price_cycle.period_months", 1_200.0, MONTHS),
+    // Ownership: stakes and merger review.
+    up("stakes.*.share", 1.0, PROB),
+    up("stakes.*.control", 1.0, PROB),
+    up("events.stake.share", 1.0, PROB),
+    up("events.stake.control", 1.0, PROB),
+    up(
+        "events.acquisition.review.guppi_threshold",
+        1.0,
+        "GUPPI is a share of the price; 100 % blocks nothing a margin can reach",
+    ),
 ];
 
 /// The bound of a key pattern, if the table has one.
@@ -342,6 +352,14 @@ fn walk(v: &toml::Value, pattern: Vec<String>, key: String, out: &mut Vec<Leaf>)
                 let mut p = pattern.clone();
                 p.push(k.clone());
                 walk(child, p, format!("{key}.{k}"), out);
+            }
+        }
+        // Arrays of tables (`[[stakes]]`): the index is the agent segment (`stakes.*.share`).
+        toml::Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let mut p = pattern.clone();
+                p.push(i.to_string());
+                walk(child, p, format!("{key}[{i}]"), out);
             }
         }
         _ => {}
@@ -662,6 +680,18 @@ mod tests {
             kind = "gpu_price_cycle"
             amplitude = 0.2
             period_months = 12
+            [[events]]
+            kind = "stake"
+            owner = "microsoft"
+            target = "openai"
+            share = 0.2
+            control = 0.1
+            [[events]]
+            at = "2026-02"
+            kind = "acquisition"
+            provider = "aws"
+            lab = "anthropic"
+            review = { market = "ai_channel", rule = "guppi", guppi_threshold = 0.05 }
             [[events]]
             kind = "investigation"
             market = "cloud"

@@ -21,6 +21,10 @@ pub enum Market {
     Model,
     /// Compute used for labs by host; agents: providers and each lab's own data centres.
     Compute,
+    /// Enterprise AI spend by who supplies the model: as `Model`, except that open-weight
+    /// models hosted by a provider count for the hoster, not the releasing lab; agents: labs,
+    /// then providers.
+    ModelHoster,
 }
 
 impl Market {
@@ -37,6 +41,12 @@ impl Market {
     /// Every market, in output order.
     pub fn all() -> impl Iterator<Item = Market> {
         Market::iter()
+    }
+
+    /// The four markets of the model's question (figures' default panels): every market but
+    /// `model_hoster`, the by-hoster view of the model market.
+    pub fn headline() -> impl Iterator<Item = Market> {
+        Market::iter().filter(|m| *m != Market::ModelHoster)
     }
 }
 
@@ -333,7 +343,7 @@ pub enum Metric {
     /// HHI of the AI-channel market by owner.
     #[strum(
         serialize = "hhi_owner_ai_channel",
-        message = "HHI of the AI-channel market with named agents' shares summed by owner (a first-party lab counts with its owning provider)",
+        message = "HHI of the AI-channel market with named agents' shares summed by owner (owners: `providers.<id>.owner`; a first-party lab counts with its provider's owner)",
         props(unit = "0–10,000")
     )]
     HhiOwnerAiChannel,
@@ -351,6 +361,112 @@ pub enum Metric {
         props(unit = "0–10,000")
     )]
     HhiOwnerCompute,
+    // ---- Ownership: owner CR3 and MHHI (partial stakes) ----
+    /// CR3 of the cloud market by owner.
+    #[strum(
+        serialize = "cr3_owner_cloud",
+        message = "share of the three largest owners of the cloud market (named agents' shares summed by owner)",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerCloud,
+    /// CR3 of the AI-channel market by owner.
+    #[strum(
+        serialize = "cr3_owner_ai_channel",
+        message = "share of the three largest owners of the AI-channel market (named agents' shares summed by owner)",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerAiChannel,
+    /// CR3 of the model market by owner.
+    #[strum(
+        serialize = "cr3_owner_model",
+        message = "share of the three largest owners of the model market (named agents' shares summed by owner)",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerModel,
+    /// CR3 of the compute market by owner.
+    #[strum(
+        serialize = "cr3_owner_compute",
+        message = "share of the three largest owners of the compute market (named agents' shares summed by owner)",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerCompute,
+    /// Modified HHI of the cloud market (O'Brien–Salop, partial stakes).
+    #[strum(
+        serialize = "mhhi_cloud",
+        message = "modified HHI of the cloud market: owner HHI plus O'Brien–Salop cross terms of partial stakes (`[[stakes]]`, control γ as configured, proportional by default)",
+        props(unit = "0–10,000")
+    )]
+    MhhiCloud,
+    /// Modified HHI of the AI-channel market (O'Brien–Salop, partial stakes).
+    #[strum(
+        serialize = "mhhi_ai_channel",
+        message = "modified HHI of the AI-channel market: owner HHI plus O'Brien–Salop cross terms of partial stakes (`[[stakes]]`, control γ as configured, proportional by default)",
+        props(unit = "0–10,000")
+    )]
+    MhhiAiChannel,
+    /// Modified HHI of the model market (O'Brien–Salop, partial stakes).
+    #[strum(
+        serialize = "mhhi_model",
+        message = "modified HHI of the model market: owner HHI plus O'Brien–Salop cross terms of partial stakes (`[[stakes]]`, control γ as configured, proportional by default)",
+        props(unit = "0–10,000")
+    )]
+    MhhiModel,
+    /// Modified HHI of the compute market (O'Brien–Salop, partial stakes).
+    #[strum(
+        serialize = "mhhi_compute",
+        message = "modified HHI of the compute market: owner HHI plus O'Brien–Salop cross terms of partial stakes (`[[stakes]]`, control γ as configured, proportional by default)",
+        props(unit = "0–10,000")
+    )]
+    MhhiCompute,
+    /// HHI of the model market by hoster.
+    #[strum(
+        serialize = "hhi_model_hoster",
+        message = "HHI of the model market by hoster: open-weight models hosted by a provider count for the hoster (`model` counts them for their origin lab)",
+        props(unit = "0–10,000")
+    )]
+    HhiModelHoster,
+    /// Share of the largest named agent of the model market by hoster.
+    #[strum(
+        serialize = "cr1_model_hoster",
+        message = "share of the largest named agent of the model market by hoster",
+        props(unit = "fraction")
+    )]
+    Cr1ModelHoster,
+    /// Share of the three largest named agents of the model market by hoster.
+    #[strum(
+        serialize = "cr3_model_hoster",
+        message = "share of the three largest named agents of the model market by hoster",
+        props(unit = "fraction")
+    )]
+    Cr3ModelHoster,
+    /// HHI of the model market by hoster with named agents' shares summed by owner.
+    #[strum(
+        serialize = "hhi_owner_model_hoster",
+        message = "HHI of the model market by hoster with named agents' shares summed by owner",
+        props(unit = "0–10,000")
+    )]
+    HhiOwnerModelHoster,
+    /// Share of the three largest owners of the model market by hoster.
+    #[strum(
+        serialize = "cr3_owner_model_hoster",
+        message = "share of the three largest owners of the model market by hoster",
+        props(unit = "fraction")
+    )]
+    Cr3OwnerModelHoster,
+    /// Modified HHI.
+    #[strum(
+        serialize = "mhhi_model_hoster",
+        message = "modified HHI (partial stakes) of the model market by hoster",
+        props(unit = "0–10,000")
+    )]
+    MhhiModelHoster,
+    /// Share of enterprise AI spend on open-weight models.
+    #[strum(
+        serialize = "open_weight_share",
+        message = "share of enterprise AI spend on open-weight models (open-weight labs' and released open models, wherever hosted)",
+        props(unit = "fraction")
+    )]
+    OpenWeightShare,
     /// Total welfare.
     #[strum(
         serialize = "total_welfare_musd",
@@ -403,6 +519,7 @@ impl Metric {
             Market::AiChannel => Metric::HhiAiChannel,
             Market::Model => Metric::HhiModel,
             Market::Compute => Metric::HhiCompute,
+            Market::ModelHoster => Metric::HhiModelHoster,
         }
     }
 
@@ -413,6 +530,29 @@ impl Metric {
             Market::AiChannel => Metric::HhiOwnerAiChannel,
             Market::Model => Metric::HhiOwnerModel,
             Market::Compute => Metric::HhiOwnerCompute,
+            Market::ModelHoster => Metric::HhiOwnerModelHoster,
+        }
+    }
+
+    /// CR3 of a market by owner.
+    pub fn cr3_owner(market: Market) -> Metric {
+        match market {
+            Market::Cloud => Metric::Cr3OwnerCloud,
+            Market::AiChannel => Metric::Cr3OwnerAiChannel,
+            Market::Model => Metric::Cr3OwnerModel,
+            Market::Compute => Metric::Cr3OwnerCompute,
+            Market::ModelHoster => Metric::Cr3OwnerModelHoster,
+        }
+    }
+
+    /// Modified HHI (partial stakes) of a market.
+    pub fn mhhi(market: Market) -> Metric {
+        match market {
+            Market::Cloud => Metric::MhhiCloud,
+            Market::AiChannel => Metric::MhhiAiChannel,
+            Market::Model => Metric::MhhiModel,
+            Market::Compute => Metric::MhhiCompute,
+            Market::ModelHoster => Metric::MhhiModelHoster,
         }
     }
 
@@ -423,6 +563,7 @@ impl Metric {
             Market::AiChannel => Metric::Cr1AiChannel,
             Market::Model => Metric::Cr1Model,
             Market::Compute => Metric::Cr1Compute,
+            Market::ModelHoster => Metric::Cr1ModelHoster,
         }
     }
 
@@ -433,6 +574,7 @@ impl Metric {
             Market::AiChannel => Metric::Cr3AiChannel,
             Market::Model => Metric::Cr3Model,
             Market::Compute => Metric::Cr3Compute,
+            Market::ModelHoster => Metric::Cr3ModelHoster,
         }
     }
 }

@@ -338,6 +338,16 @@ fn set_parts(table: &mut toml::Table, parts: &[&str], value: &toml::Value) -> Re
         }
         return Ok(());
     }
+    // An entry of an array of tables (`stakes[1].share`).
+    if let Some((name, i)) = indexed(head) {
+        return match table.get_mut(name) {
+            Some(toml::Value::Array(items)) => match items.get_mut(i) {
+                Some(toml::Value::Table(child)) => set_parts(child, rest, value),
+                _ => Err(format!("does not exist (`{name}` has {} entries)", items.len())),
+            },
+            _ => Err(format!("does not exist (no array `{name}`)")),
+        };
+    }
     match table.get_mut(head) {
         Some(toml::Value::Table(child)) => set_parts(child, rest, value),
         Some(_) => Err(format!("does not exist: `{head}` is a value, not a table")),
@@ -345,19 +355,32 @@ fn set_parts(table: &mut toml::Table, parts: &[&str], value: &toml::Value) -> Re
     }
 }
 
+/// `name[i]` as `(name, i)`: a segment naming an entry of an array of tables.
+fn indexed(segment: &str) -> Option<(&str, usize)> {
+    let (name, rest) = segment.split_once('[')?;
+    let i = rest.strip_suffix(']')?.parse().ok()?;
+    Some((name, i))
+}
+
 /// Reads a dotted key from a table (no wildcards; `events.<label>.…` as in [`set_key`]).
 pub fn get_key<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
     let parts = key_parts(key).ok()?;
     let mut parts = parts.iter();
     let first = parts.next()?;
-    let mut value = table.get(first)?;
+    let mut value = match indexed(first) {
+        Some((name, i)) => table.get(name)?.as_array()?.get(i)?,
+        None => table.get(first)?,
+    };
     if first == "events"
         && let toml::Value::Array(items) = value
     {
         value = &items[event_by_label(items, parts.next()?).ok()?];
     }
     for p in parts {
-        value = value.as_table()?.get(p)?;
+        value = match indexed(p) {
+            Some((name, i)) => value.as_table()?.get(name)?.as_array()?.get(i)?,
+            None => value.as_table()?.get(p)?,
+        };
     }
     Some(value)
 }

@@ -34,6 +34,9 @@ pub struct Config {
     /// Lab–provider contracts by id.
     #[serde(default)]
     pub contracts: IndexMap<String, ContractConfig>,
+    /// Partial (minority) equity stakes between owners, for the O'Brien–Salop MHHI.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stakes: Vec<StakeConfig>,
     /// Dated or triggered changes to the world (see `docs/MODEL.md`, "Events").
     #[serde(default)]
     pub events: Vec<EventSpec>,
@@ -253,6 +256,10 @@ pub struct ProviderConfig {
     /// First month of operation (`YYYY-MM`); absent = operating from the start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry: Option<String>,
+    /// Corporate owner (e.g. `alphabet`); absent = the provider itself. Providers with one
+    /// owner price jointly and count as one firm in owner-level concentration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// One AI lab.
@@ -339,4 +346,79 @@ pub struct ContractConfig {
     /// non-open models.
     #[serde(default)]
     pub licence_exclusive: bool,
+}
+
+// ---- Ownership (owners and partial stakes) ----
+
+/// A partial equity stake of an owner in a provider or lab (`[[stakes]]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StakeConfig {
+    /// The holder: an owner name (a provider's `owner`, or an independent agent's id).
+    pub owner: String,
+    /// The provider or lab id the stake is in.
+    pub target: String,
+    /// β: the holder's share of the target's profit, in (0, 1).
+    pub share: f64,
+    /// γ: the holder's share of control over the target, in [0, 0.5]; absent = `share`
+    /// (proportional control). A controlling stake is ownership (an acquisition or
+    /// `providers.<id>.owner`), not a stake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<f64>,
+    /// Where the figure comes from (free text, e.g. "DATA.md §3").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl StakeConfig {
+    /// γ: the stake's control weight (its financial share under proportional control).
+    pub fn control_weight(&self) -> f64 {
+        self.control.unwrap_or(self.share)
+    }
+}
+
+impl Config {
+    /// The corporate owner of provider `i`: its `owner`, or its id.
+    pub fn provider_owner(&self, i: usize) -> &str {
+        let (id, p) = self.providers.get_index(i).expect("a provider index");
+        p.owner.as_deref().unwrap_or(id)
+    }
+
+    /// The corporate owner of lab `l` when its owning provider (first-party) is `owning`:
+    /// that provider's owner, or the lab's id.
+    pub fn lab_owner(&self, l: usize, owning: Option<usize>) -> &str {
+        match owning {
+            Some(p) => self.provider_owner(p),
+            None => self.labs.get_index(l).expect("a lab index").0,
+        }
+    }
+
+    /// The owner of an agent id at the start of the run (a provider's owner, a lab's owning
+    /// provider's owner, or the id), if the id names an agent.
+    pub fn initial_owner_of(&self, id: &str) -> Option<&str> {
+        if let Some(i) = self.providers.get_index_of(id) {
+            return Some(self.provider_owner(i));
+        }
+        let l = self.labs.get_index_of(id)?;
+        let owning = self.labs[l].owner.as_ref().and_then(|o| self.providers.get_index_of(o));
+        Some(self.lab_owner(l, owning))
+    }
+
+    /// Every owner name at the start of the run, in agent order, without repeats.
+    pub fn owner_names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for id in self.providers.keys().chain(self.labs.keys()) {
+            if let Some(o) = self.initial_owner_of(id)
+                && !out.contains(&o)
+            {
+                out.push(o);
+            }
+        }
+        out
+    }
+
+    /// The first provider owned by `owner`, if any.
+    pub fn first_provider_of(&self, owner: &str) -> Option<usize> {
+        (0..self.providers.len()).find(|&i| self.provider_owner(i) == owner)
+    }
 }

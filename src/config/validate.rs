@@ -4,6 +4,7 @@
 //! the file without reading code: `configs/x.toml: enterprise.review_probability must be in
 //! [0, 1], got 1.4`.
 
+use super::schema::StakeConfig;
 use super::{Config, ConfigError, Month};
 
 /// Builds the messages of a failed check: the file, the key, the value and what was expected.
@@ -172,6 +173,7 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     validate_providers(c, &ck, start)?;
     validate_labs(c, &ck, start)?;
     validate_contracts(c, &ck)?;
+    validate_ownership(c, &ck)?;
     for (i, ev) in c.events.iter().enumerate() {
         ev.validate(c, &ck, start, &format!("events[{i}]"))?;
     }
@@ -379,6 +381,79 @@ fn validate_contracts(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
             return Err(ck.fail(
                 &format!("contracts.*.min_compute_share (lab {lab})"),
                 format!("must sum to at most 1 per lab, got {floors}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---- Ownership: provider owners and `[[stakes]]` ----
+
+fn validate_ownership(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
+    for (id, p) in &c.providers {
+        if let Some(o) = &p.owner
+            && o.trim().is_empty()
+        {
+            return Err(ck.fail(
+                &format!("providers.{id}.owner"),
+                "is empty; expected an owner name such as \"alphabet\" (or no key: the provider itself)",
+            ));
+        }
+    }
+    let owners = c.owner_names();
+    for (i, st) in c.stakes.iter().enumerate() {
+        let k = |f: &str| format!("stakes[{i}].{f}");
+        if !owners.contains(&st.owner.as_str()) {
+            return Err(ck.fail(
+                &k("owner"),
+                format!(
+                    "names no owner of a provider or lab: got \"{}\", expected one of {}",
+                    st.owner,
+                    owners.join(", ")
+                ),
+            ));
+        }
+        let Some(target_owner) = c.initial_owner_of(&st.target) else {
+            return Err(ck.fail(
+                &k("target"),
+                format!(
+                    "names no provider or lab: got \"{}\", expected one of {}",
+                    st.target,
+                    ids(c.providers.keys().chain(c.labs.keys()))
+                ),
+            ));
+        };
+        if target_owner == st.owner {
+            return Err(ck.fail(
+                &k("target"),
+                format!(
+                    "is already owned by \"{}\": got a stake of its owner in \"{}\", expected another holder",
+                    st.owner, st.target
+                ),
+            ));
+        }
+        if !(st.share > 0.0 && st.share < 1.0) {
+            return Err(ck.fail(&k("share"), format!("must be in (0, 1), got {}", st.share)));
+        }
+        let control = st.control_weight();
+        if !(0.0..=0.5).contains(&control) {
+            return Err(ck.fail(
+                &k("control"),
+                format!(
+                    "must be in [0, 0.5] (a controlling stake is ownership: use an acquisition or providers.<id>.owner), got {control}{}",
+                    if st.control.is_none() { " (the share: proportional control)" } else { "" }
+                ),
+            ));
+        }
+    }
+    for target in c.providers.keys().chain(c.labs.keys()) {
+        let of = || c.stakes.iter().filter(|st| &st.target == target);
+        let share: f64 = of().map(|st| st.share).sum();
+        let control: f64 = of().map(StakeConfig::control_weight).sum();
+        if share >= 1.0 || control > 1.0 + 1e-9 {
+            return Err(ck.fail(
+                &format!("stakes.*.share (target {target})"),
+                format!("stakes in one target must leave it a residual owner: shares sum to {share}, control to {control}; expected a share sum below 1 and control at most 1"),
             ));
         }
     }

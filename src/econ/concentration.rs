@@ -23,10 +23,11 @@ pub fn hhi_named(shares: &[f64], fringe: &[bool]) -> f64 {
         .sum()
 }
 
-/// HHI over owners: the named agents' shares summed by owner, then squared (a fringe
-/// aggregate stays atomistic whoever owns it). `owners[i]` names agent i's owner.
-pub fn hhi_by_owner(shares: &[f64], fringe: &[bool], owners: &[&str]) -> f64 {
-    let mut by_owner: Vec<(&str, f64)> = Vec::new();
+/// The named agents' shares summed by owner, owners in order of first appearance (a fringe
+/// aggregate stays atomistic whoever owns it, so it is left out). `owners[i]` names agent i's
+/// owner.
+pub fn owner_shares<'a>(shares: &[f64], fringe: &[bool], owners: &[&'a str]) -> Vec<(&'a str, f64)> {
+    let mut by_owner: Vec<(&'a str, f64)> = Vec::new();
     for ((s, f), o) in shares.iter().zip(fringe).zip(owners) {
         if *f {
             continue;
@@ -36,7 +37,103 @@ pub fn hhi_by_owner(shares: &[f64], fringe: &[bool], owners: &[&str]) -> f64 {
             None => by_owner.push((o, *s)),
         }
     }
-    by_owner.iter().map(|(_, s)| (100.0 * s).powi(2)).sum()
+    by_owner
+}
+
+/// HHI over owners: the named agents' shares summed by owner, then squared (a fringe
+/// aggregate stays atomistic whoever owns it). `owners[i]` names agent i's owner.
+pub fn hhi_by_owner(shares: &[f64], fringe: &[bool], owners: &[&str]) -> f64 {
+    owner_shares(shares, fringe, owners)
+        .iter()
+        .map(|(_, s)| (100.0 * s).powi(2))
+        .sum()
+}
+
+/// CR-n over owners: the combined share of the `n` largest owners (named agents only).
+pub fn concentration_ratio_by_owner(shares: &[f64], fringe: &[bool], owners: &[&str], n: usize) -> f64 {
+    let by_owner: Vec<f64> = owner_shares(shares, fringe, owners).iter().map(|(_, s)| *s).collect();
+    concentration_ratio(&by_owner, n)
+}
+
+/// A partial (minority) stake of one owner in another firm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stake<'a> {
+    /// The owner holding the stake.
+    pub holder: &'a str,
+    /// The owner (firm) the stake is in.
+    pub firm: &'a str,
+    /// β: the holder's share of the firm's profit, in (0, 1).
+    pub financial: f64,
+    /// γ: the holder's share of control over the firm's decisions, in [0, 1].
+    pub control: f64,
+}
+
+/// Modified HHI with partial ownership (O'Brien & Salop 2000), on the 0–10,000 scale:
+///
+/// ```text
+/// MHHI = Σ_j s_j² + Σ_j Σ_{k≠j} s_j s_k · (Σ_i γ_ij β_ik) / (Σ_i γ_ij β_ij)
+/// ```
+///
+/// over the firms `(name, share)` of a market (owners, shares summed by owner). Investors i are
+/// the owners: each firm's residual profit and control (1 − the stakes others hold in it) belong
+/// to its own shareholders, who hold no other stake, so `β_jj = 1 − Σ_{i≠j} β_ij` and likewise
+/// for γ. The manager of firm j maximises `Σ_i γ_ij Σ_k β_ik π_k`, so the cross term is the
+/// weight it puts on rival k's profit relative to its own. Stakes between owners that are not
+/// firms of this market still count through their control (a holder without a share of this
+/// market adds no cross term of its own). A stake of a firm in itself is ignored. With no
+/// stakes the MHHI is the owner HHI; a 100 % stake with full control gives the merged HHI.
+pub fn mhhi(firms: &[(&str, f64)], stakes: &[Stake]) -> f64 {
+    let stakes: Vec<&Stake> = stakes.iter().filter(|st| st.holder != st.firm).collect();
+    // β_ik: investor i's share of firm k's profit; γ_ij likewise for control.
+    let beta = |i: &str, k: &str| -> f64 {
+        if i == k {
+            1.0 - stakes
+                .iter()
+                .filter(|st| st.firm == k)
+                .map(|st| st.financial)
+                .sum::<f64>()
+        } else {
+            stakes
+                .iter()
+                .filter(|st| st.holder == i && st.firm == k)
+                .map(|st| st.financial)
+                .sum()
+        }
+    };
+    let gamma = |i: &str, j: &str| -> f64 {
+        if i == j {
+            1.0 - stakes
+                .iter()
+                .filter(|st| st.firm == j)
+                .map(|st| st.control)
+                .sum::<f64>()
+        } else {
+            stakes
+                .iter()
+                .filter(|st| st.holder == i && st.firm == j)
+                .map(|st| st.control)
+                .sum()
+        }
+    };
+    let mut total = 0.0;
+    for &(j, s_j) in firms {
+        total += s_j * s_j;
+        // Investors with control over j: its own shareholders and the stake holders in j.
+        let mut investors: Vec<&str> = vec![j];
+        investors.extend(stakes.iter().filter(|st| st.firm == j).map(|st| st.holder));
+        let own: f64 = investors.iter().map(|i| gamma(i, j) * beta(i, j)).sum();
+        if own <= 0.0 {
+            continue;
+        }
+        for &(k, s_k) in firms {
+            if k == j {
+                continue;
+            }
+            let cross: f64 = investors.iter().map(|i| gamma(i, j) * beta(i, k)).sum();
+            total += s_j * s_k * cross / own;
+        }
+    }
+    10_000.0 * total
 }
 
 /// CR-n over named (non-fringe) agents.
@@ -84,6 +181,97 @@ mod tests {
         assert!((hhi_by_owner(&shares, &fringe, &own) - hhi_named(&shares, &fringe)).abs() < 1e-9);
         // Broken (owners ignored): lower by 2 · 14 · 10.
         assert!((hhi_named(&shares, &fringe) + 2.0 * 14.0 * 10.0 - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn owner_cr3_counts_owners_not_agents() {
+        // gcp 0.14 + deepmind 0.10 = alphabet 0.24 enters the top three ahead of 0.20.
+        let shares = [0.30, 0.20, 0.14, 0.10, 0.26];
+        let fringe = [false, false, false, false, true];
+        let owners = ["amazon", "microsoft", "alphabet", "alphabet", "other"];
+        assert!((concentration_ratio_by_owner(&shares, &fringe, &owners, 3) - 0.74).abs() < 1e-12);
+        // Per agent: 0.30 + 0.20 + 0.14 (broken: ignoring owners loses 0.10).
+        assert!((concentration_ratio_named(&shares, &fringe, 3) - 0.64).abs() < 1e-12);
+    }
+
+    /// Firms A 0.4, B 0.3, C 0.2 (a fringe holds the rest): HHI 2,900.
+    const FIRMS: [(&str, f64); 3] = [("a", 0.4), ("b", 0.3), ("c", 0.2)];
+
+    #[test]
+    fn mhhi_of_a_minority_stake_matches_hand_arithmetic() {
+        // A holds 27 % of B with proportional control (γ = β = 0.27).
+        // Firm A: only its own shareholders (γ = β = 1); weight on B's profit 0.27 / 1:
+        //   s_A s_B · 0.27 = 0.4 · 0.3 · 0.27 = 0.0324.
+        // Firm B: investors A (γ = β = 0.27) and B's own (γ = β = 0.73):
+        //   weight on A = 0.27 · 1 / (0.27² + 0.73²) = 0.27 / 0.6058;
+        //   s_B s_A · 0.27 / 0.6058 = 0.12 · 0.445692 = 0.053483.
+        // MHHI = 2,900 + 10,000 · (0.0324 + 0.053483) = 3,758.83.
+        let stake = Stake {
+            holder: "a",
+            firm: "b",
+            financial: 0.27,
+            control: 0.27,
+        };
+        let expected = 2_900.0 + 10_000.0 * (0.4 * 0.3 * 0.27 + 0.3 * 0.4 * 0.27 / (0.27f64.powi(2) + 0.73f64.powi(2)));
+        assert!((expected - 3_758.83).abs() < 0.01, "{expected}");
+        assert!((mhhi(&FIRMS, &[stake]) - expected).abs() < 1e-9);
+        // A silent stake (no control): only A internalises, + 324.
+        let silent = Stake { control: 0.0, ..stake };
+        assert!((mhhi(&FIRMS, &[silent]) - 3_224.0).abs() < 1e-9);
+        // No stakes: the HHI.
+        assert!((mhhi(&FIRMS, &[]) - 2_900.0).abs() < 1e-9);
+        // A broken MHHI that drops B's side (counts only the holder's internalisation) gives
+        // 3,224 under proportional control too, 534.83 below the hand result.
+        assert!((mhhi(&FIRMS, &[stake]) - 3_224.0).abs() > 500.0);
+    }
+
+    #[test]
+    fn a_full_stake_with_full_control_is_a_merger() {
+        // 100 % of B with all control: ΔMHHI = 2 s_A s_B = 2,400, the merged HHI 0.7² + 0.2².
+        let full = Stake {
+            holder: "a",
+            firm: "b",
+            financial: 1.0,
+            control: 1.0,
+        };
+        assert!((mhhi(&FIRMS, &[full]) - 5_300.0).abs() < 1e-9);
+        // A stake in oneself, or by a holder outside the market in a firm with no rival
+        // stake, changes nothing.
+        let own = Stake {
+            holder: "a",
+            firm: "a",
+            ..full
+        };
+        assert!((mhhi(&FIRMS, &[own]) - 2_900.0).abs() < 1e-9);
+        let outsider = Stake {
+            holder: "z",
+            firm: "b",
+            financial: 0.15,
+            control: 0.0,
+        };
+        assert!((mhhi(&FIRMS, &[outsider]) - 2_900.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn common_ownership_by_an_outsider_with_control_links_its_targets() {
+        // Z holds 10 % of A and of B, with proportional control. Firm A's managers weigh B's
+        // profit by γ_ZA β_ZB / (γ_ZA β_ZA + γ_AA β_AA) = 0.01 / (0.01 + 0.81) = 1/82, and
+        // symmetrically: ΔMHHI = 2 · 0.4 · 0.3 / 82 · 10,000 = 29.27.
+        let stakes = [
+            Stake {
+                holder: "z",
+                firm: "a",
+                financial: 0.1,
+                control: 0.1,
+            },
+            Stake {
+                holder: "z",
+                firm: "b",
+                financial: 0.1,
+                control: 0.1,
+            },
+        ];
+        assert!((mhhi(&FIRMS, &stakes) - (2_900.0 + 2.0 * 0.12 / 82.0 * 10_000.0)).abs() < 1e-9);
     }
 
     #[test]

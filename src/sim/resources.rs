@@ -127,6 +127,10 @@ pub struct MarketView {
     pub slot_quality: Vec<f64>,
     /// Price of each slot, US$ per GPU-hour of inference.
     pub slot_price: Vec<f64>,
+    /// Whether each slot is a third-party copy of an open-weight model (a provider hosting an
+    /// open-weight lab's model, or a released open model served without a licence): the
+    /// `model_hoster` market counts it for the hoster.
+    pub slot_open_copy: Vec<bool>,
     /// Best quality on each provider's marketplace.
     pub best_quality: Vec<f64>,
     /// Sampling tables of the AI-option choice.

@@ -62,7 +62,7 @@ impl Observer for FactSeries {
                 Market::Cloud => &mut self.cloud,
                 Market::Model => &mut self.model,
                 Market::Compute => &mut self.compute,
-                Market::AiChannel => continue,
+                Market::AiChannel | Market::ModelHoster => continue,
             };
             push(table, &row.agent, t, row.share);
         }

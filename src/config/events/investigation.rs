@@ -1,4 +1,5 @@
-//! `investigation`: watches a market's HHI and imposes a remedy some months after it opens.
+//! `investigation`: watches a market's HHI (per agent, by owner, or the MHHI) and imposes a
+//! remedy some months after it opens.
 //!
 //! When it opens is decided by the queue (`crate::sim::events`), which watches `hhi_<market>`;
 //! applying the investigation imposes its remedy.
@@ -18,6 +19,10 @@ pub struct Investigation {
     /// HHI threshold (2023 US Merger Guidelines: 1,800).
     #[serde(default = "default_hhi_threshold")]
     pub threshold: f64,
+    /// Which concentration series it watches: `hhi` (per agent, the default), `hhi_owner`
+    /// (shares summed by owner) or `mhhi` (with partial stakes).
+    #[serde(default = "default_measure")]
+    pub measure: String,
     /// Months from opening to remedy.
     #[serde(default)]
     pub remedy_delay_months: u32,
@@ -29,6 +34,20 @@ fn default_hhi_threshold() -> f64 {
     1800.0
 }
 
+fn default_measure() -> String {
+    "hhi".into()
+}
+
+/// The concentration series an investigation may watch.
+pub const MEASURES: [&str; 3] = ["hhi", "hhi_owner", "mhhi"];
+
+impl Investigation {
+    /// The `metrics.csv` column it watches, e.g. `hhi_owner_ai_channel`.
+    pub fn watched_metric(&self) -> String {
+        format!("{}_{}", self.measure, self.market)
+    }
+}
+
 impl Kind for Investigation {
     fn validate(&self, cx: &Check<'_>) -> Result<(), ConfigError> {
         let market = &self.market;
@@ -38,6 +57,16 @@ impl Kind for Investigation {
                 format!(
                     "is not a market: got \"{market}\", expected one of {}",
                     Market::all().map(Market::name).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        if !MEASURES.contains(&self.measure.as_str()) {
+            return Err(cx.fail(
+                "measure",
+                format!(
+                    "is not a concentration measure: got \"{}\", expected one of {}",
+                    self.measure,
+                    MEASURES.join(", ")
                 ),
             ));
         }

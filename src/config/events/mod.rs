@@ -14,7 +14,7 @@ mod world;
 
 use serde::{Deserialize, Serialize};
 
-pub use acquisition::merger_blocked;
+pub use acquisition::{MergerReview, ReviewRule};
 pub use set::{SETTABLE_AT_RUNTIME_HELP, is_initial_condition};
 pub use world::EventWorld;
 
@@ -116,6 +116,7 @@ catalogue! {
     Investigation(investigation::Investigation),
     DemandShock(demand_shock::DemandShock),
     GpuPriceCycle(gpu_price_cycle::GpuPriceCycle),
+    Stake(stake::Stake),
 }
 
 impl Action {

@@ -62,4 +62,16 @@ pub trait EventWorld {
 
     /// Last month's share of `agent` in `market` (0 when it has none).
     fn last_share(&self, market: Market, agent: &str) -> f64;
+
+    /// The provider owning a lab now (first-party), if any.
+    fn lab_owner(&mut self, lab: usize) -> Option<usize>;
+
+    /// Last month's agents of `market` as a merger review sees them: owner, fringe flag,
+    /// share, mean price and Lerner index (where the market has them).
+    fn last_market(&self, market: Market) -> Vec<crate::econ::merger::Agent>;
+
+    /// Last month's share of the market's outside option among all choosers (AI markets: AI
+    /// workloads outside the market; cloud: on-premises; compute: 0, the labs' allocation has
+    /// none).
+    fn last_outside_share(&self, market: Market) -> f64;
 }

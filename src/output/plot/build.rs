@@ -95,7 +95,7 @@ pub fn figure(dir: &Path, options: &Options) -> Result<Figure, PlotError> {
 /// The metrics asked for (default: the four HHIs), each checked against the catalogue.
 fn metrics(names: &[String]) -> Result<Vec<Metric>, PlotError> {
     if names.is_empty() {
-        return Ok(Market::all().map(Metric::hhi).collect());
+        return Ok(Market::headline().map(Metric::hhi).collect());
     }
     names
         .iter()
@@ -265,7 +265,7 @@ fn sweep_figure(dir: &Path, options: &Options) -> Result<Figure, PlotError> {
 fn compare_figure(dir: &Path, options: &Options) -> Result<Figure, PlotError> {
     let data = read::compare(dir)?;
     let quantities: Vec<String> = if options.metrics.is_empty() {
-        Market::all().map(|m| Metric::hhi(m).name().to_string()).collect()
+        Market::headline().map(|m| Metric::hhi(m).name().to_string()).collect()
     } else {
         options.metrics.clone()
     };

@@ -98,12 +98,13 @@ impl EventQueue {
             .map(tick_of)
             .or(spec.tick.map(i64::from))
             .unwrap_or(0);
-        if let Action::Investigation(Investigation {
-            market,
-            threshold,
-            remedy_delay_months,
-            ..
-        }) = &spec.action
+        if let Action::Investigation(
+            inv @ Investigation {
+                threshold,
+                remedy_delay_months,
+                ..
+            },
+        ) = &spec.action
         {
             // The investigation watches its market; the action stays an investigation so
             // that opening it is logged, and its remedy is queued when it opens.
@@ -112,7 +113,7 @@ impl EventQueue {
                 actions: vec![spec.action.clone()],
                 trigger: Trigger::Watch {
                     condition: Condition {
-                        metric: format!("hhi_{market}"),
+                        metric: inv.watched_metric(),
                         above: Some(*threshold),
                         below: None,
                     },

@@ -5,6 +5,7 @@ use bevy_ecs::prelude::*;
 use crate::config::events::EventWorld;
 use crate::config::{Config, Market, Metric};
 use crate::econ::contracts::Contract;
+use crate::econ::merger::Agent;
 use crate::econ::policy::Regulation;
 use crate::sim::agents::lab::with_lab;
 use crate::sim::agents::provider::with_provider;
@@ -104,5 +105,51 @@ impl EventWorld for EcsEventWorld<'_> {
             .iter()
             .find(|r| r.market == market && r.agent == agent)
             .map_or(0.0, |r| r.share)
+    }
+
+    fn lab_owner(&mut self, lab: usize) -> Option<usize> {
+        self.with_lab(lab, |s| s.owner).flatten()
+    }
+
+    fn last_market(&self, market: Market) -> Vec<Agent> {
+        let report = self.0.resource::<TickReport>();
+        let row = |agent: &str| report.agents.iter().find(|r| r.agent == agent);
+        report
+            .shares
+            .iter()
+            .filter(|r| r.market == market)
+            .map(|r| {
+                let agent = row(&r.agent);
+                // Prices: the market's own (spend per unit); compute is sold at the providers'
+                // compute prices, and a lab's own data centres are not sold.
+                let price = match market {
+                    Market::Compute => agent.map(|a| a.price),
+                    _ if r.quantity > 0.0 => Some(r.amount / r.quantity),
+                    _ => None,
+                };
+                // Margins: the model's Lerner indices (providers' compute, labs' direct API);
+                // general cloud has no cost in the model.
+                let margin = match market {
+                    Market::Cloud => None,
+                    _ => agent.map(|a| a.lerner),
+                };
+                Agent {
+                    owner: r.owner.clone(),
+                    fringe: r.fringe,
+                    share: r.share,
+                    price,
+                    margin,
+                }
+            })
+            .collect()
+    }
+
+    fn last_outside_share(&self, market: Market) -> f64 {
+        let m = &self.0.resource::<TickReport>().metrics;
+        match market {
+            Market::Cloud => m[Metric::CloudOutsideShare],
+            Market::AiChannel | Market::Model | Market::ModelHoster => m[Metric::AiOutsideShare],
+            Market::Compute => 0.0,
+        }
     }
 }

@@ -4,7 +4,10 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 
 use crate::config::{Market, Metric, MetricValues};
-use crate::econ::concentration::{concentration_ratio_named, dependency, hhi_by_owner, hhi_named, shares};
+use crate::econ::concentration::{
+    Stake, concentration_ratio_by_owner, concentration_ratio_named, dependency, hhi_by_owner, hhi_named, mhhi,
+    owner_shares, shares,
+};
 use crate::econ::pricing;
 use crate::econ::quality::frontier_quality;
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
@@ -61,6 +64,11 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     let mut model_kgpu = vec![0.0; n_l];
     let mut channel_new = vec![0.0; n_p + n_l];
     let mut model_new = vec![0.0; n_l];
+    // Model market by hoster: labs, then providers as hosters of open-weight copies.
+    let mut hoster = vec![0.0; n_l + n_p];
+    let mut hoster_kgpu = vec![0.0; n_l + n_p];
+    let mut hoster_new = vec![0.0; n_l + n_p];
+    let mut open_weight_spend = 0.0;
     for (slot, &spend) in settlement.slot_spend.iter().enumerate() {
         let (c, l) = slots.split(slot);
         channel[c] += spend;
@@ -70,6 +78,17 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         let new_spend = holdings.month.new_ai[slot] as f64 * view.slot_price[slot];
         channel_new[c] += new_spend;
         model_new[l] += new_spend;
+        let open_copy = view.slot_open_copy.get(slot).copied().unwrap_or(false);
+        let h = match slots.provider_of_channel(c) {
+            Some(p) if open_copy => n_l + p,
+            _ => l,
+        };
+        hoster[h] += spend;
+        hoster_kgpu[h] += settlement.slot_kgpu[slot];
+        hoster_new[h] += new_spend;
+        if open_copy || cfg.labs[l].open_weight {
+            open_weight_spend += spend;
+        }
     }
     // Compute market: providers, then each lab's own data centres.
     let mut compute = vec![0.0; n_p + n_l];
@@ -80,7 +99,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         compute[n_p + l] += row[n_p];
     }
     let self_names: Vec<String> = layout.labs.iter().map(|l| format!("{SELF_HOSTED_PREFIX}{l}")).collect();
-    let agent_names: [Vec<&str>; 4] = [
+    let agent_names: [Vec<&str>; 5] = [
         layout.providers.iter().map(String::as_str).collect(),
         layout
             .providers
@@ -90,33 +109,68 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             .collect(),
         layout.labs.iter().map(String::as_str).collect(),
         layout.providers.iter().chain(&self_names).map(String::as_str).collect(),
+        layout
+            .labs
+            .iter()
+            .chain(&layout.providers)
+            .map(String::as_str)
+            .collect(),
     ];
-    let quantities = [cloud_quantity, channel_kgpu, model_kgpu, compute.clone()];
-    let new_spend = [Some(cloud_new), Some(channel_new), Some(model_new), None];
-    let amounts = [cloud, channel, model, compute];
+    let quantities = [cloud_quantity, channel_kgpu, model_kgpu, compute.clone(), hoster_kgpu];
+    let new_spend = [
+        Some(cloud_new),
+        Some(channel_new),
+        Some(model_new),
+        None,
+        Some(hoster_new),
+    ];
+    let amounts = [cloud, channel, model, compute, hoster];
     let provider_fringe: Vec<bool> = cfg.providers.values().map(|p| p.fringe).collect();
     let lab_fringe: Vec<bool> = cfg.labs.values().map(|l| l.fringe).collect();
-    let fringe: [Vec<bool>; 4] = [
+    let fringe: [Vec<bool>; 5] = [
         provider_fringe.clone(),
         provider_fringe.iter().chain(&lab_fringe).copied().collect(),
         lab_fringe.clone(),
         provider_fringe.iter().chain(&lab_fringe).copied().collect(),
+        lab_fringe.iter().chain(&provider_fringe).copied().collect(),
     ];
 
-    // Owners: a provider owns itself; a lab (and its own data centres) belongs to its owning
-    // provider this month, or to itself.
-    let mut lab_owner: Vec<String> = layout.labs.clone();
+    // Owners: a provider's corporate owner (`providers.<id>.owner`, else itself); a lab (and
+    // its own data centres) belongs to its owning provider's owner this month, or to itself.
+    let provider_owner: Vec<&str> = (0..n_p).map(|p| cfg.provider_owner(p)).collect();
+    let mut lab_owning = vec![None; n_l];
     for (idx, lab) in &labs {
-        if let Some(p) = lab.owner {
-            lab_owner[idx.0] = layout.providers[p].clone();
-        }
+        lab_owning[idx.0] = lab.owner;
     }
-    let owners: [Vec<&str>; 4] = [
-        layout.providers.iter().map(String::as_str).collect(),
-        layout.providers.iter().chain(&lab_owner).map(String::as_str).collect(),
-        lab_owner.iter().map(String::as_str).collect(),
-        layout.providers.iter().chain(&lab_owner).map(String::as_str).collect(),
+    let lab_owner: Vec<&str> = (0..n_l).map(|l| cfg.lab_owner(l, lab_owning[l])).collect();
+    let owners: [Vec<&str>; 5] = [
+        provider_owner.clone(),
+        provider_owner.iter().chain(&lab_owner).copied().collect(),
+        lab_owner.clone(),
+        provider_owner.iter().chain(&lab_owner).copied().collect(),
+        lab_owner.iter().chain(&provider_owner).copied().collect(),
     ];
+    // Partial stakes between owners (live: `stake` events change them), as stakes in the
+    // target's owner this month.
+    let owner_of = |id: &str| -> Option<&str> {
+        if let Some(p) = cfg.providers.get_index_of(id) {
+            Some(provider_owner[p])
+        } else {
+            cfg.labs.get_index_of(id).map(|l| lab_owner[l])
+        }
+    };
+    let stakes: Vec<Stake> = cfg
+        .stakes
+        .iter()
+        .filter_map(|st| {
+            Some(Stake {
+                holder: st.owner.as_str(),
+                firm: owner_of(&st.target)?,
+                financial: st.share,
+                control: st.control_weight(),
+            })
+        })
+        .collect();
 
     let mut metrics = MetricValues::default();
     let mut share_rows = Vec::new();
@@ -127,6 +181,8 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         let f = &fringe[m];
         metrics[Metric::hhi(market)] = hhi_named(&s, f);
         metrics[Metric::hhi_owner(market)] = hhi_by_owner(&s, f, &owners[m]);
+        metrics[Metric::cr3_owner(market)] = concentration_ratio_by_owner(&s, f, &owners[m], 3);
+        metrics[Metric::mhhi(market)] = mhhi(&owner_shares(&s, f, &owners[m]), &stakes);
         metrics[Metric::cr1(market)] = concentration_ratio_named(&s, f, 1);
         metrics[Metric::cr3(market)] = concentration_ratio_named(&s, f, 3);
         let qs = shares(&quantities[m]).unwrap_or_else(|| vec![0.0; amount.len()]);
@@ -277,6 +333,11 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
     metrics[Metric::CloudPriceElasticity] = -cfg.enterprise.cloud_price_weight * metrics[Metric::CloudNewOutsideShare];
     metrics[Metric::AiPriceElasticity] = -cfg.enterprise.price_weight * metrics[Metric::AiNewOutsideShare];
     metrics[Metric::AiSpendMusd] = ai_spend;
+    metrics[Metric::OpenWeightShare] = if ai_spend > 0.0 {
+        open_weight_spend / ai_spend
+    } else {
+        0.0
+    };
     metrics[Metric::CloudSpendMusd] = amounts[0].iter().sum();
     metrics[Metric::InfrastructureRent] = ratio(rent_total, ai_spend);
     metrics[Metric::DirectApiShare] = ratio(direct_spend, ai_spend);

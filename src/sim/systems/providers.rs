@@ -90,6 +90,15 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
         (e.project_probability + e.review_probability).min(1.0)
     };
     let ai_spend: f64 = flows.slot_spend.iter().sum();
+    // Providers with one corporate owner (`providers.<id>.owner`) price jointly: the owner's
+    // index is its first provider's.
+    let owner_index: Vec<usize> = (0..n_p)
+        .map(|i| {
+            (0..n_p)
+                .find(|&j| cfg.provider_owner(j) == cfg.provider_owner(i))
+                .unwrap_or(i)
+        })
+        .collect();
     for (idx, p) in providers.iter() {
         let i = idx.0;
         let options: Vec<(f64, f64, f64)> = (0..slots.n_labs)
@@ -111,7 +120,7 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
         );
         sellers[i] = compute_market::Seller {
             active: p.active,
-            owner: i,
+            owner: owner_index[i],
             unit_cost: p.unit_cost,
             capacity_kgpu: p.capacity,
             free_fraction: (1.0 - p.utilisation).clamp(0.0, 1.0),
@@ -234,6 +243,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     let mut offered = vec![false; n_slots];
     let mut slot_quality = vec![0.0; n_slots];
     let mut slot_price = vec![0.0; n_slots];
+    let mut slot_open_copy = vec![false; n_slots];
     let mut utilities = vec![None; n_slots];
     let weights = OptionWeights {
         quality_weight: e.quality_weight,
@@ -273,6 +283,8 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
             offered[slot] = true;
             slot_quality[slot] = offer.quality;
             slot_price[slot] = pricing::marketplace_price(price[p], cfg.providers[p].marketplace_margin, fee);
+            // A third party hosting open weights (not the lab's owner, not under licence).
+            slot_open_copy[slot] = (lab_cfg.open_weight || !offer.earns_fee) && lab.owner != Some(p);
             utilities[slot] = Some(option_utility(
                 &weights,
                 offer.quality,
@@ -450,6 +462,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         offered,
         slot_quality,
         slot_price,
+        slot_open_copy,
         best_quality,
         choice,
         cloud,
