@@ -393,6 +393,66 @@ fn f(row: &std::collections::HashMap<String, String>, column: &str) -> f64 {
 }
 
 #[test]
+fn owner_profits_add_up_to_providers_and_labs_profit_in_every_replicate_even_after_acquisitions() {
+    // consolidation moves labs to new owners (Amazon–Anthropic, …): each month's agent profits
+    // are summed by that month's owner, so the owners' profits still add up to the total.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = compare_cmd(
+        &[
+            "configs/baseline.toml",
+            "configs/scenarios/consolidation.toml",
+            "--replicates",
+            "2",
+            "--enterprises",
+            "1500",
+            "--ticks",
+            "36",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let replicates = read_csv(&dir.path().join("replicates.csv"));
+    let mut checked = 0;
+    for role in ["base", "scenario"] {
+        for window in ["final", "average"] {
+            for r in ["0", "1"] {
+                let cell = |q: &str| -> Vec<f64> {
+                    replicates
+                        .iter()
+                        .filter(|x| {
+                            x["role"] == role
+                                && x["replicate"] == r
+                                && x["window"] == window
+                                && (x["quantity"] == q || (q == "profit." && x["quantity"].starts_with("profit.")))
+                        })
+                        .map(|x| x["value"].parse::<f64>().unwrap())
+                        .collect()
+                };
+                let owners: f64 = cell("profit.").iter().sum();
+                let total = cell("provider_profit_musd")[0] + cell("lab_profit_musd")[0];
+                assert!(
+                    (owners - total).abs() <= 1e-9 * total.abs().max(1.0),
+                    "{role} {window} replicate {r}: owners {owners} vs total {total}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 8);
+    // The acquirer's profit moves: Amazon owns Anthropic in the scenario.
+    let comparison = read_csv(&dir.path().join("comparison.csv"));
+    let anthropic = comparison
+        .iter()
+        .find(|x| x["quantity"] == "profit.anthropic" && x["window"] == "final")
+        .expect("an Anthropic row");
+    assert_eq!(
+        anthropic["scenario_mean"].parse::<f64>().unwrap(),
+        0.0,
+        "acquired: it owns nothing"
+    );
+}
+
+#[test]
 fn compare_trajectories_end_at_the_final_rows_and_replicates_reproduce_the_deltas() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = compare_cmd(
@@ -418,7 +478,9 @@ fn compare_trajectories_end_at_the_final_rows_and_replicates_reproduce_the_delta
         .filter(|r| r["window"] == "final")
         .map(|r| &r["quantity"])
         .collect();
-    assert_eq!(quantities.len(), aimarket::config::Metric::all().count() + 6);
+    let owners = quantities.iter().filter(|q| q.starts_with("profit.")).count();
+    assert!(owners >= 10, "one profit.<owner> per corporate owner: {quantities:?}");
+    assert_eq!(quantities.len(), aimarket::config::Metric::all().count() + 6 + owners);
     // Every quantity has 24 months, dated from 2026-01; the last equals the `final` row.
     assert_eq!(trajectories.len(), 24 * quantities.len());
     assert_eq!(trajectories[0]["date"], "2026-01");

@@ -52,6 +52,9 @@ pub enum Quantity {
     Metric(Metric),
     /// A provider's share of enterprise AI spend ending as its revenue (`rent.<provider>`).
     Rent(String),
+    /// A corporate owner's profit: its providers' and labs' profit, US$ M per month
+    /// (`profit.<owner>`; 0 in months it owns nothing).
+    OwnerProfit(String),
 }
 
 impl Quantity {
@@ -60,6 +63,7 @@ impl Quantity {
         match self {
             Quantity::Metric(m) => m.name().to_string(),
             Quantity::Rent(p) => format!("rent.{p}"),
+            Quantity::OwnerProfit(o) => format!("profit.{o}"),
         }
     }
 
@@ -67,6 +71,9 @@ impl Quantity {
     pub fn parse(label: &str) -> Option<Quantity> {
         if let Some(m) = Metric::from_name(label) {
             return Some(Quantity::Metric(m));
+        }
+        if let Some(o) = label.strip_prefix("profit.").filter(|o| !o.is_empty()) {
+            return Some(Quantity::OwnerProfit(o.to_string()));
         }
         label
             .strip_prefix("rent.")
@@ -79,6 +86,7 @@ impl Quantity {
         match self {
             Quantity::Metric(m) => m.unit(),
             Quantity::Rent(_) => "fraction",
+            Quantity::OwnerProfit(_) => "US$ M per month",
         }
     }
 
@@ -86,7 +94,7 @@ impl Quantity {
     pub fn in_table(&self) -> bool {
         match self {
             Quantity::Metric(m) => Market::all().any(|k| Metric::hhi(k) == *m) || TABLE_SERIES.contains(m),
-            Quantity::Rent(_) => true,
+            Quantity::Rent(_) | Quantity::OwnerProfit(_) => true,
         }
     }
 
@@ -99,6 +107,11 @@ impl Quantity {
                 Some(i) => rec.rent.iter().map(|r| r.get(i).copied().unwrap_or(0.0)).collect(),
                 None => vec![0.0; rec.rent.len()],
             },
+            Quantity::OwnerProfit(o) => rec
+                .owner_profit
+                .iter()
+                .map(|m| m.get(o).copied().unwrap_or(0.0))
+                .collect(),
         }
     }
 }
@@ -147,10 +160,22 @@ pub struct Row {
 
 /// The quantities compared for runs whose providers are `providers`: every metric in column
 /// order, then each provider's rent.
-pub fn quantities(providers: &[String]) -> Vec<Quantity> {
+pub fn quantities(providers: &[String], owners: &[String]) -> Vec<Quantity> {
     let mut q: Vec<Quantity> = Metric::all().map(Quantity::Metric).collect();
     q.extend(providers.iter().map(|p| Quantity::Rent(p.clone())));
+    q.extend(owners.iter().map(|o| Quantity::OwnerProfit(o.clone())));
     q
+}
+
+/// Every corporate owner that owns something in some month of some run, sorted.
+pub fn owners_of(runs: &[&MetricsRecorder]) -> Vec<String> {
+    let mut owners = std::collections::BTreeSet::new();
+    for r in runs {
+        for month in &r.owner_profit {
+            owners.extend(month.keys().cloned());
+        }
+    }
+    owners.into_iter().collect()
 }
 
 /// Compares paired runs (`base[r]` with `scenario[r]`) on every quantity and window.
@@ -428,7 +453,10 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
             }
         }
     }
-    let all_quantities = quantities(&providers);
+    // Profits of every owner that owns something in some run (an acquisition adds none, a
+    // new provider may add one).
+    let recorded: Vec<&MetricsRecorder> = runs.iter().flatten().flatten().copied().collect();
+    let all_quantities = quantities(&providers, &owners_of(&recorded));
 
     let mut rows = Vec::new();
     let mut trajectories = Vec::new();
@@ -439,7 +467,7 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
             .iter()
             .filter(|q| match q {
                 Quantity::Rent(p) => base.providers.contains_key(p) || compared.config.providers.contains_key(p),
-                Quantity::Metric(_) => true,
+                Quantity::Metric(_) | Quantity::OwnerProfit(_) => true,
             })
             .cloned()
             .collect();
@@ -844,9 +872,27 @@ mod tests {
             rows: vec![crate::config::MetricValues::default(); 2],
             rent: vec![vec![0.1], vec![0.3]],
             providers: vec!["aws".into()],
+            owner_profit: vec![
+                [("amazon".to_string(), 5.0)].into_iter().collect(),
+                [("amazon".to_string(), 7.0), ("anthropic".to_string(), 1.0)]
+                    .into_iter()
+                    .collect(),
+            ],
         };
         assert!((summarise(&rec, &Quantity::Rent("aws".into()), Window::Average) - 0.2).abs() < 1e-12);
         assert_eq!(summarise(&rec, &Quantity::Rent("stargate".into()), Window::Final), 0.0);
+        // An owner counts 0 in months it owns nothing.
+        let anthropic = Quantity::OwnerProfit("anthropic".into());
+        assert!((summarise(&rec, &anthropic, Window::Average) - 0.5).abs() < 1e-12);
+        assert_eq!(
+            summarise(&rec, &Quantity::OwnerProfit("amazon".into()), Window::Final),
+            7.0
+        );
+        assert_eq!(owners_of(&[&rec]), vec!["amazon".to_string(), "anthropic".to_string()]);
+        assert_eq!(
+            Quantity::parse("profit.amazon"),
+            Some(Quantity::OwnerProfit("amazon".into()))
+        );
     }
 
     #[test]
@@ -885,7 +931,7 @@ mod tests {
 
     #[test]
     fn quantity_labels_parse_back() {
-        for q in quantities(&["aws".to_string()]) {
+        for q in quantities(&["aws".to_string()], &["amazon".to_string()]) {
             assert_eq!(Quantity::parse(&q.label()), Some(q));
         }
         assert_eq!(Quantity::parse("rent."), None);

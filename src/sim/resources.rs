@@ -254,6 +254,9 @@ pub struct AgentRow {
     pub kind: &'static str,
     /// Agent id.
     pub agent: String,
+    /// Its corporate owner this month (as in `shares.csv`: `providers.<id>.owner`, a lab's
+    /// owning provider's owner, else the agent itself).
+    pub owner: String,
     /// Compute price (providers) or direct-API price (labs), US$/GPU-hour.
     pub price: f64,
     /// Capacity (providers) or own data-centre capacity (labs), kGPU.

@@ -89,6 +89,18 @@ pub struct MetricsRecorder {
     pub rent: Vec<Vec<f64>>,
     /// Provider ids in layout order.
     pub providers: Vec<String>,
+    /// Per tick, the profit of every corporate owner this month (the profit of the providers
+    /// and labs it controls, summed; partial stakes are not apportioned), US$ M per month.
+    pub owner_profit: Vec<std::collections::BTreeMap<String, f64>>,
+}
+
+/// Profit per corporate owner of one tick's agent rows, summed in row order.
+pub fn owner_profit(report: &TickReport) -> std::collections::BTreeMap<String, f64> {
+    let mut by_owner = std::collections::BTreeMap::new();
+    for a in &report.agents {
+        *by_owner.entry(a.owner.clone()).or_insert(0.0) += a.profit_musd;
+    }
+    by_owner
 }
 
 impl Observer for MetricsRecorder {
@@ -101,6 +113,7 @@ impl Observer for MetricsRecorder {
         self.rows.push(report.metrics);
         self.rent
             .push(report.agents.iter().filter_map(|a| a.rent_share).collect());
+        self.owner_profit.push(owner_profit(report));
         Ok(())
     }
 }

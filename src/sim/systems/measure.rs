@@ -244,6 +244,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             AgentRow {
                 kind: "provider",
                 agent: layout.providers[i].clone(),
+                owner: provider_owner[i].to_string(),
                 price: p.price,
                 capacity_kgpu: p.capacity,
                 utilisation: p.utilisation,
@@ -292,6 +293,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             AgentRow {
                 kind: "lab",
                 agent: layout.labs[l].clone(),
+                owner: lab_owner[l].to_string(),
                 price: direct_price,
                 capacity_kgpu: lab.own_capacity,
                 utilisation: settlement.lab_served_fraction[l],
