@@ -46,6 +46,7 @@ const fn abs(key: &'static str, max: f64, why: &'static str) -> Bound {
 
 const UTILITY: &str = "a utility weight of 100 logit units already makes every choice deterministic";
 const PROB: &str = "a probability or share";
+const PRICE_WEIGHT: &str = "consumer surplus in US$ divides by the marginal utility of money, which needs a price weight above 0 (at 0.01 a doubling of every price costs 0.007 logit units, demand is almost inelastic); 100 logit units already make every choice deterministic";
 const MONEY: &str = "US$ 10^15 a year is ten times world GDP";
 const KGPU: &str = "10^9 kGPU is 10^12 GPUs, a thousand times all GPUs ever made";
 const PRICE: &str = "1,000 US$ per GPU-hour is 300 times today's hyperscaler price";
@@ -104,7 +105,7 @@ pub const BOUNDS: &[Bound] = &[
         "a firm 10^9 times the smallest is larger than any economy",
     ),
     abs("enterprise.quality_weight", 100.0, UTILITY),
-    abs("enterprise.price_weight", 100.0, UTILITY),
+    within("enterprise.price_weight", 0.01, 100.0, PRICE_WEIGHT),
     abs("enterprise.ai_cloud_affinity", 100.0, UTILITY),
     abs("enterprise.ai_vendor_gravity", 100.0, UTILITY),
     abs("enterprise.cloud_gravity", 100.0, UTILITY),
@@ -123,7 +124,7 @@ pub const BOUNDS: &[Bound] = &[
         "tenure is kept in a byte; lock-in beyond 20 years is no decision anyone takes",
     ),
     up("enterprise.migration_cost", 100.0, UTILITY),
-    abs("enterprise.cloud_price_weight", 100.0, UTILITY),
+    within("enterprise.cloud_price_weight", 0.01, 100.0, PRICE_WEIGHT),
     abs("enterprise.ai_pull_weight", 100.0, UTILITY),
     up("demand.ai_inference_kgpu", 1e9, KGPU),
     up("demand.ai_growth_per_year", 10.0, GROWTH),
