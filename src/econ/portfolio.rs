@@ -442,6 +442,17 @@ impl LaneTest {
         let odd = ((lanes >> 16) & Self::LOW) + self.odd;
         even & odd & Self::CARRY != Self::CARRY
     }
+
+    /// [`LaneTest::any`] of up to 64 lane words as a bit set (bit i for `lanes[i]`): a loop
+    /// without branches that the compiler vectorises.
+    #[inline]
+    pub fn any_mask(&self, lanes: &[u64]) -> u64 {
+        debug_assert!(lanes.len() <= 64);
+        lanes
+            .iter()
+            .enumerate()
+            .fold(0, |m, (i, &l)| m | u64::from(self.any(l)) << i)
+    }
 }
 
 /// Whether it holds an option no longer offered (which forces a move).

@@ -72,29 +72,33 @@ fn step_block(block: &mut [Enterprise], draws: &TickDraws, tables: &StepTables, 
         }
         return;
     }
-    // Without withdrawals only the lanes decide whether anything happens. A first pass over a
-    // batch tests every enterprise's lanes without a branch (about one in six has an event, at
-    // random: a branch per enterprise would be mispredicted that often) and lists those with
-    // events; a second pass steps them, in the same order and with the same draws as `step`.
-    let mut hit = [0u16; BATCH];
-    let mut hit_lanes = [0u64; BATCH];
+    // Without withdrawals only the lanes decide whether anything happens. For a batch of
+    // enterprises, the ids are copied out, their lanes drawn and tested in loops without
+    // branches (the compiler vectorises both; about one enterprise in six has an event, at
+    // random, so a branch per enterprise would be mispredicted that often), and the test's bit
+    // sets give the enterprises with events, stepped in the same order and with the same draws
+    // as `step`.
+    let mut ids = [0u32; BATCH];
+    let mut lanes = [0u64; BATCH];
     for batch in block.chunks_mut(BATCH) {
-        let mut n = 0;
-        for (i, e) in batch.iter().enumerate() {
-            let lanes = draws.lanes.bits(u64::from(e.0.id));
-            hit[n] = i as u16;
-            hit_lanes[n] = lanes;
-            n += usize::from(tables.lanes.any(lanes));
+        let n = batch.len();
+        for (id, e) in ids.iter_mut().zip(batch.iter()) {
+            *id = e.0.id;
         }
-        for (&i, &lanes) in hit[..n].iter().zip(&hit_lanes[..n]) {
-            let p: &mut Portfolio = &mut batch[usize::from(i)].0;
-            let d = Draws {
-                streams: &draws.events,
-                id: u64::from(p.id),
-            };
-            portfolio::step_events(p, lanes, &d, tables, tally);
+        draws.lanes.bits_batch(&ids[..n], &mut lanes[..n]);
+        for (w, words) in lanes[..n].chunks(64).enumerate() {
+            let mut hits = tables.lanes.any_mask(words);
+            while hits != 0 {
+                let i = w * 64 + hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                let d = Draws {
+                    streams: &draws.events,
+                    id: u64::from(ids[i]),
+                };
+                portfolio::step_events(&mut batch[i].0, lanes[i], &d, tables, tally);
+            }
         }
-        tally.enterprises += batch.len() as u64;
+        tally.enterprises += n as u64;
     }
 }
 
