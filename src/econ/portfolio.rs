@@ -436,7 +436,7 @@ impl LaneTest {
     }
 
     /// Whether any of the four 16-bit lanes falls under its threshold.
-    #[inline]
+    #[inline(always)]
     pub fn any(&self, lanes: u64) -> bool {
         let even = (lanes & Self::LOW) + self.even;
         let odd = ((lanes >> 16) & Self::LOW) + self.odd;
@@ -445,7 +445,7 @@ impl LaneTest {
 
     /// [`LaneTest::any`] of up to 64 lane words as a bit set (bit i for `lanes[i]`): a loop
     /// without branches that the compiler vectorises.
-    #[inline]
+    #[inline(always)]
     pub fn any_mask(&self, lanes: &[u64]) -> u64 {
         debug_assert!(lanes.len() <= 64);
         lanes

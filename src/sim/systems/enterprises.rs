@@ -72,25 +72,80 @@ fn step_block(block: &mut [Enterprise], draws: &TickDraws, tables: &StepTables, 
         }
         return;
     }
-    // Without withdrawals only the lanes decide whether anything happens. For a batch of
-    // enterprises, the ids are copied out, their lanes drawn and tested in loops without
-    // branches (the compiler vectorises both; about one enterprise in six has an event, at
-    // random, so a branch per enterprise would be mispredicted that often), and the test's bit
-    // sets give the enterprises with events, stepped in the same order and with the same draws
-    // as `step`.
+    // Without withdrawals only the lanes decide whether anything happens. The lanes of a batch
+    // are tested without a branch per enterprise (about one in six has an event, at random: a
+    // branch per enterprise would be mispredicted that often), and the enterprises with events
+    // are stepped afterwards, in the same order and with the same draws as `step`.
+    if wide_lanes() {
+        step_batches_wide(block, draws, tables, tally);
+    } else {
+        step_batches(block, draws, tables, tally);
+    }
+}
+
+/// The batches of [`step_block`] in one pass each: an enterprise's lanes are drawn, tested and,
+/// with an event, listed for the second pass.
+fn step_batches(block: &mut [Enterprise], draws: &TickDraws, tables: &StepTables, tally: &mut Tally) {
+    let mut hit = [0u16; BATCH];
+    let mut hit_lanes = [0u64; BATCH];
+    for batch in block.chunks_mut(BATCH) {
+        let mut n = 0;
+        for (i, e) in batch.iter().enumerate() {
+            let lanes = draws.lanes.bits(u64::from(e.0.id));
+            hit[n] = i as u16;
+            hit_lanes[n] = lanes;
+            n += usize::from(tables.lanes.any(lanes));
+        }
+        for (&i, &lanes) in hit[..n].iter().zip(&hit_lanes[..n]) {
+            let p: &mut Portfolio = &mut batch[usize::from(i)].0;
+            let d = Draws {
+                streams: &draws.events,
+                id: u64::from(p.id),
+            };
+            portfolio::step_events(p, lanes, &d, tables, tally);
+        }
+        tally.enterprises += batch.len() as u64;
+    }
+}
+
+/// Whether the CPU has the vectors for [`lanes_wide`] (AVX-512 F and DQ: 64-bit multiplies,
+/// eight at a time). Detected at run time: the portable build targets SSE2, whose vectorised
+/// 64-bit multiplies are slower than scalar ones.
+fn wide_lanes() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The batches of [`step_block`] with their lanes drawn and tested by [`lanes_wide`]: the same
+/// enterprises stepped, in the same order, with the same lanes as [`step_batches`].
+fn step_batches_wide(block: &mut [Enterprise], draws: &TickDraws, tables: &StepTables, tally: &mut Tally) {
     let mut ids = [0u32; BATCH];
     let mut lanes = [0u64; BATCH];
+    let mut hits = [0u64; BATCH / 64];
     for batch in block.chunks_mut(BATCH) {
         let n = batch.len();
         for (id, e) in ids.iter_mut().zip(batch.iter()) {
             *id = e.0.id;
         }
-        draws.lanes.bits_batch(&ids[..n], &mut lanes[..n]);
-        for (w, words) in lanes[..n].chunks(64).enumerate() {
-            let mut hits = tables.lanes.any_mask(words);
-            while hits != 0 {
-                let i = w * 64 + hits.trailing_zeros() as usize;
-                hits &= hits - 1;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the one requirement of calling a `target_feature` function is that the CPU
+        // has its features; `step_block` calls this only when `wide_lanes` found them.
+        unsafe {
+            lanes_wide(&draws.lanes, &tables.lanes, &ids[..n], &mut lanes[..n], &mut hits)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("wide lanes are detected on x86_64 only");
+        for (w, &word) in hits.iter().enumerate().take(n.div_ceil(64)) {
+            let mut word = word;
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
                 let d = Draws {
                     streams: &draws.events,
                     id: u64::from(ids[i]),
@@ -99,6 +154,19 @@ fn step_block(block: &mut [Enterprise], draws: &TickDraws, tables: &StepTables, 
             }
         }
         tally.enterprises += n as u64;
+    }
+}
+
+/// The lanes of `ids` into `lanes` and their test into `hits` (bit i of word w for enterprise
+/// 64·w + i), compiled for AVX-512: the two loops, without branches, are vectorised eight
+/// enterprises at a time, about a sixth of the instructions of the scalar pass.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn lanes_wide(stream: &Stream, test: &LaneTest, ids: &[u32], lanes: &mut [u64], hits: &mut [u64; BATCH / 64]) {
+    stream.bits_batch(ids, lanes);
+    hits.fill(0);
+    for (h, words) in hits.iter_mut().zip(lanes.chunks(64)) {
+        *h = test.any_mask(words);
     }
 }
 
