@@ -257,3 +257,40 @@ pub fn review_sourcing(
     last.stranded = total.stranded;
     holdings.apply(total);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::econ::portfolio::{Thresholds, threshold16};
+
+    /// The wide pass gives the lanes and the enterprises with events of the scalar pass, for a
+    /// full batch and a partial one (on a CPU without AVX-512 there is nothing to compare).
+    #[test]
+    fn wide_lanes_match_the_scalar_lanes() {
+        if !wide_lanes() {
+            return;
+        }
+        let stream = Stream::new(9, 4, Purpose::Review);
+        let test = LaneTest::new(&Thresholds {
+            cloud_launch: threshold16(0.04),
+            cloud_review: threshold16(0.025),
+            ai_launch: threshold16(0.04),
+            ai_review: threshold16(0.08),
+        });
+        for n in [BATCH, 77] {
+            let ids: Vec<u32> = (0..n as u32).map(|i| i.wrapping_mul(2_654_435_761) ^ 5).collect();
+            let mut lanes = [0u64; BATCH];
+            let mut hits = [u64::MAX; BATCH / 64];
+            // SAFETY: `wide_lanes` found the features above.
+            unsafe { lanes_wide(&stream, &test, &ids, &mut lanes[..n], &mut hits) };
+            let mut expected = [0u64; BATCH / 64];
+            for (i, &id) in ids.iter().enumerate() {
+                let l = stream.bits(u64::from(id));
+                assert_eq!(lanes[i], l);
+                expected[i / 64] |= u64::from(test.any(l)) << (i % 64);
+            }
+            assert_eq!(hits, expected);
+            assert!(expected.iter().map(|w| w.count_ones()).sum::<u32>() > n as u32 / 20);
+        }
+    }
+}
