@@ -101,10 +101,11 @@ pub struct ChoiceTables {
     home_factor: Vec<f64>,
     vendor_factor: f64,
     suite_factor: Vec<f64>,
-    /// Per channel, `n_labs + 1` terms: `(vendor_factor − 1) · base` of each of its slots, then
-    /// 0 (the term of "no vendor", which pads the new-project walk to three vendors). The same
-    /// products the walk would form, made once per tick.
-    vendor_extra: Vec<f64>,
+    /// Per channel with any offer, in channel order, a row of `n_labs + 2`: the channel's base
+    /// sum, `(vendor_factor − 1) · base` of each of its slots, then 0 (the term of "no vendor",
+    /// which pads the new-project walk to three vendors). The same values the walk would form,
+    /// made once per tick.
+    new_rows: Vec<f64>,
     /// `base · vendor_factor` of every slot: a slot's weight for a new project of a lab used.
     favoured_base: Vec<f64>,
     /// The channels with any offer (`group > 0`), in channel order.
@@ -145,15 +146,19 @@ impl ChoiceTables {
             })
             .collect();
         let vendor_factor = vendor_gravity.exp();
-        let vendor_extra = base
-            .chunks(n_labs)
-            .flat_map(|row| row.iter().map(|&b| (vendor_factor - 1.0) * b).chain(std::iter::once(0.0)))
+        let offered_channels: Vec<u8> = (0..n_channels).filter(|&c| group[c] > 0.0).map(|c| c as u8).collect();
+        let new_rows = offered_channels
+            .iter()
+            .flat_map(|&c| {
+                let c = usize::from(c);
+                let extra = base[c * n_labs..(c + 1) * n_labs].iter().map(move |&b| (vendor_factor - 1.0) * b);
+                std::iter::once(group[c]).chain(extra).chain(std::iter::once(0.0))
+            })
             .collect();
         let favoured_base = base.iter().map(|&b| b * vendor_factor).collect();
-        let offered_channels = (0..n_channels).filter(|&c| group[c] > 0.0).map(|c| c as u8).collect();
         ChoiceTables {
             n_labs,
-            vendor_extra,
+            new_rows,
             favoured_base,
             offered_channels,
             slot_channel: (0..base.len()).map(|k| (k / n_labs) as u8).collect(),
@@ -443,8 +448,8 @@ impl ChoiceTables {
 
     /// [`ChoiceTables::walk_new_split`] without its branches, which enterprises' differing
     /// clouds and vendors made mispredict: every offered channel gets the general weight
-    /// `(g0 + Σ_vendors extra · base) · f`, with the vendor terms from the per-tick
-    /// `vendor_extra` and always three of them, the missing vendors' terms being the 0 that ends
+    /// `(g0 + Σ_vendors extra · base) · f`, with g0 and the vendor terms from the per-tick
+    /// `new_rows` and always three vendor terms, the missing vendors' terms being the 0 that ends
     /// each row. Byte-identical: a plain channel has no offer of a used lab, so its vendor terms
     /// are `extra · 0 = ±0` (extra is finite, the gravity being bounded) and `g0 ± 0 = g0`; a
     /// padding term adds +0, which leaves any sum but −0 as it is, and the sum is never −0 (it
@@ -459,15 +464,16 @@ impl ChoiceTables {
                 f[c] = fc;
             }
         }
-        // The vendors' columns in `vendor_extra`, the padding column `n_labs` for the rest.
-        let stride = self.n_labs + 1;
-        let mut v = [self.n_labs; FLAT_VENDORS];
-        v[..cx.vendors.len()].copy_from_slice(cx.vendors);
+        // The vendors' columns in `new_rows`, the padding column `n_labs + 1` for the rest (a
+        // loop, not `copy_from_slice`: that is a call to `memcpy`).
+        let mut v = [self.n_labs + 1; FLAT_VENDORS];
+        for (d, &l) in v.iter_mut().zip(cx.vendors) {
+            *d = l + 1;
+        }
         let mut acc = 0.0;
-        for &c in &self.offered_channels {
+        for (&c, row) in self.offered_channels.iter().zip(self.new_rows.chunks_exact(self.n_labs + 2)) {
             let c = usize::from(c);
-            let row = &self.vendor_extra[c * stride..(c + 1) * stride];
-            let g = self.group[c] + row[v[0]] + row[v[1]] + row[v[2]];
+            let g = row[0] + row[v[0]] + row[v[1]] + row[v[2]];
             let fc = f[c];
             let wc = g * fc;
             acc += wc;
