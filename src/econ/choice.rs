@@ -151,7 +151,9 @@ impl ChoiceTables {
             .iter()
             .flat_map(|&c| {
                 let c = usize::from(c);
-                let extra = base[c * n_labs..(c + 1) * n_labs].iter().map(move |&b| (vendor_factor - 1.0) * b);
+                let extra = base[c * n_labs..(c + 1) * n_labs]
+                    .iter()
+                    .map(move |&b| (vendor_factor - 1.0) * b);
                 std::iter::once(group[c]).chain(extra).chain(std::iter::once(0.0))
             })
             .collect();
@@ -471,7 +473,11 @@ impl ChoiceTables {
             *d = l + 1;
         }
         let mut acc = 0.0;
-        for (&c, row) in self.offered_channels.iter().zip(self.new_rows.chunks_exact(self.n_labs + 2)) {
+        for (&c, row) in self
+            .offered_channels
+            .iter()
+            .zip(self.new_rows.chunks_exact(self.n_labs + 2))
+        {
             let c = usize::from(c);
             let g = row[0] + row[v[0]] + row[v[1]] + row[v[2]];
             let fc = f[c];
@@ -583,7 +589,11 @@ impl ChoiceTables {
         let start = channel * self.n_labs;
         let end = start + self.n_labs;
         let mut pick = None;
-        for (l, (&b, &bf)) in self.base[start..end].iter().zip(&self.favoured_base[start..end]).enumerate() {
+        for (l, (&b, &bf)) in self.base[start..end]
+            .iter()
+            .zip(&self.favoured_base[start..end])
+            .enumerate()
+        {
             let k = start + l;
             // `bf` is `b · vendor_factor`, multiplied once per tick.
             let wk = if favoured >> l & 1 == 1 { bf } else { b };

@@ -6,9 +6,9 @@
 //! four event lanes and, only for the few with an event, one more hash and an O(channels) walk
 //! of the choice tables. On CPUs with AVX-512 the lanes are drawn eight enterprises at a time
 //! (`lanes_wide`, chosen at run time: the crate's only `unsafe`, a call of a `target_feature`
-//! function after the CPU's features are checked). With `run --threads N` the slices are cut into chunks reviewed in
-//! parallel; each chunk tallies in integers and the tallies are merged in chunk order, so the
-//! results are the same for any thread count.
+//! function after the CPU's features are checked). With `run --threads N` the slices are cut
+//! into chunks reviewed in parallel; each chunk tallies in integers and the tallies are merged
+//! in chunk order, so the results are the same for any thread count.
 
 use bevy_ecs::prelude::*;
 use rayon::prelude::*;
