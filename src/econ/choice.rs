@@ -75,6 +75,9 @@ pub const MAX_CHANNELS: usize = 64;
 /// the baseline has 14 (6 marketplaces, 8 direct APIs).
 const FLAT_CHANNELS: usize = 16;
 
+/// Vendors the branch-free new-project walk pads to (an enterprise uses at most three labs).
+const FLAT_VENDORS: usize = 3;
+
 /// Per-tick tables for sampling AI options. Slot `k = channel · n_labs + lab`; channels
 /// `0..n_providers` are provider marketplaces, the rest are labs' direct APIs.
 #[derive(Debug, Clone, Default)]
@@ -98,6 +101,15 @@ pub struct ChoiceTables {
     home_factor: Vec<f64>,
     vendor_factor: f64,
     suite_factor: Vec<f64>,
+    /// Per channel with any offer, in channel order, a row of `n_labs + 2`: the channel's base
+    /// sum, `(vendor_factor − 1) · base` of each of its slots, then 0 (the term of "no vendor",
+    /// which pads the new-project walk to three vendors). The same values the walk would form,
+    /// made once per tick.
+    new_rows: Vec<f64>,
+    /// `base · vendor_factor` of every slot: a slot's weight for a new project of a lab used.
+    favoured_base: Vec<f64>,
+    /// The channels with any offer (`group > 0`), in channel order.
+    offered_channels: Vec<u8>,
 }
 
 impl ChoiceTables {
@@ -133,8 +145,24 @@ impl ChoiceTables {
                     .fold(0u64, |m, c| m | 1 << c)
             })
             .collect();
+        let vendor_factor = vendor_gravity.exp();
+        let offered_channels: Vec<u8> = (0..n_channels).filter(|&c| group[c] > 0.0).map(|c| c as u8).collect();
+        let new_rows = offered_channels
+            .iter()
+            .flat_map(|&c| {
+                let c = usize::from(c);
+                let extra = base[c * n_labs..(c + 1) * n_labs]
+                    .iter()
+                    .map(move |&b| (vendor_factor - 1.0) * b);
+                std::iter::once(group[c]).chain(extra).chain(std::iter::once(0.0))
+            })
+            .collect();
+        let favoured_base = base.iter().map(|&b| b * vendor_factor).collect();
         ChoiceTables {
             n_labs,
+            new_rows,
+            favoured_base,
+            offered_channels,
             slot_channel: (0..base.len()).map(|k| (k / n_labs) as u8).collect(),
             slot_lab: (0..base.len()).map(|k| (k % n_labs) as u8).collect(),
             max,
@@ -146,7 +174,7 @@ impl ChoiceTables {
             outside: outside_utility.map_or(0.0, |u| (u - max).exp()),
             leave: leave_cost.iter().map(|c| (-c).exp()).collect(),
             home_factor: home_affinity.iter().map(|a| a.exp()).collect(),
-            vendor_factor: vendor_gravity.exp(),
+            vendor_factor,
             suite_factor: bundle.iter().map(|b| b.exp()).collect(),
         }
     }
@@ -414,18 +442,22 @@ impl ChoiceTables {
 
     /// The walk of a new project: channel weights (with the vendor bonus) computed on the way.
     fn walk_new(&self, cx: &AiContext, sp: &[(usize, f64)], target: f64) -> AiPick {
-        if self.group.len() <= FLAT_CHANNELS {
+        if self.group.len() <= FLAT_CHANNELS && cx.vendors.len() <= FLAT_VENDORS {
             return self.walk_new_flat(cx, sp, target);
         }
         self.walk_new_split(cx, sp, target)
     }
 
-    /// [`ChoiceTables::walk_new_split`] without its branch between plain and special channels,
-    /// which enterprises' differing clouds and vendors made mispredict: every channel gets the
-    /// general weight `(g0 + Σ_vendors extra · base) · f`. Byte-identical: a plain channel has
-    /// no offer of a used lab, so its vendor terms are `extra · 0 = ±0` (extra is finite, the
-    /// gravity being bounded) and `g0 ± 0 = g0`; its factor is 1, and `x · 1`, `x / 1` are exact;
-    /// in its slot walk the favoured labs weigh `0 · vendor_factor = 0` and are skipped as before.
+    /// [`ChoiceTables::walk_new_split`] without its branches, which enterprises' differing
+    /// clouds and vendors made mispredict: every offered channel gets the general weight
+    /// `(g0 + Σ_vendors extra · base) · f`, with g0 and the vendor terms from the per-tick
+    /// `new_rows` and always three vendor terms, the missing vendors' terms being the 0 that ends
+    /// each row. Byte-identical: a plain channel has no offer of a used lab, so its vendor terms
+    /// are `extra · 0 = ±0` (extra is finite, the gravity being bounded) and `g0 ± 0 = g0`; a
+    /// padding term adds +0, which leaves any sum but −0 as it is, and the sum is never −0 (it
+    /// starts at g0 > 0, and a sum is −0 only when both terms are); the factor of a plain channel
+    /// is 1, and `x · 1`, `x / 1` are exact; in its slot walk the favoured labs weigh
+    /// `0 · vendor_factor = 0` and are skipped as before.
     #[inline]
     fn walk_new_flat(&self, cx: &AiContext, sp: &[(usize, f64)], target: f64) -> AiPick {
         let mut f = [1.0; FLAT_CHANNELS];
@@ -434,21 +466,23 @@ impl ChoiceTables {
                 f[c] = fc;
             }
         }
-        let extra = self.vendor_factor - 1.0;
+        // The vendors' columns in `new_rows`, the padding column `n_labs + 1` for the rest (a
+        // loop, not `copy_from_slice`: that is a call to `memcpy`).
+        let mut v = [self.n_labs + 1; FLAT_VENDORS];
+        for (d, &l) in v.iter_mut().zip(cx.vendors) {
+            *d = l + 1;
+        }
         let mut acc = 0.0;
-        let mut last = None;
-        for (c, (&g0, row)) in self.group.iter().zip(self.base.chunks_exact(self.n_labs)).enumerate() {
-            if g0 <= 0.0 {
-                continue;
-            }
-            let mut g = g0;
-            for &l in cx.vendors {
-                g += extra * row[l];
-            }
+        for (&c, row) in self
+            .offered_channels
+            .iter()
+            .zip(self.new_rows.chunks_exact(self.n_labs + 2))
+        {
+            let c = usize::from(c);
+            let g = row[0] + row[v[0]] + row[v[1]] + row[v[2]];
             let fc = f[c];
             let wc = g * fc;
             acc += wc;
-            last = Some(c);
             if target < acc
                 && let Some(k) = self.walk_slots(c, (target - (acc - wc)) / fc, lab_set(cx.vendors))
             {
@@ -458,7 +492,9 @@ impl ChoiceTables {
         if self.outside > 0.0 {
             return AiPick::Outside;
         }
-        last.and_then(|c| self.pick_in_channel(c, f64::INFINITY, None))
+        self.offered_channels
+            .last()
+            .and_then(|&c| self.pick_in_channel(usize::from(c), f64::INFINITY, None))
             .map_or(AiPick::Outside, AiPick::Slot)
     }
 
@@ -551,13 +587,16 @@ impl ChoiceTables {
     /// factor; with nothing past `inner` (rounding), the last slot with weight.
     fn walk_slots(&self, channel: usize, mut inner: f64, favoured: u64) -> Option<usize> {
         let start = channel * self.n_labs;
+        let end = start + self.n_labs;
         let mut pick = None;
-        for (l, &b) in self.base[start..start + self.n_labs].iter().enumerate() {
+        for (l, (&b, &bf)) in self.base[start..end]
+            .iter()
+            .zip(&self.favoured_base[start..end])
+            .enumerate()
+        {
             let k = start + l;
-            let mut wk = b;
-            if favoured >> l & 1 == 1 {
-                wk *= self.vendor_factor;
-            }
+            // `bf` is `b · vendor_factor`, multiplied once per tick.
+            let wk = if favoured >> l & 1 == 1 { bf } else { b };
             if wk <= 0.0 {
                 continue;
             }

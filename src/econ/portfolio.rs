@@ -436,11 +436,22 @@ impl LaneTest {
     }
 
     /// Whether any of the four 16-bit lanes falls under its threshold.
-    #[inline]
+    #[inline(always)]
     pub fn any(&self, lanes: u64) -> bool {
         let even = (lanes & Self::LOW) + self.even;
         let odd = ((lanes >> 16) & Self::LOW) + self.odd;
         even & odd & Self::CARRY != Self::CARRY
+    }
+
+    /// [`LaneTest::any`] of up to 64 lane words as a bit set (bit i for `lanes[i]`): a loop
+    /// without branches that the compiler vectorises.
+    #[inline(always)]
+    pub fn any_mask(&self, lanes: &[u64]) -> u64 {
+        debug_assert!(lanes.len() <= 64);
+        lanes
+            .iter()
+            .enumerate()
+            .fold(0, |m, (i, &l)| m | u64::from(self.any(l)) << i)
     }
 }
 

@@ -68,6 +68,17 @@ impl Stream {
         mix64(self.key ^ id.wrapping_mul(GOLDEN))
     }
 
+    /// `bits(id)` of every id in `ids`, into `out` (as long as `ids`): the same values as
+    /// `bits`, integer operations being exact in any order. A loop over lanes of u64 without
+    /// branches, for callers compiled with wide vectors (AVX-512 multiplies eight u64 at a time;
+    /// with the portable build's SSE2 the vectorised multiplies are slower than scalar ones).
+    #[inline(always)]
+    pub fn bits_batch(&self, ids: &[u32], out: &mut [u64]) {
+        for (o, &id) in out.iter_mut().zip(ids) {
+            *o = self.bits(u64::from(id));
+        }
+    }
+
     /// A uniform in [0, 1) for agent `id` (53 random bits).
     #[inline(always)]
     pub fn unit(&self, id: u64) -> f64 {
@@ -110,6 +121,17 @@ mod tests {
         assert_ne!(a.bits(42), Stream::new(7, 4, Purpose::Review).bits(42));
         assert_ne!(a.bits(42), Stream::new(8, 3, Purpose::Review).bits(42));
         assert_ne!(a.bits(42), Stream::new(7, 3, Purpose::AiProject).bits(42));
+    }
+
+    #[test]
+    fn batched_draws_are_the_single_draws() {
+        let s = Stream::new(11, 2, Purpose::Review);
+        let ids: Vec<u32> = (0..300u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+        let mut out = vec![0u64; ids.len()];
+        s.bits_batch(&ids, &mut out);
+        for (&id, &b) in ids.iter().zip(&out) {
+            assert_eq!(b, s.bits(u64::from(id)));
+        }
     }
 
     #[test]
