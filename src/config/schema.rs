@@ -161,6 +161,16 @@ pub struct LabBehaviour {
     pub reinvest_share: f64,
     /// Minimum share of a first-party lab's rented compute on its owner, in [0, 1].
     pub owner_min_share: f64,
+    // --- contracts that bind (issue 10 §2) ---
+    /// Months over which a lab spreads an unspent credit balance: it draws at most
+    /// `credits / credit_draw_months` a month, in [1, 1200] (absent: 12).
+    #[serde(default = "default_credit_draw_months")]
+    pub credit_draw_months: f64,
+}
+
+/// A year: credits arrive as tranches of multi-year investments (assumption).
+fn default_credit_draw_months() -> f64 {
+    12.0
 }
 
 /// How providers set their compute prices.
@@ -326,6 +336,17 @@ pub struct ContractConfig {
     /// Minimum share of the lab's rented compute on this provider (exclusivity), in [0, 1].
     #[serde(default)]
     pub min_compute_share: f64,
+    // --- contracts that bind (issue 10 §2) ---
+    /// Right of first refusal: the provider may match an outside allocation at the outside price.
+    #[serde(default)]
+    pub rofr: bool,
+    /// Share of the lab's monthly profit paid to the provider, in [0, 1].
+    #[serde(default)]
+    pub profit_share: f64,
+    /// Profit share stops once this much has been paid ("until the investment is repaid"),
+    /// US$ M (0 = no cap), ≥ 0.
+    #[serde(default)]
+    pub profit_share_cap_musd: f64,
     /// Last month the exclusivity floor applies (`YYYY-MM`); absent = while the contract runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusivity_end: Option<String>,

@@ -155,6 +155,7 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     ck.probability("lab_behaviour.move_penalty", l.move_penalty)?;
     ck.probability("lab_behaviour.reinvest_share", l.reinvest_share)?;
     ck.probability("lab_behaviour.owner_min_share", l.owner_min_share)?;
+    ck.range("lab_behaviour.credit_draw_months", l.credit_draw_months, 1.0, 1_200.0)?;
 
     let pr = &c.pricing;
     ck.range("pricing.damping", pr.damping, 1e-6, 1.0)?;
@@ -361,6 +362,8 @@ fn validate_contracts(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
         ck.non_negative(&k("revenue_share_cap_musd"), ct.revenue_share_cap_musd)?;
         ck.probability(&k("min_compute_share"), ct.min_compute_share)?;
         ck.non_negative(&k("commitment_musd"), ct.commitment_musd)?;
+        ck.probability(&k("profit_share"), ct.profit_share)?;
+        ck.non_negative(&k("profit_share_cap_musd"), ct.profit_share_cap_musd)?;
         if ct.licence_exclusive && !ct.licence {
             return Err(ck.fail(
                 &k("licence_exclusive"),

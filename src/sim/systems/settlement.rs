@@ -48,6 +48,8 @@ pub fn settle_market(
             own_capacity_kgpu: 0.0,
             hosts: Vec::new(),
             host_prices: Vec::new(),
+            credit_limit: Vec::new(),
+            excused: Vec::new(),
         };
         n_l
     ];
@@ -58,6 +60,8 @@ pub fn settle_market(
             own_capacity_kgpu: lab.own_capacity,
             hosts: lab.hosts.clone(),
             host_prices: lab.contract_prices.clone(),
+            credit_limit: lab.credit_draw.clone(),
+            excused: lab.excused.clone(),
         };
     }
     let mut capacity = vec![0.0; n_p];
