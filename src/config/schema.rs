@@ -166,6 +166,16 @@ pub struct LabBehaviour {
     /// `credits / credit_draw_months` a month, in [1, 1200] (absent: 12).
     #[serde(default = "default_credit_draw_months")]
     pub credit_draw_months: f64,
+    // --- lab finances (issue 10 §3) ---
+    /// Months over which a lab spends its cash: it adds `cash / cash_runway_months` to its
+    /// monthly budget (a negative balance is repaid at that rate), in [1, 1200] (absent: 24).
+    #[serde(default = "default_cash_runway_months")]
+    pub cash_runway_months: f64,
+}
+
+/// Two years: labs raise rounds for about two years of burn (assumption).
+fn default_cash_runway_months() -> f64 {
+    24.0
 }
 
 /// A year: credits arrive as tranches of multi-year investments (assumption).
@@ -277,6 +287,10 @@ pub struct LabConfig {
     pub training_budget_musd: f64,
     /// Annual growth of the training budget, > -1.
     pub budget_growth_per_year: f64,
+    // --- lab finances (issue 10 §3) ---
+    /// Cash at tick 0 (rounds raised before the run and not yet spent), US$ M, ≥ 0 (absent: 0).
+    #[serde(default)]
+    pub initial_cash_musd: f64,
     /// Model fee charged on top of compute, US$ per GPU-hour of inference, ≥ 0.
     pub model_fee: f64,
     /// Whether the lab sells through its own direct API.

@@ -156,6 +156,7 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     ck.probability("lab_behaviour.reinvest_share", l.reinvest_share)?;
     ck.probability("lab_behaviour.owner_min_share", l.owner_min_share)?;
     ck.range("lab_behaviour.credit_draw_months", l.credit_draw_months, 1.0, 1_200.0)?;
+    ck.range("lab_behaviour.cash_runway_months", l.cash_runway_months, 1.0, 1_200.0)?;
 
     let pr = &c.pricing;
     ck.range("pricing.damping", pr.damping, 1e-6, 1.0)?;
@@ -268,6 +269,7 @@ fn validate_labs(c: &Config, ck: &Checker, start: Month) -> Result<(), ConfigErr
         ck.positive(&k("compute_stock"), lab.compute_stock)?;
         ck.non_negative(&k("training_budget_musd"), lab.training_budget_musd)?;
         ck.growth(&k("budget_growth_per_year"), lab.budget_growth_per_year)?;
+        ck.non_negative(&k("initial_cash_musd"), lab.initial_cash_musd)?;
         ck.non_negative(&k("model_fee"), lab.model_fee)?;
         ck.non_negative(&k("open_weight_gap"), lab.open_weight_gap)?;
         ck.finite(&k("brand"), lab.brand)?;

@@ -9,6 +9,7 @@ pub mod choice;
 pub mod compute_market;
 pub mod concentration;
 pub mod contracts;
+pub mod finance;
 pub mod offering;
 pub mod policy;
 pub mod population;

@@ -116,6 +116,7 @@ catalogue! {
     Investigation(investigation::Investigation),
     DemandShock(demand_shock::DemandShock),
     GpuPriceCycle(gpu_price_cycle::GpuPriceCycle),
+    Funding(funding::Funding),
 }
 
 impl Action {

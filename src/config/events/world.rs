@@ -62,4 +62,8 @@ pub trait EventWorld {
 
     /// Last month's share of `agent` in `market` (0 when it has none).
     fn last_share(&self, market: Market, agent: &str) -> f64;
+
+    // --- lab finances (issue 10 §3) ---
+    /// Adds `amount` to a lab's cash (a funding round), US$ M.
+    fn add_lab_cash(&mut self, lab: usize, amount: f64);
 }

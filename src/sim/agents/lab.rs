@@ -49,6 +49,8 @@ pub struct LabState {
     pub credit_draw: Vec<f64>,
     /// Commitment excused on each provider this month (it could not supply it), US$ M.
     pub excused: Vec<f64>,
+    /// Cash, US$ M (`econ::finance`): funding and revenue in, cash compute bills out.
+    pub cash: f64,
 }
 
 /// Spawns one entity per configured lab, in config order: stock and quality from
@@ -81,6 +83,7 @@ pub fn spawn_labs(world: &mut World, config: &Config, start: Month) {
                 avg_host_price: mean_price,
                 credit_draw: vec![0.0; n_p],
                 excused: vec![0.0; n_p],
+                cash: lab.initial_cash_musd,
             },
         ));
     }

@@ -86,7 +86,7 @@ pub fn plan_lab_compute(
         let plan = allocation::plan_compute(&PlanInputs {
             lab: l,
             tick: cx.clock.tick,
-            budget_musd: lab.budget,
+            budget_musd: crate::econ::finance::budget(lab.budget, lab.cash, b.cash_runway_months),
             revenue_musd: lab.revenue,
             own_capacity_kgpu: lab.own_capacity,
             own_unit_cost: cfg.labs[l].own_unit_cost

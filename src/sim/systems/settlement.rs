@@ -113,8 +113,15 @@ pub fn settle_market(
         }
     }
     for (idx, mut lab) in &mut labs {
-        lab.served_training = flows.served_training[idx.0];
-        lab.revenue = flows.lab_revenue[idx.0];
+        let l = idx.0;
+        lab.served_training = flows.served_training[l];
+        lab.revenue = flows.lab_revenue[l];
+        if lab.active {
+            // The lab's P&L (`econ::finance`): this month's budget spends the funding flow and
+            // part of the cash; revenue comes in, cash bills go out.
+            lab.cash =
+                crate::econ::finance::next_cash(lab.cash, lab.budget, flows.lab_revenue[l], flows.lab_host_bills[l]);
+        }
     }
     *settlement = Settlement(flows);
 }
