@@ -61,11 +61,14 @@ fn credits_pay_for_compute_at_the_partner_and_the_lab_buys_more() {
     let event = "[[events]]\ntick = 1\nkind = \"contract\"\nid = \"msft_openai\"\nadd_credits_musd = 13000.0\n";
     let mut sim = Simulation::new(&with_extra(1000, 8, event, &[]));
     let mut control = Simulation::new(&with_extra(1000, 8, "", &[]));
-    step(&mut sim);
-    step(&mut control);
+    // Tick 0 and tick 1 (the event fires at the start of tick 1).
+    for _ in 0..2 {
+        step(&mut sim);
+        step(&mut control);
+    }
     let azure = provider(&sim, "azure");
     let mut drawn = 0.0;
-    for t in 1..8 {
+    for t in 2..8 {
         let before = credits(&sim, "msft_openai");
         step(&mut sim);
         step(&mut control);
@@ -87,36 +90,36 @@ fn credits_pay_for_compute_at_the_partner_and_the_lab_buys_more() {
             without.training_kgpu
         );
     }
-    // Seven months of roughly a twelfth each.
-    assert!(drawn > 13000.0 * 0.3 && drawn < 13000.0 * 7.0 / 12.0 + 1e-6, "{drawn}");
+    // Six more months of at most a twelfth of the balance each.
+    assert!(drawn > 13000.0 * 0.2 && drawn < 13000.0 * 7.0 / 12.0 + 1e-6, "{drawn}");
 }
 
 #[test]
 fn exclusivity_of_one_puts_all_rented_compute_on_the_partner_and_other_commitments_are_paid() {
     // Mistral with an exclusivity floor of 1.0 on Azure and a commitment of US$ 10 M a month at
-    // Google Cloud that the floor leaves no room for: all compute on Azure (ample capacity),
+    // AWS (which has free capacity) that the floor leaves no room for: all compute on Azure (ample capacity),
     // and the 10 M paid as a take-or-pay shortfall every month.
-    let extra = "[contracts.msft_mistral]\nmin_compute_share = 1.0\n\n[contracts.gcp_mistral]\nlab = \"mistral\"\nprovider = \"gcp\"\ncommitment_musd = 10.0\n";
+    let extra = "[contracts.msft_mistral]\nmin_compute_share = 1.0\n\n[contracts.aws_mistral]\nlab = \"mistral\"\nprovider = \"aws\"\ncommitment_musd = 10.0\n";
     let mut sim = Simulation::new(&with_extra(1000, 6, extra, &[]));
     let azure = provider(&sim, "azure");
-    let gcp = provider(&sim, "gcp");
+    let aws = provider(&sim, "aws");
     for _ in 0..6 {
         step(&mut sim);
         let (l, mistral) = lab_of(&mut sim, "mistral");
         assert_eq!(mistral.hosts[azure], 1.0, "{:?}", mistral.hosts);
         let flows = &sim.world().resource::<Settlement>().0;
         assert!((flows.lab_take_or_pay[l] - 10.0).abs() < 1e-9, "{}", flows.lab_take_or_pay[l]);
-        assert_eq!(flows.lab_compute[l][gcp], 0.0);
+        assert_eq!(mistral.hosts[aws], 0.0);
     }
-    // Without the floor the commitment places compute on Google Cloud and nothing is paid for
+    // Without the floor the commitment places compute on AWS and nothing is paid for
     // nothing.
-    let extra = "[contracts.gcp_mistral]\nlab = \"mistral\"\nprovider = \"gcp\"\ncommitment_musd = 10.0\n";
+    let extra = "[contracts.aws_mistral]\nlab = \"mistral\"\nprovider = \"aws\"\ncommitment_musd = 10.0\n";
     let mut free = Simulation::new(&with_extra(1000, 6, extra, &[]));
     for _ in 0..6 {
         step(&mut free);
     }
     let (l, mistral) = lab_of(&mut free, "mistral");
-    assert!(mistral.hosts[azure] < 0.9 && mistral.hosts[gcp] > 0.0);
+    assert!(mistral.hosts[azure] < 0.9 && mistral.hosts[aws] > 0.0);
     assert!(free.world().resource::<Settlement>().0.lab_take_or_pay[l] < 1e-9);
 }
 
@@ -185,42 +188,46 @@ fn the_profit_share_is_paid_out_of_profit_until_its_cap() {
     // bills − credits` while the cap does not bind.
     let extra = "[contracts.msft_mistral]\nprofit_share = 0.5\nprofit_share_cap_musd = 30.0\n";
     let mut sim = Simulation::new(&with_extra(1000, 40, extra, &["labs.mistral.training_budget_musd=0"]));
-    let mut paid = 0.0;
-    let mut capped = false;
-    for _ in 0..40 {
+    let paid_so_far = |sim: &Simulation| {
+        let c = sim.world().resource::<Contracts>().0.iter().find(|c| c.id == "msft_mistral").cloned();
+        c.expect("contract").profit_paid
+    };
+    let mut checked = 0;
+    for t in 0..40 {
+        let before = paid_so_far(&sim);
         step(&mut sim);
         let (l, _) = lab_of(&mut sim, "mistral");
         let f = &sim.world().resource::<Settlement>().0;
         let pay = f.lab_profit_shares[l];
+        assert!((paid_so_far(&sim) - before - pay).abs() < 1e-9, "the contract records what was paid");
         let profit_after = f.lab_revenue[l] - f.lab_host_bills[l] - f.lab_credits_used[l];
-        if paid + 2.0 * profit_after.max(0.0) < 30.0 - 1e-9 {
-            assert!((pay - profit_after.max(0.0)).abs() < 1e-9, "{pay} vs {profit_after}");
+        if before + 2.0 * profit_after.max(0.0) < 30.0 - 1e-9 {
+            assert!((pay - profit_after.max(0.0)).abs() < 1e-9, "tick {t}: {pay} vs {profit_after}");
+            checked += usize::from(pay > 0.0);
         }
-        paid += pay;
-        capped |= (paid - 30.0).abs() < 1e-9;
     }
-    assert!(capped, "the cap is reached: {paid}");
-    assert!(paid <= 30.0 + 1e-9);
+    assert!(checked > 0, "some months paid an uncapped share");
+    assert!((paid_so_far(&sim) - 30.0).abs() < 1e-9, "the cap is reached and not exceeded");
 }
 
 #[test]
 fn the_move_penalty_slows_moves_at_the_moment_of_choice() {
+    // Tick 0 places the configured initial mix (no move, so no efficiency loss): the worlds
+    // with and without the penalty are identical until the plan of tick 1, where the penalty
+    // can act only through the choice. With it only after the choice (the old model) the
+    // moves of tick 1 were exactly equal.
     let moved = |penalty: &str| {
         let set = format!("lab_behaviour.move_penalty={penalty}");
-        let mut sim = Simulation::new(&with_extra(1000, 24, "", &[&set]));
-        let mut total = 0.0;
-        let mut last: Option<Vec<f64>> = None;
-        for _ in 0..24 {
-            step(&mut sim);
-            let (_, lab) = lab_of(&mut sim, "anthropic");
-            if let Some(prev) = &last {
-                total += moved_share(prev, &lab.hosts);
-            }
-            last = Some(lab.hosts);
-        }
-        total
+        let mut sim = Simulation::new(&with_extra(1000, 2, "", &[&set]));
+        step(&mut sim);
+        let labs = ["openai", "anthropic", "xai", "meta", "mistral", "open_community"];
+        let before: Vec<Vec<f64>> = labs.iter().map(|l| lab_of(&mut sim, l).1.hosts).collect();
+        step(&mut sim);
+        labs.iter()
+            .zip(&before)
+            .map(|(l, b)| moved_share(b, &lab_of(&mut sim, l).1.hosts))
+            .sum::<f64>()
     };
     let (none, strong) = (moved("0.0"), moved("1.0"));
-    // With the penalty only after the choice (the old model) the two paths were the same.
-    assert!(strong < 0.8 * none, "moved {strong} with the penalty, {none} without");
+    assert!(strong < 0.9 * none, "moved {strong} with the penalty, {none} without");
 }

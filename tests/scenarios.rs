@@ -26,13 +26,15 @@ const Y2030: usize = 48;
 const ALL: Range<usize> = 0..120;
 const FINAL: Range<usize> = 119..120;
 
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 11] = [
     "agi_declared",
+    "azure_exclusivity",
     "balanced_partnership",
     "consolidation",
     "eu_data_act",
     "ftc_unbundling",
     "microsoft_first_party",
+    "msft_credits",
     "open_weights_surge",
     "openai_multicloud",
     "stargate_entry",
@@ -246,6 +248,31 @@ fn microsoft_first_party_grows_azures_rent_and_lab_dependency() {
     // Finding: the entrant trains on Azure and loads its fleet, so every lab's host dependency
     // rises; the model layer does not split (hhi_model not significant, see the header).
     up(effect(&s, metric("mean_lab_dependency"), ALL), "mean lab dependency");
+}
+
+/// Tick of 2027-01 as a window end: the first year.
+const Y2026: Range<usize> = 0..Y2027;
+
+#[test]
+fn msft_credits_buy_openai_compute_and_are_no_cash_for_azure() {
+    let s = scenario("msft_credits");
+    // Credit-paid compute costs OpenAI no cash: it trains more and its quality rises in the
+    // year the credits are drawn (before issue 10 every quantity moved by exactly 0).
+    up(
+        effect(&s, agent("openai", |a| a.quality), Y2026),
+        "OpenAI's quality in 2026",
+    );
+    up(effect(&s, metric("hhi_compute"), Y2026), "hhi_compute in 2026");
+    // Paid in kind: Azure's cash revenue from OpenAI, and so its rent, falls.
+    down(effect(&s, rent("azure"), Y2026), "rent.azure in 2026");
+}
+
+#[test]
+fn azure_exclusivity_ties_openai_to_azure_and_concentrates_compute() {
+    let s = scenario("azure_exclusivity");
+    up(effect(&s, dependency("openai"), ALL), "OpenAI's dependency");
+    up(effect(&s, metric("hhi_compute"), ALL), "hhi_compute");
+    up(effect(&s, rent("azure"), ALL), "rent.azure");
 }
 
 #[test]
