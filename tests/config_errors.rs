@@ -204,7 +204,7 @@ const CASES: &[Case] = &[
         name: "funding_amount_negative",
         old: "amount_musd = 5000.0",
         new: "amount_musd = -5000.0",
-        fragments: &["events[0].amount_musd", "got -5000"],
+        fragments: &["labs.anthropic.funding.2026-02.amount_musd", "got -5000"],
     },
     Case {
         name: "home_shares_not_summing_to_one",

@@ -231,3 +231,32 @@ fn the_move_penalty_slows_moves_at_the_moment_of_choice() {
     let (none, strong) = (moved("0.0"), moved("1.0"));
     assert!(strong < 0.9 * none, "moved {strong} with the penalty, {none} without");
 }
+
+#[test]
+fn a_funding_round_is_cash_that_the_lab_spends_over_its_runway() {
+    // The baseline's round: US$ 5 B to Anthropic in 2026-02 (tick 1). Without it the two worlds
+    // are identical until the plan of tick 1, which then spends 5,000 / 24 more (the runway) at
+    // last month's contract prices.
+    let without = "[labs.anthropic.funding.\"2026-02\"]\namount_musd = 0.0\n";
+    let mut sim = Simulation::new(&with_extra(1000, 2, "", &[]));
+    let mut control = Simulation::new(&with_extra(1000, 2, without, &[]));
+    step(&mut sim);
+    step(&mut control);
+    let (_, before) = lab_of(&mut sim, "anthropic");
+    let (_, same) = lab_of(&mut control, "anthropic");
+    assert_eq!(before.cash, same.cash);
+    let price = aimarket::econ::allocation::weighted_price(&before.hosts, &before.contract_prices, &[true; 6]);
+    step(&mut sim);
+    step(&mut control);
+    let (_, with) = lab_of(&mut sim, "anthropic");
+    let (_, without) = lab_of(&mut control, "anthropic");
+    let extra_kgpu = 5000.0 / 24.0 / (0.73 * price);
+    assert!(
+        (with.training_kgpu - without.training_kgpu - extra_kgpu).abs() < 1e-6 * extra_kgpu,
+        "{} − {} vs {extra_kgpu}",
+        with.training_kgpu,
+        without.training_kgpu
+    );
+    let log = &sim.world().resource::<EventLog>().0;
+    assert!(log.iter().any(|e| e.kind == "funding" && e.label == "anthropic" && e.tick == 1));
+}

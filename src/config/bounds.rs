@@ -220,6 +220,7 @@ pub const BOUNDS: &[Bound] = &[
     up("labs.*.training_budget_musd", 1e9, MONEY),
     up("labs.*.budget_growth_per_year", 10.0, GROWTH),
     up("labs.*.initial_cash_musd", 1e9, MONEY),
+    up("labs.*.funding.*.amount_musd", 1e9, MONEY),
     up("labs.*.model_fee", 1_000.0, PRICE),
     up(
         "labs.*.open_weight_gap",

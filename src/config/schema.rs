@@ -178,6 +178,17 @@ fn default_cash_runway_months() -> f64 {
     24.0
 }
 
+/// A lab's funding round (issue 10 §3).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FundingRound {
+    /// Money raised, US$ M, ≥ 0.
+    pub amount_musd: f64,
+    /// Where the figure comes from (shown in the event log).
+    #[serde(default)]
+    pub source: String,
+}
+
 /// A year: credits arrive as tranches of multi-year investments (assumption).
 fn default_credit_draw_months() -> f64 {
     12.0
@@ -291,6 +302,10 @@ pub struct LabConfig {
     /// Cash at tick 0 (rounds raised before the run and not yet spent), US$ M, ≥ 0 (absent: 0).
     #[serde(default)]
     pub initial_cash_musd: f64,
+    /// Dated funding rounds (`"YYYY-MM" = { amount_musd, source }`), added to cash in that month;
+    /// months after the run are ignored.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub funding: std::collections::BTreeMap<String, FundingRound>,
     /// Model fee charged on top of compute, US$ per GPU-hour of inference, ≥ 0.
     pub model_fee: f64,
     /// Whether the lab sells through its own direct API.

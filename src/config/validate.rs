@@ -270,6 +270,17 @@ fn validate_labs(c: &Config, ck: &Checker, start: Month) -> Result<(), ConfigErr
         ck.non_negative(&k("training_budget_musd"), lab.training_budget_musd)?;
         ck.growth(&k("budget_growth_per_year"), lab.budget_growth_per_year)?;
         ck.non_negative(&k("initial_cash_musd"), lab.initial_cash_musd)?;
+        for (month, round) in &lab.funding {
+            let key = format!("labs.{id}.funding.{month}");
+            let m = ck.month(&key, month)?;
+            if m.ticks_since(start) < 0 {
+                return Err(ck.fail(
+                    &key,
+                    format!("is before run.start ({start}); money raised before the run is initial_cash_musd"),
+                ));
+            }
+            ck.non_negative(&format!("{key}.amount_musd"), round.amount_musd)?;
+        }
         ck.non_negative(&k("model_fee"), lab.model_fee)?;
         ck.non_negative(&k("open_weight_gap"), lab.open_weight_gap)?;
         ck.finite(&k("brand"), lab.brand)?;

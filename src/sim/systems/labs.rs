@@ -120,6 +120,8 @@ pub fn plan_lab_compute(
     }
     let tick = cx.clock.tick;
     let month = cx.clock.month().to_string();
+    // Logged in lab order whatever the query's iteration order.
+    renegotiated.sort_by_key(|(l, _)| *l);
     for (l, f) in renegotiated {
         let mut terms = Vec::new();
         for c in cx.contracts.0.iter_mut().filter(|c| c.lab == l && c.active(tick)) {
