@@ -361,7 +361,11 @@ fn contract_events_add_credits_and_commitments() {
         .find(|(t, k, n)| *t == 2 && k == "renegotiation" && n.contains("gcp_openai 2000 →"))
         .map(|(_, _, n)| n);
     assert!(note.is_some(), "{:?}", log(&sim));
-    assert!(created.commitment < 2000.0 && created.commitment > 0.0, "{}", created.commitment);
+    assert!(
+        created.commitment < 2000.0 && created.commitment > 0.0,
+        "{}",
+        created.commitment
+    );
     assert!(credits(&control, "gcp_openai").is_none());
     run_to(&mut sim, 14);
     run_to(&mut control, 14);

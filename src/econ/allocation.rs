@@ -243,9 +243,18 @@ pub fn credit_draws(cash_musd: f64, shares: &[f64], limit: &[f64]) -> Vec<f64> {
     let mut spend = 0.0;
     for _ in 0..=n {
         let fixed: f64 = (0..n).filter(|&p| saturated[p]).map(|p| limit[p]).sum();
-        let open: f64 = (0..n).filter(|&p| !saturated[p] && limit[p] > 0.0).map(|p| shares[p]).sum();
-        spend = if open < 1.0 { (cash + fixed) / (1.0 - open) } else { f64::INFINITY };
-        let release: Vec<usize> = (0..n).filter(|&p| saturated[p] && shares[p] * spend < limit[p]).collect();
+        let open: f64 = (0..n)
+            .filter(|&p| !saturated[p] && limit[p] > 0.0)
+            .map(|p| shares[p])
+            .sum();
+        spend = if open < 1.0 {
+            (cash + fixed) / (1.0 - open)
+        } else {
+            f64::INFINITY
+        };
+        let release: Vec<usize> = (0..n)
+            .filter(|&p| saturated[p] && shares[p] * spend < limit[p])
+            .collect();
         if release.is_empty() {
             break;
         }
@@ -254,7 +263,13 @@ pub fn credit_draws(cash_musd: f64, shares: &[f64], limit: &[f64]) -> Vec<f64> {
         }
     }
     (0..n)
-        .map(|p| if limit[p] > 0.0 { limit[p].min(shares[p] * spend) } else { 0.0 })
+        .map(|p| {
+            if limit[p] > 0.0 {
+                limit[p].min(shares[p] * spend)
+            } else {
+                0.0
+            }
+        })
         .collect()
 }
 
@@ -290,7 +305,13 @@ pub fn match_rofr(
         // Where the lost compute goes: the rivals that gain, in proportion to their gains (a
         // rival held at its floor is not eligible to give compute back).
         let gains: Vec<f64> = (0..n)
-            .map(|r| if r == p { 0.0 } else { (x[r] - previous[r].max(floors[r])).max(0.0) })
+            .map(|r| {
+                if r == p {
+                    0.0
+                } else {
+                    (x[r] - previous[r].max(floors[r])).max(0.0)
+                }
+            })
             .collect();
         let total: f64 = gains.iter().sum();
         if total <= 0.0 {
@@ -348,7 +369,13 @@ pub fn plan_compute(input: &PlanInputs) -> Plan {
             .filter(move |c| c.lab == input.lab && c.provider == p && c.active(input.tick))
     };
     let credits: Vec<f64> = (0..n)
-        .map(|p| if input.available[p] { mine(p).map(|c| c.credits).sum() } else { 0.0 })
+        .map(|p| {
+            if input.available[p] {
+                mine(p).map(|c| c.credits).sum()
+            } else {
+                0.0
+            }
+        })
         .collect();
     let cash = input.budget_musd + b.reinvest_share * input.revenue_musd;
     // Last month's mix (or the configured initial one, or an even spread) decides where credits
@@ -381,7 +408,11 @@ pub fn plan_compute(input: &PlanInputs) -> Plan {
     let views: Vec<HostView> = (0..n)
         .map(|p| {
             let annual = 12.0 * super::pricing::spend_musd(rented, input.prices[p]);
-            let moving = if first { 1.0 } else { move_cost_factor(b.move_penalty, training_share, previous[p]) };
+            let moving = if first {
+                1.0
+            } else {
+                move_cost_factor(b.move_penalty, training_share, previous[p])
+            };
             HostView {
                 available: input.available[p],
                 effective_price: input.prices[p] * (1.0 - credit_discount(credits[p], annual)) * moving,
@@ -717,7 +748,11 @@ mod tests {
         c.credits = 1200.0;
         let plan = plan_compute(&plan_inputs(&[0.5, 0.5], std::slice::from_ref(&c), &reg));
         assert!((plan.credit_draw[1] - 100.0).abs() < 1e-9, "{:?}", plan.credit_draw);
-        assert!((plan.training_kgpu - 246.0 / 1.46).abs() < 1e-9, "{}", plan.training_kgpu);
+        assert!(
+            (plan.training_kgpu - 246.0 / 1.46).abs() < 1e-9,
+            "{}",
+            plan.training_kgpu
+        );
         // Without credits (the old behaviour) the same budget buys 100 kGPU.
         let plan = plan_compute(&plan_inputs(&[0.5, 0.5], &[], &reg));
         assert!((plan.training_kgpu - 100.0).abs() < 1e-9);

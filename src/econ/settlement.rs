@@ -485,8 +485,14 @@ mod tests {
         let mut cs = [c];
         let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
         let bill = spend_musd(20.0, 4.0);
-        assert!((f.lab_host_bills[0] - (bill - 10.0)).abs() < 1e-9, "the lab pays cash only beyond its credits");
-        assert!((f.provider_revenue[0] - (bill - 10.0)).abs() < 1e-9, "the provider books no cash for them");
+        assert!(
+            (f.lab_host_bills[0] - (bill - 10.0)).abs() < 1e-9,
+            "the lab pays cash only beyond its credits"
+        );
+        assert!(
+            (f.provider_revenue[0] - (bill - 10.0)).abs() < 1e-9,
+            "the provider books no cash for them"
+        );
         assert_eq!(f.lab_credits_used, vec![10.0]);
         assert_eq!(f.provider_credits_redeemed, vec![10.0]);
         assert!(f.imbalance() < 1e-12);
@@ -515,7 +521,10 @@ mod tests {
         let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
         let bill = spend_musd(20.0, 4.0);
         assert!((f.lab_take_or_pay[0] - (100.0 - bill)).abs() < 1e-9);
-        assert!((f.lab_host_bills[0] - 100.0).abs() < 1e-9, "bill plus shortfall = the commitment");
+        assert!(
+            (f.lab_host_bills[0] - 100.0).abs() < 1e-9,
+            "bill plus shortfall = the commitment"
+        );
         assert!((f.provider_revenue[0] - 100.0).abs() < 1e-9);
         assert!(f.imbalance() < 1e-12);
         // Rationing does not raise the shortfall: compute the provider could not deliver counts.
