@@ -272,7 +272,8 @@ fn a_funding_round_is_cash_that_the_lab_spends_over_its_runway() {
     // last month's contract prices.
     // Anthropic's commitments are set to 0 in both worlds, so that no take-or-pay reserve (which
     // shrinks as the lab buys more) blurs the arithmetic.
-    let no_commitments = "[contracts.gcp_anthropic]\ncommitment_musd = 0.0\n[contracts.msft_anthropic]\ncommitment_musd = 0.0\n";
+    let no_commitments =
+        "[contracts.gcp_anthropic]\ncommitment_musd = 0.0\n[contracts.msft_anthropic]\ncommitment_musd = 0.0\n";
     let without = format!("{no_commitments}[labs.anthropic.funding.\"2026-02\"]\namount_musd = 0.0\n");
     let mut sim = Simulation::new(&with_extra(1000, 2, no_commitments, &[]));
     let mut control = Simulation::new(&with_extra(1000, 2, &without, &[]));
