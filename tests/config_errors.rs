@@ -224,6 +224,25 @@ const CASES: &[Case] = &[
             "expected one of openai, anthropic",
         ],
     },
+    // --- contracts that bind and lab finances (issue 10 §2–§3) ---
+    Case {
+        name: "credit_draw_months_below_one",
+        old: "credit_draw_months = 12.0 ",
+        new: "credit_draw_months = 0.5 ",
+        fragments: &["lab_behaviour.credit_draw_months", "must be in [1, 1200]", "got 0.5"],
+    },
+    Case {
+        name: "cash_runway_months_below_one",
+        old: "cash_runway_months = 24.0 ",
+        new: "cash_runway_months = 0.0 ",
+        fragments: &["lab_behaviour.cash_runway_months", "must be in [1, 1200]", "got 0"],
+    },
+    Case {
+        name: "funding_amount_negative",
+        old: "amount_musd = 5000.0",
+        new: "amount_musd = -5000.0",
+        fragments: &["labs.anthropic.funding.2026-02.amount_musd", "got -5000"],
+    },
     Case {
         name: "home_shares_not_summing_to_one",
         old: "home_share = 0.28 ",

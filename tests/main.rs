@@ -5,6 +5,7 @@ mod common;
 mod calibrate;
 mod cli;
 mod config_errors;
+mod contracts;
 mod determinism;
 mod events;
 mod facts;

@@ -151,6 +151,8 @@ pub const BOUNDS: &[Bound] = &[
     up("lab_behaviour.move_penalty", 1.0, PROB),
     up("lab_behaviour.reinvest_share", 1.0, PROB),
     up("lab_behaviour.owner_min_share", 1.0, PROB),
+    up("lab_behaviour.credit_draw_months", 1_200.0, MONTHS),
+    up("lab_behaviour.cash_runway_months", 1_200.0, MONTHS),
     up("pricing.damping", 1.0, "the share of a gap closed in a month"),
     up(
         "pricing.discount_rate_per_year",
@@ -218,6 +220,8 @@ pub const BOUNDS: &[Bound] = &[
     ),
     up("labs.*.training_budget_musd", 1e9, MONEY),
     up("labs.*.budget_growth_per_year", 10.0, GROWTH),
+    up("labs.*.initial_cash_musd", 1e9, MONEY),
+    up("labs.*.funding.*.amount_musd", 1e9, MONEY),
     up("labs.*.model_fee", 1_000.0, PRICE),
     up(
         "labs.*.open_weight_gap",
@@ -233,6 +237,8 @@ pub const BOUNDS: &[Bound] = &[
     up("contracts.*.revenue_share_cap_musd", 1e9, MONEY),
     up("contracts.*.min_compute_share", 1.0, PROB),
     up("contracts.*.commitment_musd", 1e9, MONEY),
+    up("contracts.*.profit_share", 1.0, PROB),
+    up("contracts.*.profit_share_cap_musd", 1e9, MONEY),
     up("events.*.tick", 2_400.0, HORIZON),
     up("events.*.delay_months", 2_400.0, HORIZON),
     abs("events.*.when.above", f64::INFINITY, ANY),
@@ -243,6 +249,9 @@ pub const BOUNDS: &[Bound] = &[
     up("events.contract.revenue_share_cap_musd", 1e9, MONEY),
     up("events.contract.min_compute_share", 1.0, PROB),
     up("events.contract.commitment_musd", 1e9, MONEY),
+    up("events.contract.profit_share", 1.0, PROB),
+    up("events.contract.profit_share_cap_musd", 1e9, MONEY),
+    up("events.funding.amount_musd", 1e9, MONEY),
     up(
         "events.open_weights.gap",
         100.0,

@@ -164,6 +164,37 @@ pub struct LabBehaviour {
     pub reinvest_share: f64,
     /// Minimum share of a first-party lab's rented compute on its owner, in [0, 1].
     pub owner_min_share: f64,
+    // --- contracts that bind (issue 10 §2) ---
+    /// Months over which a lab spreads an unspent credit balance: it draws at most
+    /// `credits / credit_draw_months` a month, in [1, 1200] (absent: 12).
+    #[serde(default = "default_credit_draw_months")]
+    pub credit_draw_months: f64,
+    // --- lab finances (issue 10 §3) ---
+    /// Months over which a lab spends its cash: it adds `cash / cash_runway_months` to its
+    /// monthly budget (a negative balance is repaid at that rate), in [1, 1200] (absent: 24).
+    #[serde(default = "default_cash_runway_months")]
+    pub cash_runway_months: f64,
+}
+
+/// Two years: labs raise rounds for about two years of burn (assumption).
+fn default_cash_runway_months() -> f64 {
+    24.0
+}
+
+/// A lab's funding round (issue 10 §3).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FundingRound {
+    /// Money raised, US$ M, ≥ 0.
+    pub amount_musd: f64,
+    /// Where the figure comes from (shown in the event log).
+    #[serde(default)]
+    pub source: String,
+}
+
+/// A year: credits arrive as tranches of multi-year investments (assumption).
+fn default_credit_draw_months() -> f64 {
+    12.0
 }
 
 /// How providers set their compute prices.
@@ -274,6 +305,14 @@ pub struct LabConfig {
     pub training_budget_musd: f64,
     /// Annual growth of the training budget, > -1.
     pub budget_growth_per_year: f64,
+    // --- lab finances (issue 10 §3) ---
+    /// Cash at tick 0 (rounds raised before the run and not yet spent), US$ M, ≥ 0 (absent: 0).
+    #[serde(default)]
+    pub initial_cash_musd: f64,
+    /// Dated funding rounds (`"YYYY-MM" = { amount_musd, source }`), added to cash in that month;
+    /// months after the run are ignored.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub funding: std::collections::BTreeMap<String, FundingRound>,
     /// Model fee charged on top of compute, US$ per GPU-hour of inference, ≥ 0.
     pub model_fee: f64,
     /// Whether the lab sells through its own direct API.
@@ -333,6 +372,17 @@ pub struct ContractConfig {
     /// Minimum share of the lab's rented compute on this provider (exclusivity), in [0, 1].
     #[serde(default)]
     pub min_compute_share: f64,
+    // --- contracts that bind (issue 10 §2) ---
+    /// Right of first refusal: the provider may match an outside allocation at the outside price.
+    #[serde(default)]
+    pub rofr: bool,
+    /// Share of the lab's monthly profit paid to the provider, in [0, 1].
+    #[serde(default)]
+    pub profit_share: f64,
+    /// Profit share stops once this much has been paid ("until the investment is repaid"),
+    /// US$ M (0 = no cap), ≥ 0.
+    #[serde(default)]
+    pub profit_share_cap_musd: f64,
     /// Last month the exclusivity floor applies (`YYYY-MM`); absent = while the contract runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusivity_end: Option<String>,

@@ -156,6 +156,8 @@ pub fn validate(c: &Config, file: &str) -> Result<(), ConfigError> {
     ck.probability("lab_behaviour.move_penalty", l.move_penalty)?;
     ck.probability("lab_behaviour.reinvest_share", l.reinvest_share)?;
     ck.probability("lab_behaviour.owner_min_share", l.owner_min_share)?;
+    ck.range("lab_behaviour.credit_draw_months", l.credit_draw_months, 1.0, 1_200.0)?;
+    ck.range("lab_behaviour.cash_runway_months", l.cash_runway_months, 1.0, 1_200.0)?;
 
     let pr = &c.pricing;
     ck.range("pricing.damping", pr.damping, 1e-6, 1.0)?;
@@ -269,6 +271,18 @@ fn validate_labs(c: &Config, ck: &Checker, start: Month) -> Result<(), ConfigErr
         ck.positive(&k("compute_stock"), lab.compute_stock)?;
         ck.non_negative(&k("training_budget_musd"), lab.training_budget_musd)?;
         ck.growth(&k("budget_growth_per_year"), lab.budget_growth_per_year)?;
+        ck.non_negative(&k("initial_cash_musd"), lab.initial_cash_musd)?;
+        for (month, round) in &lab.funding {
+            let key = format!("labs.{id}.funding.{month}");
+            let m = ck.month(&key, month)?;
+            if m.ticks_since(start) < 0 {
+                return Err(ck.fail(
+                    &key,
+                    format!("is before run.start ({start}); money raised before the run is initial_cash_musd"),
+                ));
+            }
+            ck.non_negative(&format!("{key}.amount_musd"), round.amount_musd)?;
+        }
         ck.non_negative(&k("model_fee"), lab.model_fee)?;
         ck.non_negative(&k("open_weight_gap"), lab.open_weight_gap)?;
         ck.finite(&k("brand"), lab.brand)?;
@@ -363,6 +377,8 @@ fn validate_contracts(c: &Config, ck: &Checker) -> Result<(), ConfigError> {
         ck.non_negative(&k("revenue_share_cap_musd"), ct.revenue_share_cap_musd)?;
         ck.probability(&k("min_compute_share"), ct.min_compute_share)?;
         ck.non_negative(&k("commitment_musd"), ct.commitment_musd)?;
+        ck.probability(&k("profit_share"), ct.profit_share)?;
+        ck.non_negative(&k("profit_share_cap_musd"), ct.profit_share_cap_musd)?;
         if ct.licence_exclusive && !ct.licence {
             return Err(ck.fail(
                 &k("licence_exclusive"),

@@ -10,6 +10,7 @@ pub mod compute_market;
 pub mod concentration;
 pub mod contracts;
 pub mod merger;
+pub mod finance;
 pub mod offering;
 pub mod policy;
 pub mod population;

@@ -7,15 +7,22 @@
 //! spend is `d_k σ_p · 0.73 · P_k`, of which the provider keeps `price_p (1 + margin_p)` per
 //! GPU-hour and the lab the fee part; a direct slot's spend `d_k f_l · 0.73 · P_k` goes to the
 //! lab. Labs pay hosts `0.73 · p̄_lp` per kGPU served, at their contract price on that host
-//! (`econ::allocation::contract_prices`), unspent credits of that host first.
-//! Revenue shares are paid out of labs' enterprise-derived revenue up to their caps. Egress fees
+//! (`econ::allocation::contract_prices`), unspent credits of that host first (at most the draw
+//! the lab planned). Credits are an investment paid in kind: credit-paid compute is no cash
+//! revenue of the provider and no cash cost of the lab; it is booked in its own pair of
+//! counts. A commitment is take-or-pay: the shortfall `commitment − spend requested at that
+//! provider` is paid in cash. Revenue shares are paid out of labs' enterprise-derived revenue
+//! up to their caps; profit shares out of the month's positive profit (revenue after revenue
+//! shares, less compute bills, credits used and shortfalls) up to theirs. Egress fees
 //! are paid by the enterprises that left a marketplace (a year of the spend they moved × the
 //! fee) and received by that provider.
 //!
 //! Money adds up: [`Flows::enterprise_payments`] (what enterprises pay, counted from the buyers'
 //! side) equals [`Flows::enterprise_receipts`] (what providers and labs receive from
 //! enterprises, counted from the sellers' side), and what labs pay hosts and partners equals
-//! what providers receive from labs. [`Flows::imbalance`] is checked every tick.
+//! what providers receive from labs (host bills in cash, take-or-pay shortfalls, revenue and
+//! profit shares), and the credits labs draw equal the credits redeemed at providers (counted
+//! from the balances). [`Flows::imbalance`] is checked every tick.
 
 use super::capacity::served_fraction;
 use super::contracts::Contract;
@@ -35,6 +42,10 @@ pub struct LabNeeds {
     pub hosts: Vec<f64>,
     /// Contract price the lab pays on each provider, US$/GPU-hour (empty: the provider's price).
     pub host_prices: Vec<f64>,
+    /// Most credits the lab draws on each provider this month, US$ M (empty: its whole balance).
+    pub credit_limit: Vec<f64>,
+    /// Commitment excused on each provider because it could not supply it, US$ M (empty: none).
+    pub excused: Vec<f64>,
 }
 
 /// What settlement reads.
@@ -87,10 +98,19 @@ pub struct Flows {
     pub served_training: Vec<f64>,
     /// Egress fees paid by enterprises leaving each provider's marketplace, US$ M.
     pub egress_paid: Vec<f64>,
-    /// What each lab pays its hosts for served compute (credits included), US$ M.
+    /// What each lab pays its hosts in cash: served compute not paid by credits, plus
+    /// take-or-pay shortfalls, US$ M.
     pub lab_host_bills: Vec<f64>,
+    /// Credits each lab drew to pay for served compute, from the labs' side, US$ M.
+    pub lab_credits_used: Vec<f64>,
+    /// Take-or-pay shortfall each lab paid (included in `lab_host_bills`), US$ M.
+    pub lab_take_or_pay: Vec<f64>,
     /// What each lab pays partners as revenue shares, US$ M.
     pub lab_revenue_shares: Vec<f64>,
+    /// What each lab pays partners as profit shares, US$ M.
+    pub lab_profit_shares: Vec<f64>,
+    /// Credits redeemed at each provider (the fall of its contracts' balances), US$ M.
+    pub provider_credits_redeemed: Vec<f64>,
     /// What enterprises pay this month (AI spend plus egress), from the buyers' side, US$ M.
     pub enterprise_payments: f64,
     /// What providers and labs receive from enterprises, from the sellers' side, US$ M.
@@ -105,7 +125,11 @@ impl Flows {
     /// Largest relative gap of the two money identities (0 when money adds up).
     pub fn imbalance(&self) -> f64 {
         let gap = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1.0);
-        gap(self.enterprise_payments, self.enterprise_receipts).max(gap(self.lab_payments, self.provider_lab_receipts))
+        let credits_drawn: f64 = self.lab_credits_used.iter().sum();
+        let credits_redeemed: f64 = self.provider_credits_redeemed.iter().sum();
+        gap(self.enterprise_payments, self.enterprise_receipts)
+            .max(gap(self.lab_payments, self.provider_lab_receipts))
+            .max(gap(credits_drawn, credits_redeemed))
     }
 }
 
@@ -195,6 +219,17 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
             }
         }
     }
+    // Credit balances per provider before the month, to count redemptions from the sellers' side.
+    let credit_balance = |cs: &[Contract]| -> Vec<f64> {
+        let mut b = vec![0.0; n_p];
+        for c in cs {
+            b[c.provider] += c.credits;
+        }
+        b
+    };
+    let credits_before = credit_balance(contracts);
+    let mut lab_credits_used = vec![0.0; n_l];
+    let mut lab_take_or_pay = vec![0.0; n_l];
     // Labs pay their hosts; credits cover what they can; inference bills are enterprise-derived.
     for l in 0..n_l {
         if lab_total[l] <= 0.0 {
@@ -211,22 +246,58 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
             if bill <= 0.0 {
                 continue;
             }
-            provider_revenue[p] += bill * (1.0 - inference_part);
-            provider_rent[p] += bill * inference_part;
-            from_labs[p] += bill;
-            lab_payments += bill;
-            lab_host_bills[l] += bill;
             let mut unpaid = bill;
+            let mut allowance = input.labs[l].credit_limit.get(p).copied().unwrap_or(f64::INFINITY);
             for c in contracts
                 .iter_mut()
                 .filter(|c| c.lab == l && c.provider == p && c.active(input.tick))
             {
-                let used = c.credits.min(unpaid);
+                let used = c.credits.min(unpaid).min(allowance).max(0.0);
                 c.credits -= used;
                 unpaid -= used;
+                allowance -= used;
+                lab_credits_used[l] += used;
+            }
+            let cash = unpaid;
+            provider_revenue[p] += cash * (1.0 - inference_part);
+            provider_rent[p] += cash * inference_part;
+            from_labs[p] += cash;
+            lab_payments += cash;
+            lab_host_bills[l] += cash;
+        }
+    }
+    // Take-or-pay: a commitment not met by the spend the lab requested at that provider (credits
+    // included; compute the provider could not deliver counts as requested, and the part of a
+    // commitment beyond what the provider could supply is excused) is paid in cash.
+    for l in 0..n_l {
+        for p in 0..n_p {
+            let committed: f64 = contracts
+                .iter()
+                .filter(|c| c.lab == l && c.provider == p && c.active(input.tick))
+                .map(|c| c.commitment)
+                .sum();
+            if committed <= 0.0 || !input.labs[l].active {
+                continue;
+            }
+            let price = input.labs[l]
+                .host_prices
+                .get(p)
+                .copied()
+                .unwrap_or(input.provider_price[p]);
+            let requested = spend_musd(lab_hosts[l][p] * lab_rented[l], price);
+            let excused = input.labs[l].excused.get(p).copied().unwrap_or(0.0);
+            let shortfall = (committed - excused - requested).max(0.0);
+            if shortfall > 0.0 {
+                provider_revenue[p] += shortfall;
+                from_labs[p] += shortfall;
+                lab_payments += shortfall;
+                lab_host_bills[l] += shortfall;
+                lab_take_or_pay[l] += shortfall;
             }
         }
     }
+    let credits_after = credit_balance(contracts);
+    let provider_credits_redeemed: Vec<f64> = (0..n_p).map(|p| credits_before[p] - credits_after[p]).collect();
     // Revenue shares out of the labs' enterprise-derived revenue.
     let lab_gross: f64 = lab_revenue.iter().sum();
     let mut lab_net = lab_revenue.clone();
@@ -244,6 +315,30 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         from_labs[c.provider] += pay;
         lab_payments += pay;
         lab_revenue_shares[c.lab] += pay;
+    }
+    // Profit shares out of the month's profit after revenue shares, compute bills (cash and
+    // credits) and shortfalls, until their caps are reached.
+    let profit: Vec<f64> = (0..n_l)
+        .map(|l| lab_net[l] - lab_host_bills[l] - lab_credits_used[l])
+        .collect();
+    let mut lab_profit_shares = vec![0.0; n_l];
+    for c in contracts
+        .iter_mut()
+        .filter(|c| c.active(input.tick) && c.profit_share > 0.0)
+    {
+        let mut pay = c.profit_share * profit[c.lab].max(0.0);
+        if c.profit_share_cap > 0.0 {
+            pay = pay.min((c.profit_share_cap - c.profit_paid).max(0.0));
+        }
+        if pay <= 0.0 {
+            continue;
+        }
+        c.profit_paid += pay;
+        lab_net[c.lab] -= pay;
+        provider_rent[c.provider] += pay;
+        from_labs[c.provider] += pay;
+        lab_payments += pay;
+        lab_profit_shares[c.lab] += pay;
     }
     // Egress fees of enterprises that left a provider's marketplace: a year of their spend × fee,
     // paid by the leavers.
@@ -282,7 +377,11 @@ pub fn settle(input: &SettlementInputs, contracts: &mut [Contract]) -> Flows {
         served_training,
         egress_paid,
         lab_host_bills,
+        lab_credits_used,
+        lab_take_or_pay,
         lab_revenue_shares,
+        lab_profit_shares,
+        provider_credits_redeemed,
         enterprise_payments,
         enterprise_receipts: provider_from_enterprises + lab_gross,
         lab_payments,
@@ -302,6 +401,8 @@ mod tests {
             own_capacity_kgpu: 0.0,
             hosts: vec![1.0],
             host_prices: Vec::new(),
+            credit_limit: Vec::new(),
+            excused: Vec::new(),
         }];
         (demand.to_vec(), labs, capacity)
     }
@@ -373,6 +474,98 @@ mod tests {
         );
         assert_eq!(cs[0].paid, 5.0);
         assert!((f.lab_revenue[0] - (spend_musd(20.0, 6.0) - 5.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn credit_paid_compute_is_in_kind_no_cash_for_either_side() {
+        // 20 kGPU of direct inference at $4 is a bill of 58.4; 10 of credits pay part of it.
+        let (d, labs, _) = one_by_one(1000.0, [0.0, 20.0], 0.0);
+        let mut c = Contract::empty("c", 0, 0, 0);
+        c.credits = 10.0;
+        let mut cs = [c];
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        let bill = spend_musd(20.0, 4.0);
+        assert!(
+            (f.lab_host_bills[0] - (bill - 10.0)).abs() < 1e-9,
+            "the lab pays cash only beyond its credits"
+        );
+        assert!(
+            (f.provider_revenue[0] - (bill - 10.0)).abs() < 1e-9,
+            "the provider books no cash for them"
+        );
+        assert_eq!(f.lab_credits_used, vec![10.0]);
+        assert_eq!(f.provider_credits_redeemed, vec![10.0]);
+        assert!(f.imbalance() < 1e-12);
+        // A planned draw of 4 caps what settlement takes from the balance.
+        let (d, mut labs, _) = one_by_one(1000.0, [0.0, 20.0], 0.0);
+        labs[0].credit_limit = vec![4.0];
+        let mut c = Contract::empty("c", 0, 0, 0);
+        c.credits = 10.0;
+        let mut cs = [c];
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        assert_eq!(cs[0].credits, 6.0);
+        assert!((f.lab_host_bills[0] - (bill - 4.0)).abs() < 1e-9);
+        // Credits drawn that no provider redeemed would be an imbalance.
+        let mut broken = f.clone();
+        broken.lab_credits_used[0] += 1.0;
+        assert!(broken.imbalance() > 1e-3);
+    }
+
+    #[test]
+    fn a_commitments_shortfall_is_paid_take_or_pay() {
+        // The lab requests 20 kGPU at $4 = 58.4 against a commitment of 100: it pays 41.6 more.
+        let (d, labs, _) = one_by_one(1000.0, [0.0, 20.0], 0.0);
+        let mut c = Contract::empty("c", 0, 0, 0);
+        c.commitment = 100.0;
+        let mut cs = [c];
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        let bill = spend_musd(20.0, 4.0);
+        assert!((f.lab_take_or_pay[0] - (100.0 - bill)).abs() < 1e-9);
+        assert!(
+            (f.lab_host_bills[0] - 100.0).abs() < 1e-9,
+            "bill plus shortfall = the commitment"
+        );
+        assert!((f.provider_revenue[0] - 100.0).abs() < 1e-9);
+        assert!(f.imbalance() < 1e-12);
+        // Rationing does not raise the shortfall: compute the provider could not deliver counts.
+        let f = settle(&inputs(&d, &labs, &[10.0], &[0.0, 0.0]), &mut cs);
+        assert!((f.lab_take_or_pay[0] - (100.0 - bill)).abs() < 1e-9);
+        // A commitment below the spend costs nothing extra.
+        cs[0].commitment = 50.0;
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        assert_eq!(f.lab_take_or_pay[0], 0.0);
+    }
+
+    #[test]
+    fn the_profit_share_is_paid_out_of_profit_until_its_cap() {
+        // Revenue 20 kGPU at $6 = 87.6, bill 58.4: profit 29.2; half of it is 14.6, capped at 10.
+        let (d, labs, _) = one_by_one(1000.0, [0.0, 20.0], 0.0);
+        let mut c = Contract::empty("c", 0, 0, 0);
+        c.profit_share = 0.5;
+        c.profit_share_cap = 10.0;
+        let mut cs = [c];
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        let profit = spend_musd(20.0, 6.0) - spend_musd(20.0, 4.0);
+        assert!(0.5 * profit > 10.0);
+        assert_eq!(f.lab_profit_shares[0], 10.0);
+        assert!((f.lab_revenue[0] - (spend_musd(20.0, 6.0) - 10.0)).abs() < 1e-9);
+        assert!(f.imbalance() < 1e-12);
+        // The investment is repaid: nothing more.
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        assert_eq!(f.lab_profit_shares[0], 0.0);
+        // A loss pays no profit share: a commitment of 200 turns the profit negative.
+        let mut c = Contract::empty("c", 0, 0, 0);
+        c.profit_share = 0.5;
+        c.commitment = 200.0;
+        let mut cs = [c];
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        assert_eq!(f.lab_profit_shares[0], 0.0);
+        // Uncapped, the share is exactly half the profit.
+        let mut c = Contract::empty("c", 0, 0, 0);
+        c.profit_share = 0.5;
+        let mut cs = [c];
+        let f = settle(&inputs(&d, &labs, &[1000.0], &[0.0, 0.0]), &mut cs);
+        assert!((f.lab_profit_shares[0] - 0.5 * profit).abs() < 1e-9);
     }
 
     #[test]

@@ -27,9 +27,18 @@ pub struct Contract {
     /// New cap on revenue-share payments, US$ M.
     #[serde(default)]
     pub revenue_share_cap_musd: Option<f64>,
-    /// New exclusivity floor (0 = none; a right of first refusal is modelled as a lower floor).
+    /// New exclusivity floor (0 = none).
     #[serde(default)]
     pub min_compute_share: Option<f64>,
+    /// Right of first refusal on or off (a matching right, not a floor).
+    #[serde(default)]
+    pub rofr: Option<bool>,
+    /// New profit share.
+    #[serde(default)]
+    pub profit_share: Option<f64>,
+    /// New cap on profit-share payments, US$ M.
+    #[serde(default)]
+    pub profit_share_cap_musd: Option<f64>,
     /// New committed compute spend, US$ M per month.
     #[serde(default)]
     pub commitment_musd: Option<f64>,
@@ -74,6 +83,12 @@ impl Kind for Contract {
         if let Some(v) = self.commitment_musd {
             cx.non_negative("commitment_musd", v)?;
         }
+        if let Some(v) = self.profit_share {
+            cx.probability("profit_share", v)?;
+        }
+        if let Some(v) = self.profit_share_cap_musd {
+            cx.non_negative("profit_share_cap_musd", v)?;
+        }
         if let Some(m) = &self.end {
             cx.month("end", m)?;
         }
@@ -110,6 +125,15 @@ impl Kind for Contract {
         }
         if let Some(v) = self.commitment_musd {
             c.commitment = v;
+        }
+        if let Some(v) = self.rofr {
+            c.rofr = v;
+        }
+        if let Some(v) = self.profit_share {
+            c.profit_share = v;
+        }
+        if let Some(v) = self.profit_share_cap_musd {
+            c.profit_share_cap = v;
         }
         if let Some(v) = self.licence {
             c.licence = v;

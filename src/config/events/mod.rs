@@ -117,6 +117,7 @@ catalogue! {
     DemandShock(demand_shock::DemandShock),
     GpuPriceCycle(gpu_price_cycle::GpuPriceCycle),
     Stake(stake::Stake),
+    Funding(funding::Funding),
 }
 
 impl Action {

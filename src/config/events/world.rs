@@ -74,4 +74,7 @@ pub trait EventWorld {
     /// workloads outside the market; cloud: on-premises; compute: 0, the labs' allocation has
     /// none).
     fn last_outside_share(&self, market: Market) -> f64;
+    // --- lab finances (issue 10 §3) ---
+    /// Adds `amount` to a lab's cash (a funding round), US$ M.
+    fn add_lab_cash(&mut self, lab: usize, amount: f64);
 }

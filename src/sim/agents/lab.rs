@@ -45,6 +45,12 @@ pub struct LabState {
     pub avg_host_price: f64,
     /// Contract price of its compute on each provider, US$/GPU-hour (`econ::allocation::contract_prices`).
     pub contract_prices: Vec<f64>,
+    /// Credits the lab plans to draw on each provider this month, US$ M.
+    pub credit_draw: Vec<f64>,
+    /// Commitment excused on each provider this month (it could not supply it), US$ M.
+    pub excused: Vec<f64>,
+    /// Cash, US$ M (`econ::finance`): funding and revenue in, cash compute bills out.
+    pub cash: f64,
 }
 
 /// Spawns one entity per configured lab, in config order: stock and quality from
@@ -75,6 +81,9 @@ pub fn spawn_labs(world: &mut World, config: &Config, start: Month) {
                 budget: lab.training_budget_musd,
                 served_training: config.lab_behaviour.stock_depreciation * lab.compute_stock,
                 avg_host_price: mean_price,
+                credit_draw: vec![0.0; n_p],
+                excused: vec![0.0; n_p],
+                cash: lab.initial_cash_musd,
             },
         ));
     }

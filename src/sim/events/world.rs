@@ -74,6 +74,10 @@ impl EventWorld for EcsEventWorld<'_> {
         self.with_lab(lab, |s| s.open_release_gap = Some(gap));
     }
 
+    fn add_lab_cash(&mut self, lab: usize, amount: f64) {
+        self.with_lab(lab, |s| s.cash += amount);
+    }
+
     fn activate_lab(&mut self, lab: usize) {
         self.with_lab(lab, |s| s.active = true);
     }

@@ -10,6 +10,7 @@ use crate::econ::choice::AiContext;
 use crate::econ::offering::open_weight_frontier;
 use crate::econ::portfolio::CLOUD_SLOTS;
 use crate::sim::agents::{Enterprise, LabIdx, LabState};
+use crate::sim::events::{EventLog, FiredEvent};
 use crate::sim::resources::{Clock, Demand, Holdings, Layout, MarketView, Params};
 
 /// Monthly factor of an annual growth rate.
@@ -17,8 +18,34 @@ pub fn monthly_factor(annual_growth: f64) -> f64 {
     (1.0 + annual_growth).powf(1.0 / 12.0)
 }
 
-/// Compounds operating labs' training budgets by one month (from tick 1 on).
-pub fn advance_demand(params: Res<Params>, clock: Res<Clock>, mut labs: Query<(&LabIdx, &mut LabState)>) {
+/// Adds the funding rounds dated this month to the labs' cash (logged as `funding`), then
+/// compounds operating labs' funding flows by one month (from tick 1 on).
+pub fn advance_demand(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    mut log: ResMut<EventLog>,
+    mut labs: Query<(&LabIdx, &mut LabState)>,
+) {
+    let mut raised: Vec<(usize, String, f64, String)> = Vec::new();
+    for (idx, mut lab) in &mut labs {
+        let (id, cfg) = params.0.labs.get_index(idx.0).expect("configured lab");
+        for (month, round) in &cfg.funding {
+            if clock.tick_of(month) == i64::from(clock.tick) {
+                lab.cash += round.amount_musd;
+                raised.push((idx.0, id.clone(), round.amount_musd, round.source.clone()));
+            }
+        }
+    }
+    raised.sort_by_key(|r| r.0);
+    for (_, id, amount, source) in raised {
+        log.0.push(FiredEvent {
+            tick: clock.tick,
+            date: clock.month().to_string(),
+            kind: "funding".into(),
+            label: id,
+            note: format!("raised US$ {amount:.0} M ({source})"),
+        });
+    }
     if clock.tick == 0 {
         return;
     }

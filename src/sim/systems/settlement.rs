@@ -48,6 +48,8 @@ pub fn settle_market(
             own_capacity_kgpu: 0.0,
             hosts: Vec::new(),
             host_prices: Vec::new(),
+            credit_limit: Vec::new(),
+            excused: Vec::new(),
         };
         n_l
     ];
@@ -58,6 +60,8 @@ pub fn settle_market(
             own_capacity_kgpu: lab.own_capacity,
             hosts: lab.hosts.clone(),
             host_prices: lab.contract_prices.clone(),
+            credit_limit: lab.credit_draw.clone(),
+            excused: lab.excused.clone(),
         };
     }
     let mut capacity = vec![0.0; n_p];
@@ -109,8 +113,15 @@ pub fn settle_market(
         }
     }
     for (idx, mut lab) in &mut labs {
-        lab.served_training = flows.served_training[idx.0];
-        lab.revenue = flows.lab_revenue[idx.0];
+        let l = idx.0;
+        lab.served_training = flows.served_training[l];
+        lab.revenue = flows.lab_revenue[l];
+        if lab.active {
+            // The lab's P&L (`econ::finance`): this month's budget spends the funding flow and
+            // part of the cash; revenue comes in, cash bills go out.
+            lab.cash =
+                crate::econ::finance::next_cash(lab.cash, lab.budget, flows.lab_revenue[l], flows.lab_host_bills[l]);
+        }
     }
     *settlement = Settlement(flows);
 }
