@@ -112,8 +112,14 @@ fn providers_with_one_owner_price_jointly() {
     // Oracle owned by Microsoft: Azure and Oracle internalise the diversion between them, so
     // their prices rise above the independent ones (a merger of substitutes in a logit). If the
     // pricing ignored `providers.<id>.owner` (each provider its own owner), both runs would be
-    // identical until the owner series, and this test would fail.
-    let base = with_extra(2000, 10, "");
+    // identical until the owner series, and this test would fail. Theory says so without
+    // capacity constraints, so capacity is made ample: with the baseline's binding capacities
+    // a full plant's price is set by clearing, and the co-owned Oracle's price fell (Azure
+    // 3.18 → 3.37, Oracle 4.14 → 3.95 US$/GPU-h, months 12–59, 2,000 enterprises).
+    let mut base = with_extra(2000, 10, "");
+    for p in base.providers.values_mut() {
+        p.capacity_kgpu = 1e6;
+    }
     let mut joint = base.clone();
     joint.providers["oracle"].owner = Some("microsoft".into());
     let (mut a, mut b) = (Simulation::new(&base), Simulation::new(&joint));
@@ -299,7 +305,7 @@ fn an_investigation_can_watch_owner_level_concentration() {
         "{owner_log:?}"
     );
     let (_, agent_log) = run(&watch("hhi"));
-    assert!(agent_log.is_empty(), "{agent_log:?}");
+    assert!(!agent_log.iter().any(|(_, k, _)| k == "investigation"), "{agent_log:?}");
 }
 
 #[test]

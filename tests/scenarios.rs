@@ -187,10 +187,10 @@ fn openai_multicloud_lowers_openai_dependency_and_compute_concentration() {
     // Finding (strategic prices): compute concentration over the decade rises slightly (+15,
     // significant at 20,000 and 100,000 enterprises; not decomposed).
     up(effect(&s, metric("hhi_compute"), ALL), "hhi_compute");
-    // Issue 10 (contracts that bind, lab finances): Azure's rent share now falls by 2035, as the
-    // header expects (before, it did not: OpenAI's Azure commitment held its compute there; it
-    // is now renegotiated to OpenAI's means, so the multicloud deals move more of it).
-    down(effect(&s, rent("azure"), FINAL), "rent.azure in 2035");
+    // Azure's rent share: with contracts that bind alone it fell by 2035, as the header expects;
+    // with the 2026 record in the baseline too (OpenAI's models on Bedrock from 2026-04) the
+    // fall is no longer significant (−0.003 [−0.006, +0.000] at 20,000 × 8), so it is not
+    // asserted either way.
 }
 
 #[test]
@@ -345,8 +345,15 @@ fn compare_writes_a_paired_table_with_common_seeds_whatever_the_thread_count() {
         lines.next(),
         Some("scenario,quantity,window,replicates,base_mean,scenario_mean,delta,ci_low,ci_high,significant")
     );
-    // Every metric + 6 provider rents, each final and average.
-    assert_eq!(lines.count(), 2 * (aimarket::config::Metric::all().count() + 6));
+    // Every metric + 6 provider rents + one profit per corporate owner, each final and average.
+    let rows: Vec<&str> = lines.collect();
+    let owners = rows
+        .iter()
+        .filter(|l| l.split(',').nth(1).is_some_and(|q| q.starts_with("profit.")))
+        .count()
+        / 2;
+    assert!(owners >= 10, "{owners} owners");
+    assert_eq!(rows.len(), 2 * (aimarket::config::Metric::all().count() + 6 + owners));
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("a/manifest.json")).expect("manifest"))
             .expect("json");
