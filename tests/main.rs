@@ -9,6 +9,7 @@ mod contracts;
 mod determinism;
 mod events;
 mod facts;
+mod history;
 mod invariants;
 mod layering;
 mod monotone;

@@ -353,7 +353,17 @@ fn shipped_configs_run_by_name_from_any_directory_and_init_copies_them() {
     // init writes every shipped config; the copy runs and extends as in the repository.
     let o = aimarket_in(cwd, &["init", "mine"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for rel in ["baseline.toml", "scenarios/eu_data_act.toml", "sweeps/smoke.toml"] {
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("history/ (2019)"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    for rel in [
+        "baseline.toml",
+        "scenarios/eu_data_act.toml",
+        "sweeps/smoke.toml",
+        "history/2019.toml",
+    ] {
         assert_eq!(
             std::fs::read_to_string(cwd.join("mine").join(rel)).unwrap(),
             std::fs::read_to_string(repo("configs").join(rel)).unwrap(),
@@ -361,6 +371,8 @@ fn shipped_configs_run_by_name_from_any_directory_and_init_copies_them() {
         );
     }
     let o = aimarket_in(cwd, &["validate", "mine/scenarios/eu_data_act.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aimarket_in(cwd, &["validate", "mine/history/2019.toml"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = aimarket_in(cwd, &["init", "mine"]);
     assert_eq!(o.status.code(), Some(2), "init does not overwrite: {}", stderr(&o));

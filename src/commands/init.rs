@@ -1,6 +1,6 @@
-//! `aimarket init DIR`: copies the configs embedded in the binary (baseline, scenarios, sweeps)
-//! into a directory, in the layout of the repository's `configs/` (so `extends` and a sweep's
-//! `base` keep working), for editing.
+//! `aimarket init DIR`: copies the configs embedded in the binary (baseline, scenarios, sweeps,
+//! history) into a directory, in the layout of the repository's `configs/` (so `extends` and a
+//! sweep's `base` keep working), for editing.
 
 use std::path::PathBuf;
 
@@ -46,13 +46,14 @@ pub fn execute(plan: &InitPlan) -> Result<(), CommandError> {
     }
     let d = plan.dir.display();
     let text = format!(
-        "wrote {} configs to {d}: baseline.toml, scenarios/ ({}), sweeps/ ({})\n\
+        "wrote {} configs to {d}: baseline.toml, scenarios/ ({}), sweeps/ ({}), history/ ({})\n\
          Run one:  aimarket run {d}/baseline.toml\n\
          Compare:  aimarket compare {d}/baseline.toml {d}/scenarios/eu_data_act.toml\n\
          Sweep:    aimarket sweep {d}/sweeps/smoke.toml\n",
         files.len(),
         embedded::names("scenarios").len(),
-        embedded::names("sweeps").join(", ")
+        embedded::names("sweeps").join(", "),
+        embedded::names("history").join(", ")
     );
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(())

@@ -6,7 +6,7 @@
 //! that the loaders read like a file; `extends = "../baseline.toml"` and a sweep's
 //! `base = "../baseline.toml"` resolve inside the embedded set. [`resolve`] turns a command-line
 //! argument into a path: an existing file wins; otherwise a shipped config's name
-//! (`baseline`, `eu_data_act`, `scenarios/eu_data_act.toml`, `configs/baseline.toml`, …).
+//! (`baseline`, `eu_data_act`, `scenarios/eu_data_act.toml`, `history/2019`, `configs/baseline.toml`, …).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -116,6 +116,7 @@ mod tests {
         }
         assert!(names("scenarios").contains(&"eu_data_act"));
         assert!(names("sweeps").contains(&"smoke"));
+        assert!(names("history").contains(&"2019"));
     }
 
     #[test]
@@ -141,6 +142,16 @@ mod tests {
                 "embedded:/configs/baseline.toml",
             ),
             ("smoke", Expect::Sweep, "embedded:/configs/sweeps/smoke.toml"),
+            (
+                "history/2019",
+                Expect::Config,
+                "embedded:/configs/history/2019.toml",
+            ),
+            (
+                "history/2019.toml",
+                Expect::Config,
+                "embedded:/configs/history/2019.toml",
+            ),
         ] {
             let got = resolve(Path::new(arg), expect);
             // Inside the repository `configs/baseline.toml` exists and wins.
