@@ -55,7 +55,15 @@ fn every_dated_event_of_the_history_fires_in_its_month() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("h");
     let o = aimarket(
-        &["run", HISTORY, "--enterprises", "2000", "--out", out.to_str().unwrap(), "--quiet"],
+        &[
+            "run",
+            HISTORY,
+            "--enterprises",
+            "2000",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
         &[],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -75,7 +83,9 @@ fn every_dated_event_of_the_history_fires_in_its_month() {
     }
     let mut dated = 0;
     for (i, e) in cfg.events.iter().enumerate() {
-        let at = e.at.as_deref().unwrap_or_else(|| panic!("events[{i}] is dated with `at`"));
+        let at =
+            e.at.as_deref()
+                .unwrap_or_else(|| panic!("events[{i}] is dated with `at`"));
         let label = e.label.as_deref().unwrap_or_else(|| panic!("events[{i}] has a label"));
         assert_eq!(
             by_label.get(label).map(Vec::as_slice),
@@ -98,7 +108,11 @@ fn every_dated_event_of_the_history_fires_in_its_month() {
         ("microsoft_mai", "2025-08"),
         ("coreweave", "2023-01"),
     ] {
-        let kind = if id == "coreweave" { "provider_entry" } else { "lab_entry" };
+        let kind = if id == "coreweave" {
+            "provider_entry"
+        } else {
+            "lab_entry"
+        };
         assert!(
             fired
                 .iter()
@@ -106,13 +120,43 @@ fn every_dated_event_of_the_history_fires_in_its_month() {
             "{id} enters in {month}: {fired:?}"
         );
     }
+    // The months of the record's turning points (DATA §7), pinned so that an edit of `at` shows.
+    let months_of = |kind: &str| -> Vec<&str> {
+        fired
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .map(|e| e["date"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(months_of("demand_shock"), ["2022-12", "2023-12", "2024-12"]);
+    assert_eq!(months_of("open_weights"), ["2024-03", "2025-08"]);
+    assert_eq!(months_of("funding"), ["2025-03"]);
+    for (label, month) in [
+        (
+            "Microsoft–OpenAI $10B (23 Jan 2023): credits, Azure licence, revenue share",
+            "2023-01",
+        ),
+        ("Microsoft–OpenAI: exclusivity → ROFR (21 Jan 2025)", "2025-01"),
+        (
+            "Microsoft–OpenAI restructuring (28 Oct 2025): ROFR removed, +$250B Azure",
+            "2025-10",
+        ),
+        ("OpenAI–AWS $38B (3 Nov 2025)", "2025-11"),
+    ] {
+        assert_eq!(by_label[label], [month], "{label}");
+    }
     // ChatGPT's shock shows: enterprise AI spend jumps in 2022-12.
     let ai = |d: &str| -> f64 {
         metrics.iter().find(|r| r["date"] == d).unwrap()["ai_spend_musd"]
             .parse()
             .unwrap()
     };
-    assert!(ai("2022-12") > 2.0 * ai("2022-11"), "{} → {}", ai("2022-11"), ai("2022-12"));
+    assert!(
+        ai("2022-12") > 2.0 * ai("2022-11"),
+        "{} → {}",
+        ai("2022-11"),
+        ai("2022-12")
+    );
 }
 
 /// The keys of a serialised section, without those that `drop` names.

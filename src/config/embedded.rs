@@ -142,11 +142,7 @@ mod tests {
                 "embedded:/configs/baseline.toml",
             ),
             ("smoke", Expect::Sweep, "embedded:/configs/sweeps/smoke.toml"),
-            (
-                "history/2019",
-                Expect::Config,
-                "embedded:/configs/history/2019.toml",
-            ),
+            ("history/2019", Expect::Config, "embedded:/configs/history/2019.toml"),
             (
                 "history/2019.toml",
                 Expect::Config,
