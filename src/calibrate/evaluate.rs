@@ -107,7 +107,8 @@ fn run_replicate(cal: &Calibration, x: &[f64], r: u64, stop: &AtomicBool) -> Opt
             RunError::Interrupted => None,
             other => Some(other.to_string()),
         })?;
-        let rows = out.recorded.rows;
+        let rec = out.recorded;
+        let rows = &rec.rows;
         let mut values = Vec::with_capacity(cal.moments.len());
         for m in &cal.moments {
             if rows.len() <= m.last_tick {
@@ -118,7 +119,7 @@ fn run_replicate(cal: &Calibration, x: &[f64], r: u64, stop: &AtomicBool) -> Opt
                     m.last_tick + 1
                 )));
             }
-            let v = m.of(&rows);
+            let v = m.of(&rec);
             if !v.is_finite() {
                 return Err(Some(format!("moment {} is not finite ({v})", m.name)));
             }

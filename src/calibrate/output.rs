@@ -143,7 +143,7 @@ pub fn write_results(
         let contribution = m.weight * dev * dev;
         rows.push(vec![
             m.name.clone(),
-            m.metric.name().to_string(),
+            m.metric.name(),
             m.from.to_string(),
             m.to.to_string(),
             m.statistic.name().to_string(),

@@ -98,13 +98,78 @@ impl Parameter {
     }
 }
 
+/// What a moment measures: a run-level metric (a metrics.csv column) or one agent's series,
+/// so that a calibration can target AWS's cloud share or OpenAI's dependency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Series {
+    /// A metrics.csv column.
+    Metric(Metric),
+    /// `share.cloud.<provider>`: the provider's share of cloud spend (shares.csv).
+    CloudShare(String),
+    /// `share.model.<lab>`: the lab's share of the model market by origin (shares.csv).
+    ModelShare(String),
+    /// `dependency.<lab>`: its largest provider's share of the lab's compute (agents.csv).
+    Dependency(String),
+    /// `rent.<provider>`: the provider's share of enterprise AI spend (agents.csv).
+    Rent(String),
+}
+
+impl Series {
+    /// The series named `name` in a run of `base`, if any.
+    pub fn parse(name: &str, base: &config::Config) -> Option<Series> {
+        if let Some(m) = Metric::from_name(name) {
+            return Some(Series::Metric(m));
+        }
+        let provider = |p: &str| base.providers.contains_key(p).then(|| p.to_string());
+        let lab = |l: &str| base.labs.contains_key(l).then(|| l.to_string());
+        if let Some(p) = name.strip_prefix("share.cloud.") {
+            return provider(p).map(Series::CloudShare);
+        }
+        if let Some(l) = name.strip_prefix("share.model.") {
+            return lab(l).map(Series::ModelShare);
+        }
+        if let Some(l) = name.strip_prefix("dependency.") {
+            return lab(l).map(Series::Dependency);
+        }
+        name.strip_prefix("rent.").and_then(provider).map(Series::Rent)
+    }
+
+    /// The name as written in calibration files and outputs.
+    pub fn name(&self) -> String {
+        match self {
+            Series::Metric(m) => m.name().to_string(),
+            Series::CloudShare(p) => format!("share.cloud.{p}"),
+            Series::ModelShare(l) => format!("share.model.{l}"),
+            Series::Dependency(l) => format!("dependency.{l}"),
+            Series::Rent(p) => format!("rent.{p}"),
+        }
+    }
+
+    /// The value at tick `t` of a recorded run (an agent absent from the run counts 0).
+    pub fn at(&self, rec: &crate::sim::MetricsRecorder, t: usize) -> f64 {
+        let pick = |table: &[Vec<f64>], ids: &[String], id: &str| {
+            ids.iter()
+                .position(|x| x == id)
+                .and_then(|i| table.get(t).and_then(|row| row.get(i)).copied())
+                .unwrap_or(0.0)
+        };
+        match self {
+            Series::Metric(m) => rec.rows[t][*m],
+            Series::CloudShare(p) => pick(&rec.cloud_share, &rec.providers, p),
+            Series::ModelShare(l) => pick(&rec.model_share, &rec.labs, l),
+            Series::Dependency(l) => pick(&rec.dependency, &rec.labs, l),
+            Series::Rent(p) => pick(&rec.rent, &rec.providers, p),
+        }
+    }
+}
+
 /// A target moment: a statistic of a metric over a window, its target and its weight.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Moment {
     /// Name (the file's `name`, or `<metric>_<statistic>_<from>_<to>`), unique in the file.
     pub name: String,
-    /// The metric (a metrics.csv column).
-    pub metric: Metric,
+    /// The series: a metrics.csv column or an agent's series ([`Series`]).
+    pub metric: Series,
     /// First month of the window.
     pub from: Month,
     /// Last month of the window (= `from` for a single month).
@@ -124,11 +189,10 @@ pub struct Moment {
 }
 
 impl Moment {
-    /// The moment of one run from its per-tick metrics.
-    pub fn of(&self, rows: &[config::MetricValues]) -> f64 {
-        let values: Vec<f64> = rows[self.first_tick..=self.last_tick]
-            .iter()
-            .map(|r| r[self.metric])
+    /// The moment of one recorded run.
+    pub fn of(&self, rec: &crate::sim::MetricsRecorder) -> f64 {
+        let values: Vec<f64> = (self.first_tick..=self.last_tick)
+            .map(|t| self.metric.at(rec, t))
             .collect();
         self.statistic.of(&values)
     }
@@ -524,11 +588,11 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
                 "is missing: name a metrics.csv column, e.g. metric = \"primary_switching_rate\"",
             ));
         };
-        let metric = Metric::from_name(&metric_name).ok_or_else(|| {
+        let metric = Series::parse(&metric_name, &base).ok_or_else(|| {
             r.err(
                 &format!("{at}.metric"),
                 format!(
-                    "\"{metric_name}\" is not a metric; expected one of {}",
+                    "\"{metric_name}\" is not a metric; expected share.cloud.<provider>, share.model.<lab>, dependency.<lab>, rent.<provider> (agents of the base config) or one of {}",
                     Metric::names().join(", ")
                 ),
             )
@@ -714,6 +778,75 @@ mod tests {
         assert!((Statistic::Slope.of(&v) - 16.8).abs() < 1e-12);
         let line: Vec<f64> = (0..24).map(|t| 2.0 + 0.25 * t as f64).collect();
         assert!((Statistic::Slope.of(&line) - 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn agent_series_are_named_parsed_against_the_base_and_read_from_a_recorded_run() {
+        let base = config::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/baseline.toml"),
+            &["run.enterprises=600".to_string(), "run.ticks=3".to_string()],
+        )
+        .expect("baseline");
+        for name in [
+            "hhi_cloud",
+            "share.cloud.aws",
+            "share.model.openai",
+            "dependency.openai",
+            "rent.azure",
+        ] {
+            let s = Series::parse(name, &base).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(s.name(), name);
+        }
+        // Agents the base does not have, and a lab asked for as a provider, are refused.
+        for bad in [
+            "share.cloud.ibm",
+            "share.cloud.openai",
+            "dependency.aws",
+            "share.compute.aws",
+            "rent.",
+        ] {
+            assert_eq!(Series::parse(bad, &base), None, "{bad}");
+        }
+        // Read from a recorded run, the series equal shares.csv's and agents.csv's values.
+        let mut rec = crate::sim::MetricsRecorder::default();
+        let mut reports = Vec::new();
+        struct Both<'a>(
+            &'a mut crate::sim::MetricsRecorder,
+            &'a mut Vec<crate::sim::resources::TickReport>,
+        );
+        impl crate::sim::Observer for Both<'_> {
+            fn start(&mut self, layout: &crate::sim::resources::Layout) -> Result<(), String> {
+                self.0.start(layout)
+            }
+            fn tick(&mut self, report: &crate::sim::resources::TickReport) -> Result<(), String> {
+                self.1.push(report.clone());
+                self.0.tick(report)
+            }
+        }
+        crate::sim::simulate(&base, &mut Both(&mut rec, &mut reports), &mut |_| {}, &|| false).expect("runs");
+        let t = 2;
+        let share = |market, agent: &str| {
+            reports[t]
+                .shares
+                .iter()
+                .find(|r| r.market == market && r.agent == agent)
+                .map(|r| r.share)
+                .expect("row")
+        };
+        let aws = Series::parse("share.cloud.aws", &base).unwrap();
+        assert_eq!(aws.at(&rec, t), share(config::Market::Cloud, "aws"));
+        let openai = Series::parse("share.model.openai", &base).unwrap();
+        assert_eq!(openai.at(&rec, t), share(config::Market::Model, "openai"));
+        let dep = reports[t]
+            .agents
+            .iter()
+            .find(|a| a.agent == "openai")
+            .and_then(|a| a.dependency);
+        assert_eq!(
+            Some(Series::parse("dependency.openai", &base).unwrap().at(&rec, t)),
+            dep
+        );
+        assert!(aws.at(&rec, t) > 0.1 && aws.at(&rec, t) != openai.at(&rec, t));
     }
 
     #[test]

@@ -878,6 +878,7 @@ mod tests {
                     .into_iter()
                     .collect(),
             ],
+            ..MetricsRecorder::default()
         };
         assert!((summarise(&rec, &Quantity::Rent("aws".into()), Window::Average) - 0.2).abs() < 1e-12);
         assert_eq!(summarise(&rec, &Quantity::Rent("stargate".into()), Window::Final), 0.0);

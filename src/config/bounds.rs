@@ -615,7 +615,11 @@ pub fn world_bytes(c: &Config) -> u64 {
 /// Estimated bytes of one run's per-month metrics kept in memory (sweep summaries, compare):
 /// every metric and every provider's rent, each month.
 pub fn recorded_bytes(c: &Config) -> u64 {
-    let per_month = std::mem::size_of::<super::MetricValues>() + 24 + 8 * c.providers.len();
+    // Metrics, then per provider its rent and cloud share, per lab its model share and
+    // dependency, and per owner a profit (at most one per agent), with the vectors' headers.
+    let agents = c.providers.len() + c.labs.len();
+    let per_month =
+        std::mem::size_of::<super::MetricValues>() + 4 * 24 + 16 * c.providers.len() + 16 * c.labs.len() + 64 * agents;
     u64::from(c.run.ticks) * per_month as u64
 }
 

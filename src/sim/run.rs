@@ -92,6 +92,27 @@ pub struct MetricsRecorder {
     /// Per tick, the profit of every corporate owner this month (the profit of the providers
     /// and labs it controls, summed; partial stakes are not apportioned), US$ M per month.
     pub owner_profit: Vec<std::collections::BTreeMap<String, f64>>,
+    /// Lab ids in layout order.
+    pub labs: Vec<String>,
+    /// Per tick, each provider's share of the cloud market (layout order; 0 when absent).
+    pub cloud_share: Vec<Vec<f64>>,
+    /// Per tick, each lab's share of the model market by origin (layout order).
+    pub model_share: Vec<Vec<f64>>,
+    /// Per tick, each lab's dependency: its largest provider's share of its compute.
+    pub dependency: Vec<Vec<f64>>,
+}
+
+/// `ids`' shares of `market` in one tick's share rows, in the order of `ids` (0 when absent).
+fn shares_of(report: &TickReport, market: crate::config::Market, ids: &[String]) -> Vec<f64> {
+    ids.iter()
+        .map(|id| {
+            report
+                .shares
+                .iter()
+                .find(|r| r.market == market && &r.agent == id)
+                .map_or(0.0, |r| r.share)
+        })
+        .collect()
 }
 
 /// Profit per corporate owner of one tick's agent rows, summed in row order.
@@ -106,6 +127,7 @@ pub fn owner_profit(report: &TickReport) -> std::collections::BTreeMap<String, f
 impl Observer for MetricsRecorder {
     fn start(&mut self, layout: &Layout) -> Result<(), String> {
         self.providers = layout.providers.clone();
+        self.labs = layout.labs.clone();
         Ok(())
     }
 
@@ -114,6 +136,23 @@ impl Observer for MetricsRecorder {
         self.rent
             .push(report.agents.iter().filter_map(|a| a.rent_share).collect());
         self.owner_profit.push(owner_profit(report));
+        self.cloud_share
+            .push(shares_of(report, crate::config::Market::Cloud, &self.providers));
+        self.model_share
+            .push(shares_of(report, crate::config::Market::Model, &self.labs));
+        self.dependency.push(
+            self.labs
+                .iter()
+                .map(|l| {
+                    report
+                        .agents
+                        .iter()
+                        .find(|a| a.kind == "lab" && &a.agent == l)
+                        .and_then(|a| a.dependency)
+                        .unwrap_or(0.0)
+                })
+                .collect(),
+        );
         Ok(())
     }
 }
