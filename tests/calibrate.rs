@@ -490,6 +490,10 @@ fn bad_calibration_files_name_file_key_and_value_and_run_nothing() {
             "moments[0].metric \"hhi_clod\" is not a metric; expected one of hhi_cloud,",
         ),
         (
+            format!("{ok_param}[[moments]]\nmetric = \"share.cloud.ibm\"\nat = \"2026-06\"\ntarget = 0.1\nse = 0.01\n"),
+            "moments[0].metric \"share.cloud.ibm\" is not a metric; expected one of hhi_cloud,",
+        ),
+        (
             format!("{ok_param}[[moments]]\nmetric = \"hhi_cloud\"\nat = \"2031-06\"\ntarget = 1.0\nse = 1.0\n"),
             "moments[0].at \"2031-06\" is outside the run, which covers 2026-01 to 2026-12",
         ),

@@ -592,7 +592,7 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
             r.err(
                 &format!("{at}.metric"),
                 format!(
-                    "\"{metric_name}\" is not a metric; expected share.cloud.<provider>, share.model.<lab>, dependency.<lab>, rent.<provider> (agents of the base config) or one of {}",
+                    "\"{metric_name}\" is not a metric; expected one of {}, or an agent's series share.cloud.<provider>, share.model.<lab>, dependency.<lab> or rent.<provider> with an agent of the base config",
                     Metric::names().join(", ")
                 ),
             )
