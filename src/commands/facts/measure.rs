@@ -256,7 +256,7 @@ pub fn facts(base: &[FactSeries], regulated: &[FactSeries], regulation_name: &st
         observed: "growth ≈ 19–20 % (2023) → 22 % (2024) → 25–30 % (2025)",
         criterion: "—",
         verdict: Verdict::NotMeasured,
-        note: "the re-acceleration happened in 2022–25, before the baseline starts; it needs a 2019 start with the late-2022 demand shock, which is not built yet",
+        note: "the re-acceleration happened in 2022–25, before the baseline starts; it belongs to the 2019 history config (configs/history/2019.toml), whose late-2022 demand shocks are sized from later data, so the report does not score it",
     });
 
     // 8.5 Churn is very low, multi-homing is high.
