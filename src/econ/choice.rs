@@ -392,7 +392,7 @@ impl ChoiceTables {
     #[inline]
     pub fn choose(&self, cx: &AiContext, cur: Option<usize>, stay: f64, u: f64) -> AiPick {
         if let Some(c) = cur
-            && self.surely_stays(cx, c, stay, u)
+            && self.surely_stays(c, cx.held.contains(&self.channel_of(c)), cx.suite, stay, u)
         {
             return AiPick::Slot(c);
         }
@@ -446,17 +446,20 @@ impl ChoiceTables {
     /// monotone, `u · hi ≥ u · total`: `u · hi < w_cur` implies that `choose` stays. Only "true"
     /// is conclusive; otherwise `choose` decides as before. A current option not offered has
     /// `w_cur = 0` and never passes (its forced move always walks).
+    /// `channel_held` says whether the enterprise's clouds include the current option's channel
+    /// (`cx.held` contains it), `suite` is `cx.suite`: the caller can answer both without
+    /// building the context, which most reviews then never need.
     #[inline]
-    fn surely_stays(&self, cx: &AiContext, cur: usize, stay: f64, u: f64) -> bool {
+    pub fn surely_stays(&self, cur: usize, channel_held: bool, suite: Option<usize>, stay: f64, u: f64) -> bool {
         let g = self.channel_of(cur);
         // The factor of the current channel as `specials` forms it: home × suite, either alone,
         // or 1 (`1 · x` and `x · 1` being exact, the same value).
         let home = match self.home_factor.get(g) {
-            Some(&h) if cx.held.iter().take(3).any(|&x| x == g) => h,
+            Some(&h) if channel_held => h,
             _ => 1.0,
         };
         let suite = match self.suite_factor.get(g) {
-            Some(&f) if cx.suite == Some(g) => f,
+            Some(&f) if suite == Some(g) => f,
             _ => 1.0,
         };
         let w_cur = self.base[cur] * (home * suite);
@@ -1039,7 +1042,7 @@ mod tests {
                             }
                             for u in us.into_iter().filter(|u| (0.0..1.0).contains(u)) {
                                 reviews += 1;
-                                if t.surely_stays(&cx, cur, stay, u) {
+                                if t.surely_stays(cur, held.contains(&t.channel_of(cur)), suite, stay, u) {
                                     shortcut += 1;
                                     assert_eq!(
                                         t.choose_exact(&cx, Some(cur), stay, u),
@@ -1057,8 +1060,7 @@ mod tests {
         assert!(shortcut * 4 > reviews, "{shortcut} of {reviews}");
         // A withdrawn current option (weight 0) never takes the shortcut.
         let t = tables(Some(0.0));
-        let cx = AiContext { held: &[1], suite: Some(1), vendors: &[] };
-        assert!(!t.surely_stays(&cx, 3, 0.0, 0.0));
+        assert!(!t.surely_stays(3, false, Some(1), 0.0, 0.0));
     }
 
     #[test]

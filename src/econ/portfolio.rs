@@ -747,16 +747,25 @@ fn review_alone(p: &mut Portfolio, draws: &impl EventDraws, t: &StepTables, tall
     let Some(j) = p.primary() else {
         return;
     };
+    let (u, _) = split(draws.bits(4));
+    let o = usize::from(p.ai[j]);
+    let stay = t.stay_factor[usize::from(p.tenure(t.now)).min(t.stay_factor.len() - 1)];
+    let suite = usize::from(p.suite).checked_sub(1);
+    // Nearly every review stays, and most are decided without the context: whether the
+    // current option's channel is one of its clouds reads the slots directly (a channel is
+    // below 64, never `NO_CLOUD`).
+    let channel = t.ai.channel_of(o);
+    let channel_held = p.cloud.iter().any(|&c| usize::from(c) == channel);
+    if t.ai.surely_stays(o, channel_held, suite, stay, u) {
+        return;
+    }
     let mut held = [0usize; CLOUD_SLOTS];
     let n_held = p.held_clouds_any(&mut held);
     let cx = AiContext {
         held: &held[..n_held],
-        suite: usize::from(p.suite).checked_sub(1),
+        suite,
         vendors: &[],
     };
-    let (u, _) = split(draws.bits(4));
-    let o = usize::from(p.ai[j]);
-    let stay = t.stay_factor[usize::from(p.tenure(t.now)).min(t.stay_factor.len() - 1)];
     let pick = t.ai.choose(&cx, Some(o), stay, u);
     if pick == AiPick::Slot(o) {
         return;
