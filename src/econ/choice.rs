@@ -165,7 +165,13 @@ impl ChoiceTables {
         let leave: Vec<f64> = leave_cost.iter().map(|c| (-c).exp()).collect();
         let home_factor: Vec<f64> = home_affinity.iter().map(|a| a.exp()).collect();
         let suite_factor: Vec<f64> = bundle.iter().map(|b| b.exp()).collect();
-        let review_bound = review_bound(&group, &home_factor, &suite_factor, &leave, outside_weight(outside_utility, max));
+        let review_bound = review_bound(
+            &group,
+            &home_factor,
+            &suite_factor,
+            &leave,
+            outside_weight(outside_utility, max),
+        );
         ChoiceTables {
             n_labs,
             new_rows,
@@ -1030,7 +1036,11 @@ mod tests {
             let t = tables(outside);
             for held in [&[][..], &[0][..], &[1][..], &[0, 1][..]] {
                 for suite in [None, Some(0), Some(1)] {
-                    let cx = AiContext { held, suite, vendors: &[] };
+                    let cx = AiContext {
+                        held,
+                        suite,
+                        vendors: &[],
+                    };
                     for cur in [0, 1, 2, 4, 7] {
                         for stay in [1.0, 0.4, 0.05, 0.0025, 0.0] {
                             let p = t.probabilities(&cx, Some(cur), stay).0[cur];
