@@ -110,6 +110,10 @@ pub struct ChoiceTables {
     favoured_base: Vec<f64>,
     /// The channels with any offer (`group > 0`), in channel order.
     offered_channels: Vec<u8>,
+    /// An upper bound, with a wide margin, of what a review weighs against staying before the
+    /// lock-in factor: `same + leave · others` in [`ChoiceTables::choose`], for any context and
+    /// current option (see [`ChoiceTables::surely_stays`]).
+    review_bound: Vec<f64>,
 }
 
 impl ChoiceTables {
@@ -158,6 +162,16 @@ impl ChoiceTables {
             })
             .collect();
         let favoured_base = base.iter().map(|&b| b * vendor_factor).collect();
+        let leave: Vec<f64> = leave_cost.iter().map(|c| (-c).exp()).collect();
+        let home_factor: Vec<f64> = home_affinity.iter().map(|a| a.exp()).collect();
+        let suite_factor: Vec<f64> = bundle.iter().map(|b| b.exp()).collect();
+        let review_bound = review_bound(
+            &group,
+            &home_factor,
+            &suite_factor,
+            &leave,
+            outside_weight(outside_utility, max),
+        );
         ChoiceTables {
             n_labs,
             new_rows,
@@ -171,11 +185,12 @@ impl ChoiceTables {
             col,
             base,
             group,
-            outside: outside_utility.map_or(0.0, |u| (u - max).exp()),
-            leave: leave_cost.iter().map(|c| (-c).exp()).collect(),
-            home_factor: home_affinity.iter().map(|a| a.exp()).collect(),
+            outside: outside_weight(outside_utility, max),
+            leave,
+            home_factor,
             vendor_factor,
-            suite_factor: bundle.iter().map(|b| b.exp()).collect(),
+            suite_factor,
+            review_bound,
         }
     }
 
@@ -380,7 +395,19 @@ impl ChoiceTables {
     /// Samples where an AI workload goes with one uniform `u` in [0, 1). `cur = None` is a new
     /// workload without switching costs. If the current option is no longer offered, the
     /// switching cost common to all alternatives drops out (the enterprise must move).
+    #[inline]
     pub fn choose(&self, cx: &AiContext, cur: Option<usize>, stay: f64, u: f64) -> AiPick {
+        if let Some(c) = cur
+            && self.surely_stays(c, cx.held.contains(&self.channel_of(c)), cx.suite, stay, u)
+        {
+            return AiPick::Slot(c);
+        }
+        self.choose_exact(cx, cur, stay, u)
+    }
+
+    /// [`ChoiceTables::choose`] without the shortcut of [`ChoiceTables::surely_stays`].
+    #[inline(never)]
+    fn choose_exact(&self, cx: &AiContext, cur: Option<usize>, stay: f64, u: f64) -> AiPick {
         // The special channels once per choice: both the total and the walk use them.
         let mut sp = [(usize::MAX, 1.0); 4];
         let n_sp = self.specials(cx, &mut sp);
@@ -414,6 +441,35 @@ impl ChoiceTables {
         let scale = lock * leave;
         let target = if scale > 0.0 { x / scale } else { f64::INFINITY };
         self.walk_move(cx, g, cur, target)
+    }
+
+    /// Whether the review of `cur` in [`ChoiceTables::choose`] keeps it, decided from the current
+    /// option's own weight and the per-tick `review_bound`, without the special channels or the
+    /// totals: nearly every review stays, as the lock-in factor `stay` is small. `choose` keeps
+    /// `cur` when `u · total < w_cur`, with `total = w_cur + stay · r` and `r = same + leave ·
+    /// others` as it computes them. `review_bound[g]` is above any such `r` with a margin (see
+    /// [`review_bound`]), so `hi = w_cur + stay · review_bound ≥ total` and, rounding being
+    /// monotone, `u · hi ≥ u · total`: `u · hi < w_cur` implies that `choose` stays. Only "true"
+    /// is conclusive; otherwise `choose` decides as before. A current option not offered has
+    /// `w_cur = 0` and never passes (its forced move always walks).
+    /// `channel_held` says whether the enterprise's clouds include the current option's channel
+    /// (`cx.held` contains it), `suite` is `cx.suite`: the caller can answer both without
+    /// building the context, which most reviews then never need.
+    #[inline]
+    pub fn surely_stays(&self, cur: usize, channel_held: bool, suite: Option<usize>, stay: f64, u: f64) -> bool {
+        let g = self.channel_of(cur);
+        // The factor of the current channel as `specials` forms it: home × suite, either alone,
+        // or 1 (`1 · x` and `x · 1` being exact, the same value).
+        let home = match self.home_factor.get(g) {
+            Some(&h) if channel_held => h,
+            _ => 1.0,
+        };
+        let suite = match self.suite_factor.get(g) {
+            Some(&f) if suite == Some(g) => f,
+            _ => 1.0,
+        };
+        let w_cur = self.base[cur] * (home * suite);
+        u * (w_cur + stay * self.review_bound[g]) < w_cur
     }
 
     /// The walk of a move to another channel (rare: most reviews stay). Out of line, with its
@@ -627,6 +683,38 @@ impl ChoiceTables {
         }
         last
     }
+}
+
+/// The weight of the outside option, 0 without one.
+fn outside_weight(outside_utility: Option<f64>, max: f64) -> f64 {
+    outside_utility.map_or(0.0, |u| (u - max).exp())
+}
+
+/// The `review_bound` of [`ChoiceTables`], per current channel g: an upper bound of
+/// `same + leave[g] · others` in a review. With `F_c` the largest factor a context can give
+/// channel c (1, home, suite, or both) and every weight non-negative, `same ≤ group[g] · F_g` and
+/// `others ≤ Σ_{c ≠ g} group[c] · F_c + outside`; the bound is that sum with a relative margin
+/// of 10⁻⁶ and an absolute one of 10⁻⁹ of the largest magnitude involved, far above the
+/// rounding of the few sums `choose` forms (relative 10⁻¹⁵ of their largest term). A
+/// non-finite bound only makes the check fail.
+fn review_bound(group: &[f64], home: &[f64], suite: &[f64], leave: &[f64], outside: f64) -> Vec<f64> {
+    let factor = |c: usize| {
+        let h = home.get(c).copied().unwrap_or(1.0);
+        let s = suite.get(c).copied().unwrap_or(1.0);
+        1.0f64.max(h).max(s).max(h * s)
+    };
+    let most: Vec<f64> = group.iter().enumerate().map(|(c, &g)| g * factor(c)).collect();
+    let sum_most: f64 = most.iter().sum();
+    // The largest magnitude of the sums `choose` forms (the fast total starts from the plain
+    // group sum before adding the special channels' extras).
+    let magnitude = sum_most + group.iter().sum::<f64>() + outside;
+    (0..group.len())
+        .map(|g| {
+            let l = leave[g].max(0.0);
+            let r = most[g] + l * (sum_most - most[g] + outside);
+            r * (1.0 + 1e-6) + 1e-9 * magnitude * (1.0 + l)
+        })
+        .collect()
 }
 
 /// Cloud-home utility of a provider for an enterprise (before the migration cost).
@@ -934,6 +1022,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The review shortcut only ever answers "stays" where the exact decision stays, and with a
+    /// small lock-in factor it answers most reviews: every context, current option, lock-in and
+    /// uniform of a grid, against `choose_exact`; the uniforms include those next to the exact
+    /// threshold `w_cur / total`, where rounding would show.
+    #[test]
+    fn the_review_shortcut_stays_only_where_the_exact_choice_stays() {
+        let mut shortcut = 0usize;
+        let mut reviews = 0usize;
+        for outside in [None, Some(0.4), Some(3.0)] {
+            let t = tables(outside);
+            for held in [&[][..], &[0][..], &[1][..], &[0, 1][..]] {
+                for suite in [None, Some(0), Some(1)] {
+                    let cx = AiContext {
+                        held,
+                        suite,
+                        vendors: &[],
+                    };
+                    for cur in [0, 1, 2, 4, 7] {
+                        for stay in [1.0, 0.4, 0.05, 0.0025, 0.0] {
+                            let p = t.probabilities(&cx, Some(cur), stay).0[cur];
+                            let mut us: Vec<f64> = (0..200).map(|i| f64::from(i) / 200.0).collect();
+                            let mut near = p;
+                            for _ in 0..40 {
+                                us.extend([near, near.next_down(), near.next_up()]);
+                                near = near.next_down();
+                            }
+                            for u in us.into_iter().filter(|u| (0.0..1.0).contains(u)) {
+                                reviews += 1;
+                                if t.surely_stays(cur, held.contains(&t.channel_of(cur)), suite, stay, u) {
+                                    shortcut += 1;
+                                    assert_eq!(
+                                        t.choose_exact(&cx, Some(cur), stay, u),
+                                        AiPick::Slot(cur),
+                                        "outside {outside:?} held {held:?} suite {suite:?} cur {cur} stay {stay} u {u}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Stays are common at small lock-in factors; a shortcut that never fires would be useless.
+        assert!(shortcut * 4 > reviews, "{shortcut} of {reviews}");
+        // A withdrawn current option (weight 0) never takes the shortcut.
+        let t = tables(Some(0.0));
+        assert!(!t.surely_stays(3, false, Some(1), 0.0, 0.0));
     }
 
     #[test]

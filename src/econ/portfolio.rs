@@ -473,30 +473,50 @@ pub fn flags(p: &Portfolio, n_labs: usize) -> (bool, bool, bool) {
 
 /// What the month's AI changes are measured against: the primary lab and the multi-homing
 /// flags before the first change. Taken only when an AI change is about to happen (most reviews
-/// keep the option and change nothing).
+/// keep the option and change nothing), and once more after the month's AI changes.
 #[derive(Clone, Copy)]
 struct AiBefore {
-    primary_lab: Option<u8>,
+    /// The primary vendor's lab, [`NO_LAB`] without a primary.
+    primary_lab: u8,
     families3: bool,
     user: bool,
 }
 
+/// No lab: an empty AI slot, or no primary vendor (labs are fewer than 64, so never a lab).
+const NO_LAB: u8 = u8::MAX;
+
 impl AiBefore {
+    /// Computed without branches: which slots are empty and which holds most units follow no
+    /// pattern a predictor learns, and this runs twice per AI change. The same values as
+    /// [`Portfolio::primary`] and the labs of the held options give.
+    #[inline]
     fn of(p: &Portfolio, t: &StepTables) -> AiBefore {
+        // Each slot's lab and units, NO_LAB and 0 for an empty slot. The index is clamped so
+        // that the load is always in bounds and the empty case is a select, not a branch.
+        let last = t.slot_lab.len() - 1;
+        let lab = |j: usize| {
+            let l = t.slot_lab[usize::from(p.ai[j]).min(last)];
+            if p.ai[j] == NO_OPTION { NO_LAB } else { l }
+        };
+        let units = |j: usize| if p.ai[j] == NO_OPTION { 0 } else { p.ai_units[j] };
+        let (a, b, c) = (lab(0), lab(1), lab(2));
+        // `Portfolio::primary`: most units, ties to the lowest slot, none when all hold 0.
+        let (u0, u1, u2) = (units(0), units(1), units(2));
+        let (mut primary, mut most) = (a, u0);
+        if u1 > most {
+            (primary, most) = (b, u1);
+        }
+        if u2 > most {
+            (primary, most) = (c, u2);
+        }
         AiBefore {
-            primary_lab: primary_lab(p, t),
-            // Three labs in three slots: every slot holds an option, of pairwise distinct labs.
-            families3: p.ai.iter().all(|&o| o != NO_OPTION) && {
-                let [a, b, c] = p.ai.map(|o| t.slot_lab[usize::from(o)]);
-                a != b && a != c && b != c
-            },
-            user: p.ai.iter().any(|&o| o != NO_OPTION),
+            primary_lab: if most > 0 { primary } else { NO_LAB },
+            // Three labs in three slots: every slot holds an option, of pairwise distinct labs
+            // (`&` rather than `&&`: six compares are cheaper than their branches).
+            families3: (a != NO_LAB) & (b != NO_LAB) & (c != NO_LAB) & (a != b) & (a != c) & (b != c),
+            user: (a != NO_LAB) | (b != NO_LAB) | (c != NO_LAB),
         }
     }
-}
-
-fn primary_lab(p: &Portfolio, t: &StepTables) -> Option<u8> {
-    p.primary().map(|j| t.slot_lab[usize::from(p.ai[j])])
 }
 
 /// The events of an enterprise-month for which [`has_events`] holds (at least one happens, or
@@ -711,7 +731,7 @@ fn after_ai_change(p: &mut Portfolio, b: AiBefore, t: &StepTables, tally: &mut T
     let after = AiBefore::of(p, t);
     if after.primary_lab != b.primary_lab {
         p.set_tenure(0, t.now.wrapping_add(1));
-        if b.primary_lab.is_some() && after.primary_lab.is_some() {
+        if b.primary_lab != NO_LAB && after.primary_lab != NO_LAB {
             tally.primary_switches += 1;
         }
     }
@@ -727,16 +747,25 @@ fn review_alone(p: &mut Portfolio, draws: &impl EventDraws, t: &StepTables, tall
     let Some(j) = p.primary() else {
         return;
     };
+    let (u, _) = split(draws.bits(4));
+    let o = usize::from(p.ai[j]);
+    let stay = t.stay_factor[usize::from(p.tenure(t.now)).min(t.stay_factor.len() - 1)];
+    let suite = usize::from(p.suite).checked_sub(1);
+    // Nearly every review stays, and most are decided without the context: whether the
+    // current option's channel is one of its clouds reads the slots directly (a channel is
+    // below 64, never `NO_CLOUD`).
+    let channel = t.ai.channel_of(o);
+    let channel_held = p.cloud.iter().any(|&c| usize::from(c) == channel);
+    if t.ai.surely_stays(o, channel_held, suite, stay, u) {
+        return;
+    }
     let mut held = [0usize; CLOUD_SLOTS];
     let n_held = p.held_clouds_any(&mut held);
     let cx = AiContext {
         held: &held[..n_held],
-        suite: usize::from(p.suite).checked_sub(1),
+        suite,
         vendors: &[],
     };
-    let (u, _) = split(draws.bits(4));
-    let o = usize::from(p.ai[j]);
-    let stay = t.stay_factor[usize::from(p.tenure(t.now)).min(t.stay_factor.len() - 1)];
     let pick = t.ai.choose(&cx, Some(o), stay, u);
     if pick == AiPick::Slot(o) {
         return;
