@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn synergy_q4_2025_shares_give_the_documented_hhi() {
-        // market_data.md §1d: 28/21/14 → ~1,460 counting the named firms (plus a small tail).
+        // docs/DATA.md §1d: 28/21/14 → ~1,460 counting the named firms (plus a small tail).
         let h = hhi(&[0.28, 0.21, 0.14]);
         assert!((h - 1421.0).abs() < 1.0, "{h}");
     }
