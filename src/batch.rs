@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::sim::{MetricsRecorder, RunError, RunInfo, simulate};
+use crate::sim::{MetricsRecorder, Observer, RunError, RunInfo, simulate};
 
 /// One run to do.
 #[derive(Debug, Clone)]
@@ -51,11 +51,30 @@ pub fn run_all(
     stop: &AtomicBool,
     done: &(dyn Fn() + Sync),
 ) -> Vec<Result<Outcome, String>> {
+    run_all_observed(pool, jobs, stop, done)
+        .into_iter()
+        .map(|r| r.map(|(recorded, info)| Outcome { recorded, info }))
+        .collect()
+}
+
+/// As [`run_all`], with each run recorded by a fresh observer `O` instead of a
+/// [`MetricsRecorder`] (a command that needs other series than the metrics).
+pub fn run_all_observed<O: Observer + Default + Send>(
+    pool: &rayon::ThreadPool,
+    jobs: &[Job],
+    stop: &AtomicBool,
+    done: &(dyn Fn() + Sync),
+) -> Vec<Result<(O, RunInfo), String>> {
     pool.install(|| {
         jobs.par_iter()
             .map(|job| {
-                let result =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_in_memory(&job.config, stop)));
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut observer = O::default();
+                    simulate(&job.config, &mut observer, &mut |_| {}, &|| {
+                        stop.load(Ordering::Relaxed)
+                    })
+                    .map(|info| (observer, info))
+                }));
                 done();
                 match result {
                     Ok(Ok(outcome)) => Ok(outcome),

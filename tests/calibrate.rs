@@ -391,7 +391,7 @@ fn killed_and_resumed_calibration_equals_an_uninterrupted_one() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn");
-        kill_when_journal_reaches(child, &killed, at);
+        kill_when(child, &killed, "the calibration", || journal_len(&killed) >= at);
     }
     let journaled = journal_len(&killed);
     assert!((3..40).contains(&journaled), "{journaled} journaled");
@@ -437,21 +437,6 @@ fn journal_len(out: &Path) -> usize {
 
 /// Waits until `out/.journal` holds `n` evaluations (or the process ends, or 30 s pass), then
 /// SIGKILLs it and checks it had not finished.
-fn kill_when_journal_reaches(mut child: std::process::Child, out: &Path, n: usize) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while journal_len(out) < n && std::time::Instant::now() < deadline {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    child.kill().ok();
-    child.wait().expect("wait");
-    assert!(
-        !out.join("manifest.json").exists(),
-        "the calibration must have been killed before it finished"
-    );
-}
 
 #[test]
 fn bad_calibration_files_name_file_key_and_value_and_run_nothing() {
@@ -604,10 +589,7 @@ fn ctrl_c_stops_keeps_finished_evaluations_and_says_how_to_resume() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while journal_len(&out) < 2 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    wait_until(&|| journal_len(&out) >= 2, || false);
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -97,23 +97,32 @@ pub fn drop_column(path: &std::path::Path, name: &str, rows: Option<usize>) {
 
 /// Waits until `out/runs.csv` has at least `rows` data rows (or the sweep ends, or 30 s pass),
 /// then SIGKILLs the sweep, which gets no chance to clean up, and checks it had not finished.
-pub fn kill_when_runs_reach(mut child: std::process::Child, out: &std::path::Path, rows: usize) {
+pub fn kill_when_runs_reach(child: std::process::Child, out: &std::path::Path, rows: usize) {
     let data_rows = || {
         std::fs::read_to_string(out.join("runs.csv"))
             .map(|t| t.lines().count().saturating_sub(1))
             .unwrap_or(0)
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while data_rows() < rows && std::time::Instant::now() < deadline {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    kill_when(child, out, "the sweep", || data_rows() >= rows);
+}
+
+/// Waits until `reached()` holds (at most 30 s, or until the child exits), then SIGKILLs `child`
+/// and checks that it was killed before it finished (no `manifest.json` in `out`); `what`
+/// names the command in the message.
+pub fn kill_when(mut child: std::process::Child, out: &std::path::Path, what: &str, reached: impl Fn() -> bool) {
+    wait_until(&reached, || child.try_wait().expect("wait").is_some());
     child.kill().ok();
     child.wait().expect("wait");
     assert!(
         !out.join("manifest.json").exists(),
-        "the sweep must have been killed before it finished"
+        "{what} must have been killed before it finished"
     );
+}
+
+/// Polls every millisecond until `reached()` or `gave_up()` holds, for at most 30 s.
+pub fn wait_until(reached: &dyn Fn() -> bool, mut gave_up: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !reached() && std::time::Instant::now() < deadline && !gave_up() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }

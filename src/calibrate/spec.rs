@@ -145,20 +145,14 @@ impl Series {
         }
     }
 
-    /// The value at tick `t` of a recorded run (an agent absent from the run counts 0).
-    pub fn at(&self, rec: &crate::sim::MetricsRecorder, t: usize) -> f64 {
-        let pick = |table: &[Vec<f64>], ids: &[String], id: &str| {
-            ids.iter()
-                .position(|x| x == id)
-                .and_then(|i| table.get(t).and_then(|row| row.get(i)).copied())
-                .unwrap_or(0.0)
-        };
+    /// The series of a recorded run, per tick (an agent absent from the run counts 0).
+    pub fn of(&self, rec: &crate::sim::MetricsRecorder) -> Vec<f64> {
         match self {
-            Series::Metric(m) => rec.rows[t][*m],
-            Series::CloudShare(p) => pick(&rec.cloud_share, &rec.providers, p),
-            Series::ModelShare(l) => pick(&rec.model_share, &rec.labs, l),
-            Series::Dependency(l) => pick(&rec.dependency, &rec.labs, l),
-            Series::Rent(p) => pick(&rec.rent, &rec.providers, p),
+            Series::Metric(m) => rec.rows.iter().map(|r| r[*m]).collect(),
+            Series::CloudShare(p) => rec.cloud_share_of(p),
+            Series::ModelShare(l) => rec.model_share_of(l),
+            Series::Dependency(l) => rec.dependency_of(l),
+            Series::Rent(p) => rec.rent_of(p),
         }
     }
 }
@@ -191,10 +185,9 @@ pub struct Moment {
 impl Moment {
     /// The moment of one recorded run.
     pub fn of(&self, rec: &crate::sim::MetricsRecorder) -> f64 {
-        let values: Vec<f64> = (self.first_tick..=self.last_tick)
-            .map(|t| self.metric.at(rec, t))
-            .collect();
-        self.statistic.of(&values)
+        let series = self.metric.of(rec);
+        let values = &series[self.first_tick..=self.last_tick];
+        self.statistic.of(values)
     }
 }
 
@@ -834,19 +827,19 @@ mod tests {
                 .expect("row")
         };
         let aws = Series::parse("share.cloud.aws", &base).unwrap();
-        assert_eq!(aws.at(&rec, t), share(config::Market::Cloud, "aws"));
+        assert_eq!(aws.of(&rec)[t], share(config::Market::Cloud, "aws"));
         let openai = Series::parse("share.model.openai", &base).unwrap();
-        assert_eq!(openai.at(&rec, t), share(config::Market::Model, "openai"));
+        assert_eq!(openai.of(&rec)[t], share(config::Market::Model, "openai"));
         let dep = reports[t]
             .agents
             .iter()
             .find(|a| a.agent == "openai")
             .and_then(|a| a.dependency);
         assert_eq!(
-            Some(Series::parse("dependency.openai", &base).unwrap().at(&rec, t)),
+            Some(Series::parse("dependency.openai", &base).unwrap().of(&rec)[t]),
             dep
         );
-        assert!(aws.at(&rec, t) > 0.1 && aws.at(&rec, t) != openai.at(&rec, t));
+        assert!(aws.of(&rec)[t] > 0.1 && aws.of(&rec)[t] != openai.of(&rec)[t]);
     }
 
     #[test]

@@ -103,15 +103,8 @@ impl Quantity {
     pub fn series(&self, rec: &MetricsRecorder) -> Vec<f64> {
         match self {
             Quantity::Metric(m) => rec.rows.iter().map(|r| r[*m]).collect(),
-            Quantity::Rent(p) => match rec.providers.iter().position(|x| x == p) {
-                Some(i) => rec.rent.iter().map(|r| r.get(i).copied().unwrap_or(0.0)).collect(),
-                None => vec![0.0; rec.rent.len()],
-            },
-            Quantity::OwnerProfit(o) => rec
-                .owner_profit
-                .iter()
-                .map(|m| m.get(o).copied().unwrap_or(0.0))
-                .collect(),
+            Quantity::Rent(p) => rec.rent_of(p),
+            Quantity::OwnerProfit(o) => rec.owner_profit_of(o),
         }
     }
 }

@@ -102,6 +102,46 @@ pub struct MetricsRecorder {
     pub dependency: Vec<Vec<f64>>,
 }
 
+impl MetricsRecorder {
+    /// Per tick, agent `id`'s column of a per-tick `table` ordered like `ids` (0 where the agent
+    /// is not in the run or has no value that month).
+    fn column(table: &[Vec<f64>], ids: &[String], id: &str) -> Vec<f64> {
+        let i = ids.iter().position(|x| x == id);
+        table
+            .iter()
+            .map(|row| i.and_then(|i| row.get(i)).copied().unwrap_or(0.0))
+            .collect()
+    }
+
+    /// A provider's rent share per tick.
+    pub fn rent_of(&self, provider: &str) -> Vec<f64> {
+        Self::column(&self.rent, &self.providers, provider)
+    }
+
+    /// A provider's cloud-market share per tick.
+    pub fn cloud_share_of(&self, provider: &str) -> Vec<f64> {
+        Self::column(&self.cloud_share, &self.providers, provider)
+    }
+
+    /// A lab's model-market share (by origin) per tick.
+    pub fn model_share_of(&self, lab: &str) -> Vec<f64> {
+        Self::column(&self.model_share, &self.labs, lab)
+    }
+
+    /// A lab's dependency per tick.
+    pub fn dependency_of(&self, lab: &str) -> Vec<f64> {
+        Self::column(&self.dependency, &self.labs, lab)
+    }
+
+    /// A corporate owner's profit per tick (0 in months it owns nothing).
+    pub fn owner_profit_of(&self, owner: &str) -> Vec<f64> {
+        self.owner_profit
+            .iter()
+            .map(|m| m.get(owner).copied().unwrap_or(0.0))
+            .collect()
+    }
+}
+
 /// `ids`' shares of `market` in one tick's share rows, in the order of `ids` (0 when absent).
 fn shares_of(report: &TickReport, market: crate::config::Market, ids: &[String]) -> Vec<f64> {
     ids.iter()

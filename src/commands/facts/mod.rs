@@ -8,18 +8,15 @@ pub mod record;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use rayon::prelude::*;
+use std::sync::atomic::Ordering;
 
 use super::CommandError;
 use super::progress::{bar, interrupt_flag};
-use crate::batch;
+use crate::batch::{self, Job};
 use crate::config::Config;
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
 use crate::sim::rng::derive_seed;
-use crate::sim::simulate;
 use measure::{FactRow, Measured, facts};
 use record::FactSeries;
 
@@ -51,32 +48,22 @@ pub struct FactsPlan {
 /// Runs every replicate of `configs` (in that order) and returns their series in job order.
 fn run_all(plan: &FactsPlan, configs: &[&Config]) -> Result<Vec<FactSeries>, CommandError> {
     let pool = batch::pool(plan.threads).map_err(CommandError::input)?;
-    let jobs: Vec<Config> = configs
+    let jobs: Vec<Job> = configs
         .iter()
         .flat_map(|c| {
             (0..plan.replicates).map(move |r| {
                 let mut config = (*c).clone();
                 config.run.seed = derive_seed(plan.master_seed, 0, u64::from(r));
-                config
+                Job { config }
             })
         })
         .collect();
     let progress = bar(plan.progress, jobs.len() as u64, "runs");
     let stop = interrupt_flag();
-    let stop_ref: &AtomicBool = &stop;
-    let results: Vec<Result<FactSeries, String>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|config| {
-                let mut series = FactSeries::default();
-                let outcome = simulate(config, &mut series, &mut |_| {}, &|| stop_ref.load(Ordering::Relaxed));
-                if let Some(b) = &progress {
-                    b.inc(1);
-                }
-                outcome
-                    .map(|_| series)
-                    .map_err(|e| format!("seed {}: {e}", config.run.seed))
-            })
-            .collect()
+    let results = batch::run_all_observed::<FactSeries>(&pool, &jobs, &stop, &|| {
+        if let Some(b) = &progress {
+            b.inc(1);
+        }
     });
     if let Some(b) = &progress {
         b.finish_and_clear();
@@ -86,6 +73,11 @@ fn run_all(plan: &FactsPlan, configs: &[&Config]) -> Result<Vec<FactSeries>, Com
     }
     results
         .into_iter()
+        .zip(&jobs)
+        .map(|(r, job)| {
+            r.map(|(series, _)| series)
+                .map_err(|e| format!("seed {}: {e}", job.config.run.seed))
+        })
         .collect::<Result<_, _>>()
         .map_err(CommandError::failed)
 }
