@@ -197,7 +197,8 @@ impl Kind for Acquisition {
             if blocked {
                 return Ok(format!("blocked: {note}; nothing changes"));
             }
-            figures = format!("; cleared: {note}");
+            // Under `rule = "report"` nothing is blocked whatever the figures say.
+            figures = format!("; not blocked: {note}");
         }
         Ok(format!("{}{figures}", take_control(world, p, l)))
     }
