@@ -2,6 +2,7 @@
 
 mod common;
 
+mod backtest;
 mod calibrate;
 mod cli;
 mod config_errors;

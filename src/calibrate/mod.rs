@@ -10,6 +10,7 @@
 //! evaluations are journaled, so a killed calibration resumes by replaying the search against
 //! the journal (`runner`); the results (`output`) are written atomically when it ends.
 
+pub mod backtest;
 pub mod error;
 pub mod evaluate;
 pub mod optimise;

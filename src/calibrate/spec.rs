@@ -328,12 +328,13 @@ struct OptimiserFile {
 }
 
 /// Errors of one file.
-struct Reader<'a> {
-    file: &'a str,
+pub(crate) struct Reader<'a> {
+    /// The file, as given.
+    pub file: &'a str,
 }
 
 impl Reader<'_> {
-    fn err(&self, key: &str, problem: impl Into<String>) -> ConfigError {
+    pub(crate) fn err(&self, key: &str, problem: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.to_string(),
             key: key.to_string(),
@@ -341,7 +342,7 @@ impl Reader<'_> {
         }
     }
 
-    fn finite(&self, key: &str, x: Option<f64>, example: &str) -> Result<f64, ConfigError> {
+    pub(crate) fn finite(&self, key: &str, x: Option<f64>, example: &str) -> Result<f64, ConfigError> {
         match x {
             None => Err(self.err(key, format!("is missing, e.g. {example}"))),
             Some(x) if x.is_finite() => Ok(x),
@@ -349,7 +350,7 @@ impl Reader<'_> {
         }
     }
 
-    fn month(&self, key: &str, text: &str, first: Month, last: Month) -> Result<Month, ConfigError> {
+    pub(crate) fn month(&self, key: &str, text: &str, first: Month, last: Month) -> Result<Month, ConfigError> {
         let m = Month::parse(text).map_err(|e| self.err(key, format!("is invalid: {e}")))?;
         if m < first || m > last {
             return Err(self.err(
@@ -359,6 +360,111 @@ impl Reader<'_> {
         }
         Ok(m)
     }
+
+    /// The months of an `at` or a `from`/`to` window at `at`, inside the run.
+    pub(crate) fn window(
+        &self,
+        at: &str,
+        month: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        first: Month,
+        last: Month,
+    ) -> Result<(Month, Month), ConfigError> {
+        match (month, from, to) {
+            (Some(month), None, None) => {
+                let month = self.month(&format!("{at}.at"), &month, first, last)?;
+                Ok((month, month))
+            }
+            (None, Some(from), Some(to)) => {
+                let f = self.month(&format!("{at}.from"), &from, first, last)?;
+                let t = self.month(&format!("{at}.to"), &to, first, last)?;
+                if t < f {
+                    return Err(self.err(
+                        &format!("{at}.to"),
+                        format!("must not be before from = \"{from}\", got \"{to}\""),
+                    ));
+                }
+                Ok((f, t))
+            }
+            (Some(_), _, _) => Err(self.err(at, "has both `at` and `from`/`to`; give a month or a window")),
+            _ => Err(self.err(
+                at,
+                "needs a month `at = \"YYYY-MM\"` or a window `from = \"YYYY-MM\"`, `to = \"YYYY-MM\"`",
+            )),
+        }
+    }
+}
+
+/// A base config read with a file's `set` overrides and `enterprises` applied.
+pub(crate) struct BaseWithSet {
+    /// The `base` as written.
+    pub label: String,
+    /// Its path, relative to the file that names it.
+    pub path: PathBuf,
+    /// The base table with the overrides.
+    pub table: toml::Table,
+    /// The overrides in file order (`enterprises` last, as `run.enterprises`).
+    pub set: Vec<(String, toml::Value)>,
+    /// The validated config.
+    pub config: config::Config,
+}
+
+/// Reads the base named by a calibration or backtest file (`what`) at `path`, applies its
+/// `set` table and `enterprises`, and validates the result. `run.seed` cannot be set: replicate
+/// seeds come from the file's `seed`.
+pub(crate) fn base_with_set(
+    path: &Path,
+    base: Option<String>,
+    set_table: Option<toml::Table>,
+    enterprises: Option<u64>,
+    r: &Reader,
+    what: &str,
+) -> Result<BaseWithSet, ConfigError> {
+    let Some(label) = base else {
+        return Err(r.err(
+            "base",
+            format!("is missing: name the config of the {what}, e.g. base = \"../baseline.toml\""),
+        ));
+    };
+    let base_path = relative_to(path, Path::new(&label));
+    if !base_path.is_file() && !config::embedded::is_embedded(&base_path) {
+        return Err(r.err(
+            "base",
+            format!("\"{label}\" does not exist (looked for {})", base_path.display()),
+        ));
+    }
+    let mut table = config::read_table(&base_path)?;
+    let mut set = Vec::new();
+    for (key, value) in set_table.unwrap_or_default() {
+        let at = format!("set.\"{key}\"");
+        if key == "run.seed" {
+            return Err(r.err(
+                &at,
+                format!("cannot be set: replicate seeds are derived from the {what}'s `seed`"),
+            ));
+        }
+        check_key(&table, &key).map_err(|p| r.err(&at, format!("does not exist in {}: {p}", base_path.display())))?;
+        config::set_key(&mut table, &key, value.clone())
+            .map_err(|p| r.err(&at, format!("cannot be set in {}: {p}", base_path.display())))?;
+        set.push((key, value));
+    }
+    if let Some(n) = enterprises {
+        let value = toml::Value::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+        config::set_key(&mut table, "run.enterprises", value.clone()).map_err(|p| r.err("enterprises", p))?;
+        set.push(("run.enterprises".to_string(), value));
+    }
+    let config = config::from_table(
+        table.clone(),
+        &format!("{} (with the {what}'s `set`)", base_path.display()),
+    )?;
+    Ok(BaseWithSet {
+        label,
+        path: base_path,
+        table,
+        set,
+        config,
+    })
 }
 
 /// Default number of global points, max evaluations and iterations, tolerance and step.
@@ -398,43 +504,13 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
     let r = Reader { file: &file };
 
     // The base, with `set` and `enterprises`.
-    let Some(base_label) = spec.base else {
-        return Err(r.err(
-            "base",
-            "is missing: name the config to calibrate, e.g. base = \"../baseline.toml\"",
-        ));
-    };
-    let base_path = relative_to(path, Path::new(&base_label));
-    if !base_path.is_file() && !config::embedded::is_embedded(&base_path) {
-        return Err(r.err(
-            "base",
-            format!("\"{base_label}\" does not exist (looked for {})", base_path.display()),
-        ));
-    }
-    let mut table = config::read_table(&base_path)?;
-    let mut set = Vec::new();
-    for (key, value) in spec.set.unwrap_or_default() {
-        let at = format!("set.\"{key}\"");
-        if key == "run.seed" {
-            return Err(r.err(
-                &at,
-                "cannot be set: replicate seeds are derived from the calibration's `seed`",
-            ));
-        }
-        check_key(&table, &key).map_err(|p| r.err(&at, format!("does not exist in {}: {p}", base_path.display())))?;
-        config::set_key(&mut table, &key, value.clone())
-            .map_err(|p| r.err(&at, format!("cannot be set in {}: {p}", base_path.display())))?;
-        set.push((key, value));
-    }
-    if let Some(n) = spec.enterprises {
-        let value = toml::Value::Integer(i64::try_from(n).unwrap_or(i64::MAX));
-        config::set_key(&mut table, "run.enterprises", value.clone()).map_err(|p| r.err("enterprises", p))?;
-        set.push(("run.enterprises".to_string(), value));
-    }
-    let base = config::from_table(
-        table.clone(),
-        &format!("{} (with the calibration's `set`)", base_path.display()),
-    )?;
+    let BaseWithSet {
+        label: base_label,
+        path: base_path,
+        table,
+        set,
+        config: base,
+    } = base_with_set(path, spec.base, spec.set, spec.enterprises, &r, "calibration")?;
     let run_start = Month::parse(&base.run.start).map_err(|e| r.err("base", e))?;
     let run_last = run_start.plus(i64::from(base.run.ticks) - 1);
 
@@ -590,32 +666,7 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
                 ),
             )
         })?;
-        let (from, to) = match (m.at, m.from, m.to) {
-            (Some(month), None, None) => {
-                let month = r.month(&format!("{at}.at"), &month, run_start, run_last)?;
-                (month, month)
-            }
-            (None, Some(from), Some(to)) => {
-                let f = r.month(&format!("{at}.from"), &from, run_start, run_last)?;
-                let t = r.month(&format!("{at}.to"), &to, run_start, run_last)?;
-                if t < f {
-                    return Err(r.err(
-                        &format!("{at}.to"),
-                        format!("must not be before from = \"{from}\", got \"{to}\""),
-                    ));
-                }
-                (f, t)
-            }
-            (Some(_), _, _) => {
-                return Err(r.err(&at, "has both `at` and `from`/`to`; give a month or a window"));
-            }
-            _ => {
-                return Err(r.err(
-                    &at,
-                    "needs a month `at = \"YYYY-MM\"` or a window `from = \"YYYY-MM\"`, `to = \"YYYY-MM\"`",
-                ));
-            }
-        };
+        let (from, to) = r.window(&at, m.at, m.from, m.to, run_start, run_last)?;
         let statistic = m.statistic.unwrap_or(Statistic::Mean);
         if matches!(statistic, Statistic::Slope | Statistic::Change) && from == to {
             return Err(r.err(

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::analyze::{AnalyzePlan, Window};
+use crate::commands::backtest::BacktestPlan;
 use crate::commands::calibrate::CalibratePlan;
 use crate::commands::compare::{CompareInputs, ComparePlan};
 use crate::commands::facts::FactsPlan;
@@ -73,6 +74,27 @@ pub enum Command {
     /// The stylized-facts report: measure the 13 facts of docs/DATA.md §8 on replicates of a
     /// config and write facts.csv and facts.md (the table of docs/VALIDATION.md).
     Facts(FactsArgs),
+    /// Compare replicates of a history config, with a calibration's estimates applied, with the
+    /// record in and out of the calibration window: fit per observation, summary per series,
+    /// markdown tables and a figure of simulated against observed paths.
+    Backtest(BacktestArgs),
+}
+
+/// Arguments of `aimarket backtest`.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Backtest file (TOML), e.g. configs/history/backtest.toml, or the name of a shipped one
+    /// (history/backtest).
+    pub backtest: PathBuf,
+    /// Output directory (default: outputs/backtests/<backtest file name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar and no printed summary.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `aimarket facts`.
@@ -414,6 +436,8 @@ pub enum Plan {
     Rerun(RunPlan),
     /// `aimarket facts`.
     Facts(Box<FactsPlan>),
+    /// `aimarket backtest`.
+    Backtest(Box<BacktestPlan>),
 }
 
 /// The exit code of a command error.
@@ -439,6 +463,7 @@ pub fn main_entry() -> ExitCode {
         Plan::Slurm(p) => commands::slurm::execute(&p),
         Plan::Analyze(p) => commands::analyze::execute(&p),
         Plan::Facts(p) => commands::facts::execute(&p),
+        Plan::Backtest(p) => commands::backtest::execute(&p),
         Plan::Calibrate(p) => commands::calibrate::execute(&p),
         Plan::Init(p) => commands::init::execute(&p),
         Plan::Rerun(p) => commands::run::execute(&p),
@@ -515,7 +540,7 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
             }))
         }
         Command::Calibrate(mut args) => {
-            args.calibration = resolve_calibration(&args.calibration);
+            args.calibration = resolve_shipped(&args.calibration, "calibrations");
             check_input_file(&args.calibration)?;
             let calibration = crate::calibrate::spec::load(&args.calibration).map_err(CommandError::input)?;
             if args.threads == Some(0) {
@@ -626,6 +651,26 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 regulation_name,
                 replicates: args.replicates,
                 out: args.out,
+                threads: args.threads,
+                progress: show_progress(args.quiet),
+                report: !args.quiet,
+            }))
+        }
+        Command::Backtest(args) => {
+            let file = resolve_shipped(&args.backtest, "history");
+            check_input_file(&file)?;
+            let backtest = crate::calibrate::backtest::load(&file).map_err(CommandError::input)?;
+            if args.threads == Some(0) {
+                return Err(CommandError::input("--threads must be at least 1, got 0"));
+            }
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| commands::backtest::default_out(&file));
+            check_out_dir(&out)?;
+            Plan::Backtest(Box::new(BacktestPlan {
+                backtest: Box::new(backtest),
+                out,
                 threads: args.threads,
                 progress: show_progress(args.quiet),
                 report: !args.quiet,
@@ -746,10 +791,11 @@ pub fn load_run_config(args: &RunArgs) -> Result<Config, config::ConfigError> {
     })
 }
 
-/// The path a calibration argument names: itself when it exists (or is a virtual path),
-/// otherwise the shipped calibration of that name (`switching` →
-/// `embedded:/configs/calibrations/switching.toml`), otherwise itself (reported missing).
-fn resolve_calibration(arg: &std::path::Path) -> PathBuf {
+/// The path a calibration or backtest argument names: itself when it exists (or is a virtual
+/// path), otherwise the shipped file of that name in `configs/<dir>` (`switching` →
+/// `embedded:/configs/calibrations/switching.toml`, `backtest` →
+/// `embedded:/configs/history/backtest.toml`), otherwise itself (reported missing).
+fn resolve_shipped(arg: &std::path::Path, dir: &str) -> PathBuf {
     use crate::config::embedded;
     if arg.exists() || embedded::is_embedded(arg) {
         return arg.to_path_buf();
@@ -759,9 +805,9 @@ fn resolve_calibration(arg: &std::path::Path) -> PathBuf {
     };
     let name = name.strip_prefix("./").unwrap_or(name);
     let name = name.strip_prefix("configs/").unwrap_or(name);
-    let name = name.strip_prefix("calibrations/").unwrap_or(name);
+    let name = name.strip_prefix(dir).and_then(|n| n.strip_prefix('/')).unwrap_or(name);
     let stem = name.strip_suffix(".toml").unwrap_or(name);
-    let path = embedded::virtual_path(&format!("calibrations/{stem}.toml"));
+    let path = embedded::virtual_path(&format!("{dir}/{stem}.toml"));
     if embedded::is_embedded(&path) {
         path
     } else {

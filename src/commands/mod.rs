@@ -3,6 +3,7 @@
 //! only `cli` turns that into an exit code.
 
 pub mod analyze;
+pub mod backtest;
 pub mod calibrate;
 pub mod compare;
 pub mod facts;
