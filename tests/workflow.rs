@@ -354,7 +354,7 @@ fn shipped_configs_run_by_name_from_any_directory_and_init_copies_them() {
     let o = aimarket_in(cwd, &["init", "mine"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("history/ (2019)"),
+        String::from_utf8_lossy(&o.stdout).contains("history/ (2019, backtest)"),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );

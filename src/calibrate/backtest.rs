@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::spec::{Reader, Series, Statistic, base_with_set};
+use super::spec::{Reader, Series, Statistic, base_with_set, read_file};
 use crate::config::{self, ConfigError, Month};
 use crate::stats::{summarise, t975};
 
@@ -197,30 +197,7 @@ struct ObservationFile {
 /// Reads and validates a backtest file. Nothing runs if this fails.
 pub fn load(path: &Path) -> Result<Backtest, ConfigError> {
     let file = path.display().to_string();
-    let text = match config::embedded::read(path) {
-        Some(text) => text.to_string(),
-        None => config::read_text(path)?,
-    };
-    let table = config::parse_table(&text, &file)?;
-    let spec: BacktestFile = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(
-        |e: serde_path_to_error::Error<toml::de::Error>| {
-            let key = e.path().to_string();
-            let message = e.inner().message().trim().to_string();
-            if key == "." {
-                ConfigError {
-                    file: file.clone(),
-                    key: String::new(),
-                    problem: message,
-                }
-            } else {
-                ConfigError {
-                    file: file.clone(),
-                    key,
-                    problem: format!("is invalid: {message}"),
-                }
-            }
-        },
-    )?;
+    let (spec, text): (BacktestFile, String) = read_file(path)?;
     let r = Reader { file: &file };
     let base = base_with_set(path, spec.base, spec.set, spec.enterprises, &r, "backtest")?;
     let run_start = Month::parse(&base.config.run.start).map_err(|e| r.err("base", e))?;

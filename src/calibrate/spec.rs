@@ -474,15 +474,16 @@ const DEFAULT_MAX_ITERATIONS: u64 = 1000;
 const DEFAULT_TOLERANCE: f64 = 1e-3;
 const DEFAULT_SIMPLEX_STEP: f64 = 0.1;
 
-/// Reads and validates a calibration file. Nothing runs if this fails.
-pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
+/// Reads a calibration or backtest file (a path or an embedded name) into its shape `T`, with
+/// its text: a TOML error or a shape error (wrong type, unknown key) names the file and the key.
+pub(crate) fn read_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, String), ConfigError> {
     let file = path.display().to_string();
     let text = match config::embedded::read(path) {
         Some(text) => text.to_string(),
         None => config::read_text(path)?,
     };
     let table = config::parse_table(&text, &file)?;
-    let spec: CalibrationFile = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(
+    let spec = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(
         |e: serde_path_to_error::Error<toml::de::Error>| {
             let key = e.path().to_string();
             let message = e.inner().message().trim().to_string();
@@ -501,6 +502,13 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
             }
         },
     )?;
+    Ok((spec, text))
+}
+
+/// Reads and validates a calibration file. Nothing runs if this fails.
+pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
+    let file = path.display().to_string();
+    let (spec, text): (CalibrationFile, String) = read_file(path)?;
     let r = Reader { file: &file };
 
     // The base, with `set` and `enterprises`.

@@ -7,11 +7,10 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 
 use super::CommandError;
-use super::progress::{bar, interrupt_flag};
-use crate::batch::{self, Job};
+use super::progress::run_observed;
+use crate::batch::Job;
 use crate::calibrate::backtest::{Backtest, Fit, Observation, fit};
 use crate::calibrate::spec::Series;
 use crate::config;
@@ -49,34 +48,12 @@ pub fn default_out(file: &std::path::Path) -> PathBuf {
 /// Runs every replicate; the recorders in replicate order.
 fn run_all(plan: &BacktestPlan) -> Result<Vec<MetricsRecorder>, CommandError> {
     let bt = &plan.backtest;
-    let pool = batch::pool(plan.threads).map_err(CommandError::input)?;
     let jobs: Vec<Job> = (0..bt.replicates)
         .map(|r| Job {
             config: bt.config_of(r),
         })
         .collect();
-    let progress = bar(plan.progress, jobs.len() as u64, "runs");
-    let stop = interrupt_flag();
-    let results = batch::run_all_observed::<MetricsRecorder>(&pool, &jobs, &stop, &|| {
-        if let Some(b) = &progress {
-            b.inc(1);
-        }
-    });
-    if let Some(b) = &progress {
-        b.finish_and_clear();
-    }
-    if stop.load(Ordering::SeqCst) {
-        return Err(CommandError::Interrupted("interrupted; nothing was written".into()));
-    }
-    results
-        .into_iter()
-        .zip(&jobs)
-        .map(|(r, job)| {
-            r.map(|(rec, _)| rec)
-                .map_err(|e| format!("seed {}: {e}", job.config.run.seed))
-        })
-        .collect::<Result<_, _>>()
-        .map_err(CommandError::failed)
+    run_observed(&jobs, plan.threads, plan.progress)
 }
 
 /// One summary row: the observations of one series in one sample.

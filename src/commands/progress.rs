@@ -2,7 +2,11 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::CommandError;
+use crate::batch::{self, Job};
+use crate::sim::Observer;
 
 /// Whether to draw progress bars: only on a terminal and without `--quiet`.
 pub fn show_progress(quiet: bool) -> bool {
@@ -37,4 +41,37 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
         flag
     })
     .clone()
+}
+
+/// Runs `jobs` on `threads` workers (None: all cores) with a progress bar over runs and Ctrl-C
+/// handling, and returns each job's observer in job order. An interrupt writes nothing; a
+/// failed run is reported with its seed.
+pub fn run_observed<O: Observer + Default + Send>(
+    jobs: &[Job],
+    threads: Option<usize>,
+    progress: bool,
+) -> Result<Vec<O>, CommandError> {
+    let pool = batch::pool(threads).map_err(CommandError::input)?;
+    let progress = bar(progress, jobs.len() as u64, "runs");
+    let stop = interrupt_flag();
+    let results = batch::run_all_observed::<O>(&pool, jobs, &stop, &|| {
+        if let Some(b) = &progress {
+            b.inc(1);
+        }
+    });
+    if let Some(b) = &progress {
+        b.finish_and_clear();
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Err(CommandError::Interrupted("interrupted; nothing was written".into()));
+    }
+    results
+        .into_iter()
+        .zip(jobs)
+        .map(|(r, job)| {
+            r.map(|(o, _)| o)
+                .map_err(|e| format!("seed {}: {e}", job.config.run.seed))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(CommandError::failed)
 }

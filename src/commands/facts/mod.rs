@@ -8,11 +8,10 @@ pub mod record;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 
 use super::CommandError;
-use super::progress::{bar, interrupt_flag};
-use crate::batch::{self, Job};
+use super::progress::run_observed;
+use crate::batch::Job;
 use crate::config::Config;
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
@@ -47,7 +46,6 @@ pub struct FactsPlan {
 
 /// Runs every replicate of `configs` (in that order) and returns their series in job order.
 fn run_all(plan: &FactsPlan, configs: &[&Config]) -> Result<Vec<FactSeries>, CommandError> {
-    let pool = batch::pool(plan.threads).map_err(CommandError::input)?;
     let jobs: Vec<Job> = configs
         .iter()
         .flat_map(|c| {
@@ -58,28 +56,7 @@ fn run_all(plan: &FactsPlan, configs: &[&Config]) -> Result<Vec<FactSeries>, Com
             })
         })
         .collect();
-    let progress = bar(plan.progress, jobs.len() as u64, "runs");
-    let stop = interrupt_flag();
-    let results = batch::run_all_observed::<FactSeries>(&pool, &jobs, &stop, &|| {
-        if let Some(b) = &progress {
-            b.inc(1);
-        }
-    });
-    if let Some(b) = &progress {
-        b.finish_and_clear();
-    }
-    if stop.load(Ordering::SeqCst) {
-        return Err(CommandError::Interrupted("interrupted; nothing was written".into()));
-    }
-    results
-        .into_iter()
-        .zip(&jobs)
-        .map(|(r, job)| {
-            r.map(|(series, _)| series)
-                .map_err(|e| format!("seed {}: {e}", job.config.run.seed))
-        })
-        .collect::<Result<_, _>>()
-        .map_err(CommandError::failed)
+    run_observed(&jobs, plan.threads, plan.progress)
 }
 
 /// Mean and CI of a measured statistic as table text: `−0.42 [−0.51, −0.33]`.
