@@ -292,3 +292,37 @@ fn the_shipped_calibration_sees_nothing_after_its_window_and_the_backtest_applie
     let outside = bt.observations.iter().filter(|o| !o.in_sample).count();
     assert!(outside > 40, "{outside} out-of-sample observations");
 }
+
+/// Full size (about 25 s on 2 cores): a fresh run of the shipped calibration gives the
+/// estimates the shipped backtest applies (to its three decimals). Run with
+/// `cargo test --release --test main -- --ignored backtest::`.
+#[test]
+#[ignore = "full-size calibration, about 25 s on 2 cores"]
+fn the_shipped_backtest_applies_what_a_fresh_calibration_estimates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cal");
+    let o = aimarket(
+        &[
+            "calibrate",
+            "configs/calibrations/history_2019.toml",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let best: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("best.json")).unwrap()).unwrap();
+    let bt = backtest::load(&repo("configs/history/backtest.toml")).unwrap();
+    for p in best["parameters"].as_array().unwrap() {
+        let key = p["key"].as_str().unwrap();
+        let estimate = p["value"].as_f64().unwrap();
+        let (_, v) = bt.set.iter().find(|(k, _)| k == key).unwrap();
+        let applied = v.as_float().unwrap();
+        assert!(
+            (applied - estimate).abs() <= 0.0005 + 1e-12,
+            "{key}: the backtest applies {applied}, a fresh calibration estimates {estimate}"
+        );
+    }
+}
