@@ -326,3 +326,41 @@ fn the_shipped_backtest_applies_what_a_fresh_calibration_estimates() {
         );
     }
 }
+
+#[test]
+fn set_on_the_command_line_overrides_the_files_set_and_bad_keys_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = backtest_file(tmp.path(), 1500, 15, 2, OBS);
+    let f = file.to_str().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let out = tmp.path().join(out);
+        let mut args = vec!["backtest", f, "--out", out.to_str().unwrap(), "--quiet"];
+        args.extend(extra);
+        (aimarket(&args, &[]), out)
+    };
+    let (o, as_file) = run("file", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The file sets cloud_gravity = 1.2; the same value on the command line changes nothing …
+    let (o, same) = run("same", &["--set", "enterprise.cloud_gravity=1.2"]);
+    assert!(o.status.success());
+    assert_eq!(
+        std::fs::read(as_file.join("backtest.csv")).unwrap(),
+        std::fs::read(same.join("backtest.csv")).unwrap()
+    );
+    // … another value wins over the file's and moves the cloud shares.
+    let (o, other) = run("other", &["--set", "enterprise.cloud_gravity=3.0"]);
+    assert!(o.status.success());
+    let mean = |d: &Path| read_csv(&d.join("backtest.csv"))[0]["mean"].parse::<f64>().unwrap();
+    assert_ne!(mean(&as_file), mean(&other));
+    let manifest = std::fs::read_to_string(other.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"enterprise.cloud_gravity\": \"3.0\""), "{manifest}");
+    // A key the config does not have is refused before anything runs.
+    let (o, bad) = run("bad", &["--set", "enterprise.no_such_weight=1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("set.\"enterprise.no_such_weight\"") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!bad.exists());
+}

@@ -196,10 +196,24 @@ struct ObservationFile {
 
 /// Reads and validates a backtest file. Nothing runs if this fails.
 pub fn load(path: &Path) -> Result<Backtest, ConfigError> {
+    load_with(path, &[])
+}
+
+/// [`load`] with `overrides` (`key=value`, as `run --set`) applied after the file's `set`, so
+/// that a backtest can be rerun at other parameter values (e.g. the hand-set ones) without
+/// editing the file. A bad override is named as `set."<key>"`.
+pub fn load_with(path: &Path, overrides: &[String]) -> Result<Backtest, ConfigError> {
     let file = path.display().to_string();
     let (spec, text): (BacktestFile, String) = read_file(path)?;
     let r = Reader { file: &file };
-    let base = base_with_set(path, spec.base, spec.set, spec.enterprises, &r, "backtest")?;
+    let mut set = spec.set.unwrap_or_default();
+    for arg in overrides {
+        let (key, value) = arg
+            .split_once('=')
+            .ok_or_else(|| ConfigError::new("--set", "", format!("expected key=value, got \"{arg}\"")))?;
+        set.insert(key.trim().to_string(), config::parse_value(value.trim()));
+    }
+    let base = base_with_set(path, spec.base, Some(set), spec.enterprises, &r, "backtest")?;
     let run_start = Month::parse(&base.config.run.start).map_err(|e| r.err("base", e))?;
     let run_last = run_start.plus(i64::from(base.config.run.ticks) - 1);
     let replicates = match spec.replicates {

@@ -89,6 +89,10 @@ pub struct BacktestArgs {
     /// Output directory (default: outputs/backtests/<backtest file name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Override a key of the history config after the file's `set` (repeatable), e.g.
+    /// --set enterprise.cloud_gravity=1.5 to rerun the backtest at another value.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -659,7 +663,7 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
         Command::Backtest(args) => {
             let file = resolve_shipped(&args.backtest, "history");
             check_input_file(&file)?;
-            let backtest = crate::calibrate::backtest::load(&file).map_err(CommandError::input)?;
+            let backtest = crate::calibrate::backtest::load_with(&file, &args.set).map_err(CommandError::input)?;
             if args.threads == Some(0) {
                 return Err(CommandError::input("--threads must be at least 1, got 0"));
             }
