@@ -391,3 +391,40 @@ fn a_rejected_run_does_not_create_a_missing_output_dir() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists(), "the output dir was created for a rejected config");
 }
+
+#[test]
+fn a_bound_the_config_breaks_is_named_by_its_key_not_by_the_first_set_event() {
+    // The history config has `set` events; each is checked by validating the config with its
+    // value applied, which used to report a too-large population as `events[0].value`.
+    let o = aimarket(
+        &[
+            "validate",
+            "configs/history/2019.toml",
+            "--set",
+            "run.enterprises=100000000",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("run.enterprises must be ≤ 50000000"), "{err}");
+    assert!(!err.contains("events["), "{err}");
+    // A set event whose own value breaks a bound is still named as the event's value.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "extends = '{}'\n[[events]]\nat = \"2026-06\"\nkind = \"set\"\nkey = \"enterprise.cloud_gravity\"\nvalue = 1000.0\n",
+            repo("configs/baseline.toml").display()
+        ),
+    )
+    .unwrap();
+    let o = aimarket(&["validate", file.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(".value is rejected") && err.contains("enterprise.cloud_gravity"),
+        "{err}"
+    );
+}

@@ -207,13 +207,28 @@ pub fn load_with(path: &Path, overrides: &[String]) -> Result<Backtest, ConfigEr
     let (spec, text): (BacktestFile, String) = read_file(path)?;
     let r = Reader { file: &file };
     let mut set = spec.set.unwrap_or_default();
+    let mut enterprises = spec.enterprises;
     for arg in overrides {
         let (key, value) = arg
             .split_once('=')
             .ok_or_else(|| ConfigError::new("--set", "", format!("expected key=value, got \"{arg}\"")))?;
-        set.insert(key.trim().to_string(), config::parse_value(value.trim()));
+        let (key, value) = (key.trim(), config::parse_value(value.trim()));
+        // The file's `enterprises` is applied after its `set`; on the command line the
+        // population must win over it too.
+        if key == "run.enterprises" {
+            let n = value.as_integer().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
+                ConfigError::new(
+                    "--set",
+                    key,
+                    format!("must be a whole number of enterprises, got {value}"),
+                )
+            })?;
+            enterprises = Some(n);
+        } else {
+            set.insert(key.to_string(), value);
+        }
     }
-    let base = base_with_set(path, spec.base, Some(set), spec.enterprises, &r, "backtest")?;
+    let base = base_with_set(path, spec.base, Some(set), enterprises, &r, "backtest")?;
     let run_start = Month::parse(&base.config.run.start).map_err(|e| r.err("base", e))?;
     let run_last = run_start.plus(i64::from(base.config.run.ticks) - 1);
     let replicates = match spec.replicates {

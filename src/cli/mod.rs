@@ -99,6 +99,9 @@ pub struct BacktestArgs {
     /// No progress bar and no printed summary.
     #[arg(long)]
     pub quiet: bool,
+    /// Run even if the estimated memory exceeds what the machine has available.
+    #[arg(long)]
+    pub force_size: bool,
 }
 
 /// Arguments of `aimarket facts`.
@@ -672,6 +675,15 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 .clone()
                 .unwrap_or_else(|| commands::backtest::default_out(&file));
             check_out_dir(&out)?;
+            let at_once = backtest.replicates.min(threads_of(args.threads));
+            check_size(
+                at_once * bounds::world_bytes(&backtest.base),
+                &format!(
+                    "a backtest of {} enterprises ({at_once} runs at once)",
+                    backtest.base.run.enterprises
+                ),
+                args.force_size,
+            )?;
             Plan::Backtest(Box::new(BacktestPlan {
                 backtest: Box::new(backtest),
                 out,

@@ -65,21 +65,27 @@ impl Kind for Set {
                 ),
             ));
         }
-        let mut table = config::to_table(cx.config());
-        table.remove("events");
+        let mut without_events = config::to_table(cx.config());
+        without_events.remove("events");
+        let mut table = without_events.clone();
         config::set_key(&mut table, k, self.value.clone()).map_err(|p| cx.fail("key", format!("\"{k}\" {p}")))?;
         let probe: Result<Config, _> = serde_path_to_error::deserialize(toml::Value::Table(table));
         match probe {
             Err(e) => Err(cx.fail("value", format!("does not fit \"{k}\": {}", e.inner().message().trim()))),
-            Ok(probe) => config::validate(&probe, cx.file()).map_err(|e| {
-                cx.fail(
+            Ok(probe) => match config::validate(&probe, cx.file()) {
+                Ok(()) => Ok(()),
+                // A config that fails without this event too (a bound of `run.enterprises`,
+                // say) is reported under its own key by the rest of validation, not as this
+                // event's value.
+                Err(_) if config::from_table(without_events, cx.file()).is_err() => Ok(()),
+                Err(e) => Err(cx.fail(
                     "value",
                     format!(
                         "is rejected: {}",
                         e.to_string().trim_start_matches(&format!("{}: ", cx.file()))
                     ),
-                )
-            }),
+                )),
+            },
         }
     }
 
