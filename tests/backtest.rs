@@ -153,6 +153,14 @@ fn backtest_fits_equal_statistics_recomputed_from_runs_of_the_same_seeds() {
         .filter(|r| r["panel"] == "share.cloud.aws" && r["series"] == "simulated")
         .count();
     assert_eq!(simulated, ticks as usize);
+    // Levels are drawn as observations, changes are not (they would sit on a level axis).
+    let observed = |panel: &str| {
+        fig.iter()
+            .filter(|r| r["panel"] == panel && r["series"] == "observed" && !r["y"].is_empty())
+            .count()
+    };
+    assert_eq!(observed("share.cloud.aws"), 1);
+    assert_eq!(observed("share.cloud.azure"), 0, "the azure observation is a change");
     assert!(out.join("figure_backtest.png").metadata().unwrap().len() > 10_000);
 }
 

@@ -12,7 +12,7 @@ use super::CommandError;
 use super::progress::run_observed;
 use crate::batch::Job;
 use crate::calibrate::backtest::{Backtest, Fit, Observation, fit};
-use crate::calibrate::spec::Series;
+use crate::calibrate::spec::{Series, Statistic};
 use crate::config;
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
@@ -273,7 +273,8 @@ fn gap(x: f64) -> Point {
 }
 
 /// The figure: per series, the replicates' monthly mean with its 95 % prediction band, the
-/// observations with their ranges, and a vertical line at the end of the calibration window.
+/// observed levels (statistics mean, first, last) with their ranges, and a vertical line at the
+/// end of the calibration window. Changes and slopes are not levels and are left to the tables.
 pub fn figure(bt: &Backtest, runs: &[MetricsRecorder]) -> Figure {
     let start = config::Month::parse(&bt.base.run.start).expect("validated start");
     let end_x = bt.calibration_end.ticks_since(start) as f64;
@@ -300,7 +301,11 @@ pub fn figure(bt: &Backtest, runs: &[MetricsRecorder]) -> Figure {
                 })
                 .collect();
             let mut observed = Vec::new();
-            for o in bt.observations.iter().filter(|o| &o.series == s) {
+            // Changes and slopes are not levels: they are in the tables, not on the panel.
+            let levels = bt.observations.iter().filter(|o| {
+                &o.series == s && matches!(o.statistic, Statistic::Mean | Statistic::First | Statistic::Last)
+            });
+            for o in levels {
                 let x = (o.first_tick + o.last_tick) as f64 / 2.0;
                 let (lo, hi) = o.interval();
                 let ranged = o.low.is_some();
@@ -375,7 +380,7 @@ pub fn figure(bt: &Backtest, runs: &[MetricsRecorder]) -> Figure {
     Figure {
         title: format!("Backtest: {} against the record", bt.base_label),
         note: format!(
-            "{} replicates × {} enterprises; band: 95 % prediction interval of one replicate; calibrated on months up to {} (grey line), out of sample after",
+            "{} replicates × {} enterprises; band: 95 % prediction interval of one replicate; calibrated on months up to {} (grey line), out of sample after; observed levels only (changes are in backtest.md)",
             n, bt.base.run.enterprises, bt.calibration_end
         ),
         rows,
