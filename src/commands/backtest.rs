@@ -108,7 +108,8 @@ pub fn summary(observations: &[Observation], fits: &[Fit]) -> Vec<SummaryRow> {
     rows
 }
 
-/// A number for the tables: three significant figures below 100, whole numbers above.
+/// A number for the tables: three decimals below 1, three significant figures from 1 to 100,
+/// whole numbers above.
 fn short(v: f64) -> String {
     if !v.is_finite() {
         return "–".to_string();
