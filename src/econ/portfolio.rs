@@ -241,9 +241,10 @@ impl Portfolio {
 /// capped at the u16 range.
 pub fn stochastic_round(x: f64, u: f64) -> u16 {
     // Truncation is the floor for non-negative x and exact below 2^53; without SSE4.1 `floor`
-    // is a library call.
+    // is a library call. Through i64, not u64: the same integer below 2^63, but SSE2 converts
+    // signed integers in one instruction each way and unsigned ones with a branchy sequence.
     let floor = if (0.0..4.0e15).contains(&x) {
-        (x as u64) as f64
+        (x as i64) as f64
     } else {
         x.floor()
     };
@@ -389,7 +390,9 @@ pub trait EventDraws {
 
 fn split(bits: u64) -> (f64, f64) {
     let scale = 1.0 / 4_294_967_296.0;
-    ((bits >> 32) as f64 * scale, (bits & 0xFFFF_FFFF) as f64 * scale)
+    // Each half as u32: its conversion is exact and one signed conversion of the zero-extended
+    // value, where a u64's is a branchy sequence under SSE2 (the same values either way).
+    ((bits >> 32) as u32 as f64 * scale, bits as u32 as f64 * scale)
 }
 
 /// One enterprise's month: forced moves, a cloud project, a cloud move review, an AI project
