@@ -19,6 +19,8 @@
 //! uniform, walking channel sums first and slots second: O(channels + labs) per choice, no `exp`
 //! in the per-enterprise path.
 
+use super::portfolio::CLOUD_SLOTS;
+
 /// Marker for "no AI option yet" (enterprises before their first choice).
 pub const NO_OPTION: u16 = u16::MAX;
 
@@ -809,6 +811,47 @@ pub struct CloudTables {
     outside: f64,
     gravity: Vec<f64>,
     move_factor: f64,
+    /// New projects' walks, made once per tick with few providers (up to [`WALK_PROVIDERS`];
+    /// empty with more): per suite and held set of at most [`CLOUD_SLOTS`] clouds (`full`
+    /// exactly when that many, as enterprises choose) an entry of `n_providers + 1` values, the
+    /// sum of the weights and the outside weight (`others` in [`CloudTables::choose`]), then
+    /// the walk's running sum at each provider, NaN for a provider without weight (the walk
+    /// skips it). The same operations in the same order as the walk of a choice, so the same
+    /// values: a new project's choice then reads one entry.
+    new_walks: Vec<f64>,
+    /// Per entry of `new_walks`, the last provider with weight ([`NO_PROVIDER`] if none).
+    new_last: Vec<u8>,
+    /// Per held set, its place among the held sets with entries, with [`FULL_RANK`] when it
+    /// is full ([`NO_RANK`]: no entry).
+    walk_rank: Vec<u16>,
+    /// Held sets with entries, per suite.
+    walk_sets: usize,
+}
+
+/// A held set without entries in [`CloudTables`]' walks.
+const NO_RANK: u16 = u16::MAX;
+/// The flag of a full held set (its entry is for `full`) in [`CloudTables`]' `walk_rank`.
+const FULL_RANK: u16 = 1 << 14;
+
+/// Most providers for which [`CloudTables`] makes the new projects' walks: entries for every
+/// suite and held set (7 · 42 for the baseline's 6).
+const WALK_PROVIDERS: usize = 6;
+
+/// No provider in [`CloudTables`]' `new_last`.
+const NO_PROVIDER: u8 = u8::MAX;
+
+/// The weight of provider p in a cloud choice, from the per-tick products and the held set (as
+/// [`CloudTables::weight`]: a held provider with gravity, an unheld one not at all when the
+/// enterprise manages no more clouds).
+#[inline(always)]
+fn weight_of(row: &[f64], held_row: &[f64], held_set: u64, full: bool, p: usize) -> f64 {
+    if held_set >> p & 1 == 1 {
+        held_row[p]
+    } else if full {
+        0.0
+    } else {
+        row[p]
+    }
 }
 
 /// Most providers a cloud choice handles (held clouds are kept as a 64-bit set; the config
@@ -847,7 +890,7 @@ impl CloudTables {
             .enumerate()
             .map(|(i, w)| w * gravity[i % n_providers])
             .collect();
-        CloudTables {
+        let mut tables = CloudTables {
             n_providers,
             max,
             weights,
@@ -855,7 +898,81 @@ impl CloudTables {
             outside: (outside_utility - max).exp(),
             gravity,
             move_factor: (-migration_cost).exp(),
+            new_walks: Vec::new(),
+            new_last: Vec::new(),
+            walk_rank: Vec::new(),
+            walk_sets: 0,
+        };
+        if n_providers <= WALK_PROVIDERS {
+            tables.make_new_walks();
         }
+        tables
+    }
+
+    /// Fills `new_walks`, `new_last` and `walk_rank` for every suite and every held set an
+    /// enterprise can have (at most [`CLOUD_SLOTS`] clouds, `full` with that many).
+    fn make_new_walks(&mut self) {
+        match self.n_providers {
+            1 => self.fill_new_walks::<1>(),
+            2 => self.fill_new_walks::<2>(),
+            3 => self.fill_new_walks::<3>(),
+            4 => self.fill_new_walks::<4>(),
+            5 => self.fill_new_walks::<5>(),
+            6 => self.fill_new_walks::<6>(),
+            _ => {}
+        }
+    }
+
+    /// [`CloudTables::make_new_walks`] for `N` providers. Once per tick, so written to cost
+    /// little: the number of providers a constant, each entry's weights once into an array.
+    fn fill_new_walks<const N: usize>(&mut self) {
+        // The held sets with entries, and whether they are full (a popcount is a library call
+        // on the portable target: counted once here, not per choice).
+        let sets: Vec<(u64, bool)> = (0..1u64 << N)
+            .map(|s| (s, s.count_ones() as usize))
+            .filter(|&(_, k)| k <= CLOUD_SLOTS)
+            .map(|(s, k)| (s, k == CLOUD_SLOTS))
+            .collect();
+        let mut rank = vec![NO_RANK; 1 << N];
+        for (r, &(set, full)) in sets.iter().enumerate() {
+            rank[set as usize] = r as u16 | if full { FULL_RANK } else { 0 };
+        }
+        let n_suites = self.weights.len() / N;
+        let mut walks = Vec::with_capacity(n_suites * sets.len() * (N + 1));
+        let mut last = Vec::with_capacity(n_suites * sets.len());
+        for suite in 0..n_suites {
+            let row: &[f64; N] = self.weights[suite * N..][..N].try_into().expect("N weights");
+            let held_row: &[f64; N] = self.held_weights[suite * N..][..N].try_into().expect("N weights");
+            for &(held_set, full) in &sets {
+                let w: [f64; N] = std::array::from_fn(|p| weight_of(row, held_row, held_set, full, p));
+                // `others` as `choose_general` forms it for `from = None` (a sum of the weights
+                // in provider order, from the same zero as `Sum`), then the walk's running sums.
+                walks.push(w.iter().sum::<f64>() + self.outside);
+                let mut acc = 0.0;
+                let mut l = NO_PROVIDER;
+                for (p, &wp) in w.iter().enumerate() {
+                    if wp <= 0.0 {
+                        walks.push(f64::NAN);
+                        continue;
+                    }
+                    acc += wp;
+                    walks.push(acc);
+                    l = p as u8;
+                }
+                last.push(l);
+            }
+        }
+        self.new_walks = walks;
+        self.new_last = last;
+        self.walk_rank = rank;
+        self.walk_sets = sets.len();
+    }
+
+    /// The entry of `new_walks` for (suite, held set, full), if it has one.
+    #[inline]
+    fn walk_index(&self, suite: usize, held_set: u64, full: bool) -> Option<usize> {
+        let r = *self.walk_rank.get(held_set as usize)?;
+        (r != NO_RANK && full == (r & FULL_RANK != 0)).then(|| suite * self.walk_sets + usize::from(r & !FULL_RANK))
     }
 
     /// Weight of provider p for an enterprise holding `held` (a held provider gets the gravity
@@ -919,16 +1036,55 @@ impl CloudTables {
         let row = &self.weights[lo..hi];
         let held_row = &self.held_weights[lo..hi];
         let held_set = held.iter().fold(0u64, |m, &h| m | 1 << h);
-        // The same weights as `weight`, from the per-tick products and the held set.
-        let weight = |p: usize| {
-            if held_set >> p & 1 == 1 {
-                held_row[p]
-            } else if full {
-                0.0
-            } else {
-                row[p]
+        if from.is_none()
+            && let Some(e) = self.walk_index(suite, held_set, full)
+        {
+            return self.choose_new(e, u);
+        }
+        self.choose_general(row, held_row, held_set, full, from, u)
+    }
+
+    /// [`CloudTables::choose`] of a new project from its entry of `new_walks`: the same
+    /// operations on the same values as [`CloudTables::choose_general`] with `from = None`,
+    /// the sums and the running sums of the walk read rather than formed.
+    #[inline]
+    fn choose_new(&self, e: usize, u: f64) -> CloudPick {
+        let n = self.n_providers;
+        let walk = &self.new_walks[e * (n + 1)..(e + 1) * (n + 1)];
+        let (stay, m) = (0.0, 1.0);
+        let others = walk[0];
+        let total = stay + m * others;
+        let mut x = u * total;
+        x -= stay;
+        let target = x / m;
+        // A provider without weight has NaN, which no target is below.
+        for (p, &acc) in walk[1..].iter().enumerate() {
+            if target < acc {
+                return CloudPick::Provider(p);
             }
-        };
+        }
+        if self.outside > 0.0 {
+            return CloudPick::Outside;
+        }
+        // Rounding past the last weight: the last provider with weight.
+        match self.new_last[e] {
+            NO_PROVIDER => CloudPick::Outside,
+            p => CloudPick::Provider(usize::from(p)),
+        }
+    }
+
+    /// [`CloudTables::choose`] in general, from the row of the enterprise's suite, the same row
+    /// with gravity, and the set of held providers.
+    fn choose_general(
+        &self,
+        row: &[f64],
+        held_row: &[f64],
+        held_set: u64,
+        full: bool,
+        from: Option<usize>,
+        u: f64,
+    ) -> CloudPick {
+        let weight = |p: usize| weight_of(row, held_row, held_set, full, p);
         let (stay, m) = match from {
             None => (0.0, 1.0),
             Some(f) => (weight(f), self.move_factor),
@@ -1267,6 +1423,60 @@ mod tests {
             }
             assert!((exact_out - counts[3] as f64 / n as f64).abs() < 1e-4);
         }
+    }
+
+    /// A new project's choice from the per-tick walks is the general walk's, for every suite,
+    /// held set and `full` and a grid of uniforms, including providers not operating, a
+    /// negligible outside option and the largest number of providers with walks.
+    #[test]
+    fn new_project_walks_choose_as_the_general_walk() {
+        let utilities = [
+            Some(0.0),
+            Some(0.5),
+            None,
+            Some(-0.2),
+            Some(1.0),
+            Some(0.0),
+            None,
+            Some(0.3),
+            Some(-1.0),
+            Some(0.1),
+            None,
+            None,
+        ];
+        let six: Vec<Option<f64>> = (0..42)
+            .map(|i| (i % 5 != 3).then(|| f64::from(i % 7) * 0.3 - 0.8))
+            .collect();
+        let tables = [
+            CloudTables::new(4, &utilities[..8], 0.2, &[0.7, 0.1, 0.0, 1.3], 2.0),
+            CloudTables::new(4, &utilities[..8], -800.0, &[0.7; 4], 0.5),
+            CloudTables::new(3, &utilities[..9], 0.0, &[0.4; 3], 900.0),
+            CloudTables::new(6, &six, 0.4, &[0.2, 0.9, 0.0, 0.3, 1.1, 0.5], 1.0),
+        ];
+        for c in &tables {
+            let n = c.n_providers;
+            assert!(!c.new_walks.is_empty());
+            for suite in 0..c.weights.len() / n {
+                let (lo, hi) = (suite * n, (suite + 1) * n);
+                let (row, held_row) = (&c.weights[lo..hi], &c.held_weights[lo..hi]);
+                for held_set in 0..1u64 << n {
+                    let held: Vec<usize> = (0..n).filter(|&p| held_set >> p & 1 == 1).collect();
+                    for full in [false, true] {
+                        for i in 0..=400 {
+                            let u = (f64::from(i) / 400.0).min(1.0 - f64::EPSILON);
+                            assert_eq!(
+                                c.choose(suite, &held, full, None, u),
+                                c.choose_general(row, held_row, held_set, full, None, u),
+                                "suite {suite} held {held_set:b} full {full} u {u}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // With more providers there are no walks, and the general walk decides.
+        let seven: Vec<Option<f64>> = (0..56).map(|i| Some(f64::from(i % 4) * 0.1)).collect();
+        assert!(CloudTables::new(7, &seven, 0.0, &[0.1; 7], 1.0).new_walks.is_empty());
     }
 
     #[test]
