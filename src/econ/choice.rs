@@ -116,6 +116,9 @@ pub struct ChoiceTables {
     /// lock-in factor: `same + leave · others` in [`ChoiceTables::choose`], for any context and
     /// current option (see [`ChoiceTables::surely_stays`]).
     review_bound: Vec<f64>,
+    /// A bound, with a wide margin, of the difference between a new project's inside total as
+    /// [`ChoiceTables::fast_total`] forms it and as the walk sums it (see [`new_margin`]).
+    new_margin: f64,
 }
 
 impl ChoiceTables {
@@ -174,8 +177,10 @@ impl ChoiceTables {
             &leave,
             outside_weight(outside_utility, max),
         );
+        let new_margin = new_margin(&group, &home_factor, &suite_factor, vendor_factor - 1.0, n_labs);
         ChoiceTables {
             n_labs,
+            new_margin,
             new_rows,
             favoured_base,
             offered_channels,
@@ -494,8 +499,17 @@ impl ChoiceTables {
     fn choose_new(&self, cx: &AiContext, sp: &[(usize, f64)], u: f64) -> AiPick {
         // The total from per-tick sums; the walk computes channel weights only until it
         // reaches the target.
-        let total = self.fast_total(cx, sp, true, None) + self.outside;
-        self.walk_new(cx, sp, u * total)
+        let inside = self.fast_total(cx, sp, true, None);
+        let total = inside + self.outside;
+        let target = u * total;
+        // Many new projects go to the outside option, which the walk reaches only past every
+        // channel. The walk's sum of the channel weights is `inside` but for rounding, far
+        // below `new_margin` (see [`new_margin`]): a target above `inside + new_margin` is
+        // past that sum too, and the walk would end on the outside option.
+        if self.outside > 0.0 && target > inside + self.new_margin {
+            return AiPick::Outside;
+        }
+        self.walk_new(cx, sp, target)
     }
 
     /// The walk of a new project: channel weights (with the vendor bonus) computed on the way.
@@ -690,6 +704,25 @@ impl ChoiceTables {
 /// The weight of the outside option, 0 without one.
 fn outside_weight(outside_utility: Option<f64>, max: f64) -> f64 {
     outside_utility.map_or(0.0, |u| (u - max).exp())
+}
+
+/// The `new_margin` of [`ChoiceTables`]. A new project's inside total is formed twice, in
+/// different orders: by [`ChoiceTables::fast_total`] from per-tick sums and the special
+/// channels, and by the walk as the running sum of every channel's `(group + extra · Σ_vendors
+/// base) · factor`. Both are the same sum but for rounding. With `F_c` the largest factor a
+/// context can give channel c and at most `n_labs` vendor terms, every term and partial sum
+/// of either is at most `B = (1 + n_labs·|extra|) · Σ_c (F_c + 2) · group[c]` in magnitude
+/// (`base ≤ group` per channel, `col` the sum of a lab's bases), and each of their fewer than
+/// 4000 roundings (64 channels, 32 labs) errs by at most 2^−53 · B: the two differ by less
+/// than 10^−12 · B, and the margin is 10^−9 · B. A non-finite margin only makes the check fail.
+fn new_margin(group: &[f64], home: &[f64], suite: &[f64], extra: f64, n_labs: usize) -> f64 {
+    let factor = |c: usize| {
+        let h = home.get(c).copied().unwrap_or(1.0);
+        let s = suite.get(c).copied().unwrap_or(1.0);
+        1.0f64.max(h).max(s).max(h * s)
+    };
+    let b: f64 = group.iter().enumerate().map(|(c, &g)| (factor(c) + 2.0) * g).sum();
+    1e-9 * b * (1.0 + n_labs as f64 * extra.abs())
 }
 
 /// The `review_bound` of [`ChoiceTables`], per current channel g: an upper bound of
@@ -1477,6 +1510,42 @@ mod tests {
         // With more providers there are no walks, and the general walk decides.
         let seven: Vec<Option<f64>> = (0..56).map(|i| Some(f64::from(i % 4) * 0.1)).collect();
         assert!(CloudTables::new(7, &seven, 0.0, &[0.1; 7], 1.0).new_walks.is_empty());
+    }
+
+    /// The outside shortcut of a new project's choice changes no pick: for many contexts
+    /// (held clouds, suite, vendors) and a fine grid of uniforms near the top, where the
+    /// shortcut applies, `choose` picks what the walk alone picks.
+    #[test]
+    fn new_projects_outside_shortcut_picks_as_the_walk() {
+        let mut checked = 0;
+        for (t, outside) in [
+            (tables(Some(0.3)), true),
+            (tables(Some(-2.0)), true),
+            (tables(None), false),
+        ] {
+            for held in [&[][..], &[0][..], &[1][..], &[0, 1][..]] {
+                for suite in [None, Some(0), Some(1)] {
+                    for vendors in [&[][..], &[0][..], &[1][..], &[1, 0][..]] {
+                        let cx = AiContext { held, suite, vendors };
+                        let mut sp = [(usize::MAX, 1.0); 4];
+                        let n_sp = t.specials(&cx, &mut sp);
+                        let sp = &sp[..n_sp];
+                        let inside = t.fast_total(&cx, sp, true, None);
+                        for i in 0..=2000 {
+                            let u = (1.0 - f64::from(i) * 1e-4).min(1.0 - f64::EPSILON);
+                            let target = u * (inside + t.outside);
+                            checked += usize::from(target > inside + t.new_margin);
+                            assert_eq!(
+                                t.choose(&cx, None, 1.0, u),
+                                t.walk_new(&cx, sp, target),
+                                "{held:?} {suite:?} {vendors:?} {u}"
+                            );
+                        }
+                    }
+                }
+            }
+            assert!(!outside || checked > 0);
+        }
     }
 
     #[test]
