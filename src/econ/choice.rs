@@ -54,6 +54,14 @@ pub struct AiContext<'a> {
     pub vendors: &'a [usize],
 }
 
+/// An [`AiContext`] as bit sets ([`ChoiceTables::context_sets`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ContextSets {
+    held: u64,
+    suite: Option<usize>,
+    vendors: u64,
+}
+
 /// Where an AI choice lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AiPick {
@@ -222,6 +230,40 @@ impl ChoiceTables {
     #[inline]
     pub fn weight(&self, cx: &AiContext, slot: usize) -> f64 {
         self.base[slot] * self.factor(cx, self.channel_of(slot)) * self.vendor(cx, usize::from(self.slot_lab[slot]))
+    }
+
+    /// The held clouds and the vendors of `cx` as bit sets, with its suite, for
+    /// [`ChoiceTables::weight_in`] (channels and labs are below 64).
+    #[inline]
+    pub fn context_sets(&self, cx: &AiContext) -> ContextSets {
+        ContextSets {
+            held: cx
+                .held
+                .iter()
+                .fold(0, |m, &h| m | 1u64.checked_shl(h as u32).unwrap_or(0)),
+            suite: cx.suite,
+            vendors: lab_set(cx.vendors),
+        }
+    }
+
+    /// [`ChoiceTables::weight`] of the context whose sets are `sets`: the same factors by the
+    /// same products, with bit tests for the searches of the held clouds and the vendors.
+    #[inline]
+    pub fn weight_in(&self, sets: &ContextSets, slot: usize) -> f64 {
+        let channel = self.channel_of(slot);
+        let mut f = 1.0;
+        if sets.held >> channel & 1 == 1 {
+            f *= self.home_factor[channel];
+        }
+        if Some(channel) == sets.suite {
+            f *= self.suite_factor[channel];
+        }
+        let v = if sets.vendors >> self.slot_lab[slot] & 1 == 1 {
+            self.vendor_factor
+        } else {
+            1.0
+        };
+        self.base[slot] * f * v
     }
 
     #[inline]
@@ -1545,6 +1587,23 @@ mod tests {
                 }
             }
             assert!(!outside || checked > 0);
+        }
+    }
+
+    /// The weight from the context's bit sets is the weight from the context, bit for bit.
+    #[test]
+    fn weights_from_context_sets_are_the_weights() {
+        let t = tables(Some(0.3));
+        for held in [&[][..], &[0][..], &[1][..], &[1, 0][..]] {
+            for suite in [None, Some(0), Some(1)] {
+                for vendors in [&[][..], &[0][..], &[1][..], &[1, 0][..]] {
+                    let cx = AiContext { held, suite, vendors };
+                    let sets = t.context_sets(&cx);
+                    for slot in 0..t.n_slots() {
+                        assert_eq!(t.weight_in(&sets, slot).to_bits(), t.weight(&cx, slot).to_bits());
+                    }
+                }
+            }
         }
     }
 

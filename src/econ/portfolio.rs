@@ -762,6 +762,24 @@ fn review_alone(p: &mut Portfolio, draws: &impl EventDraws, t: &StepTables, tall
     if t.ai.surely_stays(o, channel_held, suite, stay, u) {
         return;
     }
+    review_walk(p, j, stay, suite, u, t, tally);
+}
+
+/// [`review_alone`] when the shortcut does not decide (a few reviews in a hundred): the full
+/// choice, and the move if there is one. Out of line, so that the common path, which returns
+/// after the shortcut, saves and restores few registers.
+#[cold]
+#[inline(never)]
+fn review_walk(
+    p: &mut Portfolio,
+    j: usize,
+    stay: f64,
+    suite: Option<usize>,
+    u: f64,
+    t: &StepTables,
+    tally: &mut Tally,
+) {
+    let o = usize::from(p.ai[j]);
     let mut held = [0usize; CLOUD_SLOTS];
     let n_held = p.held_clouds_any(&mut held);
     let cx = AiContext {
@@ -818,12 +836,14 @@ fn move_ai_units(
 
 /// Logit among the options a full portfolio holds and the outside option.
 fn restricted_pick(p: &Portfolio, cx: &AiContext, ai: &ChoiceTables, u: f64) -> AiPick {
+    // The context as bit sets once, rather than a search of it per slot.
+    let sets = ai.context_sets(cx);
     let weights: [f64; AI_SLOTS] = std::array::from_fn(|j| {
         let o = p.ai[j];
         if o == NO_OPTION {
             0.0
         } else {
-            ai.weight(cx, usize::from(o))
+            ai.weight_in(&sets, usize::from(o))
         }
     });
     let total = weights.iter().sum::<f64>() + ai.outside_weight();
