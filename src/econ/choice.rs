@@ -124,6 +124,10 @@ pub struct ChoiceTables {
     /// lock-in factor: `same + leave · others` in [`ChoiceTables::choose`], for any context and
     /// current option (see [`ChoiceTables::surely_stays`]).
     review_bound: Vec<f64>,
+    /// Per channel, its home factor (`home_factor`) or 1 for a channel without one (a lab's
+    /// direct API), and the same of `suite_factor`: looked up without a bounds branch.
+    channel_home: Vec<f64>,
+    channel_suite: Vec<f64>,
     /// A bound, with a wide margin, of the difference between a new project's inside total as
     /// [`ChoiceTables::fast_total`] forms it and as the walk sums it (see [`new_margin`]).
     new_margin: f64,
@@ -186,9 +190,13 @@ impl ChoiceTables {
             outside_weight(outside_utility, max),
         );
         let new_margin = new_margin(&group, &home_factor, &suite_factor, vendor_factor - 1.0, n_labs);
+        let per_channel = |f: &[f64]| (0..n_channels).map(|c| f.get(c).copied().unwrap_or(1.0)).collect();
+        let (channel_home, channel_suite) = (per_channel(&home_factor), per_channel(&suite_factor));
         ChoiceTables {
             n_labs,
             new_margin,
+            channel_home,
+            channel_suite,
             new_rows,
             favoured_base,
             offered_channels,
@@ -504,19 +512,15 @@ impl ChoiceTables {
     /// `channel_held` says whether the enterprise's clouds include the current option's channel
     /// (`cx.held` contains it), `suite` is `cx.suite`: the caller can answer both without
     /// building the context, which most reviews then never need.
-    #[inline]
+    #[inline(always)]
     pub fn surely_stays(&self, cur: usize, channel_held: bool, suite: Option<usize>, stay: f64, u: f64) -> bool {
         let g = self.channel_of(cur);
         // The factor of the current channel as `specials` forms it: home × suite, either alone,
-        // or 1 (`1 · x` and `x · 1` being exact, the same value).
-        let home = match self.home_factor.get(g) {
-            Some(&h) if channel_held => h,
-            _ => 1.0,
-        };
-        let suite = match self.suite_factor.get(g) {
-            Some(&f) if suite == Some(g) => f,
-            _ => 1.0,
-        };
+        // or 1 (`1 · x` and `x · 1` being exact, the same value). Selected without branches:
+        // whether the channel is a held cloud, the suite's, or a marketplace at all follows no
+        // pattern a predictor learns, and this decides nearly every review.
+        let home = select(channel_held, self.channel_home[g], 1.0);
+        let suite = select(suite == Some(g), self.channel_suite[g], 1.0);
         let w_cur = self.base[cur] * (home * suite);
         u * (w_cur + stay * self.review_bound[g]) < w_cur
     }
@@ -746,6 +750,13 @@ impl ChoiceTables {
 /// The weight of the outside option, 0 without one.
 fn outside_weight(outside_utility: Option<f64>, max: f64) -> f64 {
     outside_utility.map_or(0.0, |u| (u - max).exp())
+}
+
+/// `a` if `c`, else `b`, by a mask on the bits rather than a branch.
+#[inline(always)]
+fn select(c: bool, a: f64, b: f64) -> f64 {
+    let m = u64::from(c).wrapping_neg();
+    f64::from_bits(a.to_bits() & m | b.to_bits() & !m)
 }
 
 /// The `new_margin` of [`ChoiceTables`]. A new project's inside total is formed twice, in
@@ -1604,6 +1615,15 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The branch-free select is `if c { a } else { b }`, bit for bit.
+    #[test]
+    fn select_is_if_else() {
+        for (a, b) in [(0.5, 1.0), (-0.0, 0.0), (f64::NAN, f64::INFINITY), (1e-300, -7.25)] {
+            assert_eq!(select(true, a, b).to_bits(), a.to_bits());
+            assert_eq!(select(false, a, b).to_bits(), b.to_bits());
         }
     }
 

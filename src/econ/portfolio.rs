@@ -758,7 +758,9 @@ fn review_alone(p: &mut Portfolio, draws: &impl EventDraws, t: &StepTables, tall
     // current option's channel is one of its clouds reads the slots directly (a channel is
     // below 64, never `NO_CLOUD`).
     let channel = t.ai.channel_of(o);
-    let channel_held = p.cloud.iter().any(|&c| usize::from(c) == channel);
+    // `|` rather than `any`: three compares are cheaper than the branches of a search (which
+    // slot holds the channel, if any, follows no pattern).
+    let channel_held = p.cloud.iter().fold(false, |h, &c| h | (usize::from(c) == channel));
     if t.ai.surely_stays(o, channel_held, suite, stay, u) {
         return;
     }
