@@ -901,8 +901,8 @@ pub struct CloudTables {
     /// empty with more): per suite and held set of at most [`CLOUD_SLOTS`] clouds (`full`
     /// exactly when that many, as enterprises choose) an entry of `n_providers + 1` values, the
     /// sum of the weights and the outside weight (`others` in [`CloudTables::choose`]), then
-    /// the walk's running sum at each provider, NaN for a provider without weight (the walk
-    /// skips it). The same operations in the same order as the walk of a choice, so the same
+    /// the walk's running sum at each provider (the sum before it for a provider without
+    /// weight, which the walk skips). The same operations in the same order as the walk of a choice, so the same
     /// values: a new project's choice then reads one entry.
     new_walks: Vec<f64>,
     /// Per entry of `new_walks`, the last provider with weight ([`NO_PROVIDER`] if none).
@@ -1037,13 +1037,11 @@ impl CloudTables {
                 let mut acc = 0.0;
                 let mut l = NO_PROVIDER;
                 for (p, &wp) in w.iter().enumerate() {
-                    if wp <= 0.0 {
-                        walks.push(f64::NAN);
-                        continue;
+                    if wp > 0.0 {
+                        acc += wp;
+                        l = p as u8;
                     }
-                    acc += wp;
                     walks.push(acc);
-                    l = p as u8;
                 }
                 last.push(l);
             }
@@ -1143,11 +1141,16 @@ impl CloudTables {
         let mut x = u * total;
         x -= stay;
         let target = x / m;
-        // A provider without weight has NaN, which no target is below.
-        for (p, &acc) in walk[1..].iter().enumerate() {
-            if target < acc {
-                return CloudPick::Provider(p);
-            }
+        // The walk as a count (where it ends is random, a branch there mispredicted): the
+        // running sums never decrease and a provider without weight repeats the sum before it,
+        // so the first provider with `target < acc` (the walk's pick, as target ≥ 0 or NaN and
+        // acc starts at 0) comes after exactly the providers with `!(target < acc)`.
+        let k = walk[1..]
+            .iter()
+            .map(|acc| usize::from(target.partial_cmp(acc) != Some(std::cmp::Ordering::Less)))
+            .sum::<usize>();
+        if k < n {
+            return CloudPick::Provider(k);
         }
         if self.outside > 0.0 {
             return CloudPick::Outside;
