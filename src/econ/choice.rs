@@ -19,6 +19,8 @@
 //! uniform, walking channel sums first and slots second: O(channels + labs) per choice, no `exp`
 //! in the per-enterprise path.
 
+use super::portfolio::CLOUD_SLOTS;
+
 /// Marker for "no AI option yet" (enterprises before their first choice).
 pub const NO_OPTION: u16 = u16::MAX;
 
@@ -50,6 +52,14 @@ pub struct AiContext<'a> {
     /// Labs whose models the enterprise already uses: in the placement of a new project their
     /// options get the vendor-gravity bonus (procurement and integration already done).
     pub vendors: &'a [usize],
+}
+
+/// An [`AiContext`] as bit sets ([`ChoiceTables::context_sets`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ContextSets {
+    held: u64,
+    suite: Option<usize>,
+    vendors: u64,
 }
 
 /// Where an AI choice lands.
@@ -114,6 +124,13 @@ pub struct ChoiceTables {
     /// lock-in factor: `same + leave · others` in [`ChoiceTables::choose`], for any context and
     /// current option (see [`ChoiceTables::surely_stays`]).
     review_bound: Vec<f64>,
+    /// Per channel, its home factor (`home_factor`) or 1 for a channel without one (a lab's
+    /// direct API), and the same of `suite_factor`: looked up without a bounds branch.
+    channel_home: Vec<f64>,
+    channel_suite: Vec<f64>,
+    /// A bound, with a wide margin, of the difference between a new project's inside total as
+    /// [`ChoiceTables::fast_total`] forms it and as the walk sums it (see [`new_margin`]).
+    new_margin: f64,
 }
 
 impl ChoiceTables {
@@ -172,8 +189,14 @@ impl ChoiceTables {
             &leave,
             outside_weight(outside_utility, max),
         );
+        let new_margin = new_margin(&group, &home_factor, &suite_factor, vendor_factor - 1.0, n_labs);
+        let per_channel = |f: &[f64]| (0..n_channels).map(|c| f.get(c).copied().unwrap_or(1.0)).collect();
+        let (channel_home, channel_suite) = (per_channel(&home_factor), per_channel(&suite_factor));
         ChoiceTables {
             n_labs,
+            new_margin,
+            channel_home,
+            channel_suite,
             new_rows,
             favoured_base,
             offered_channels,
@@ -215,6 +238,40 @@ impl ChoiceTables {
     #[inline]
     pub fn weight(&self, cx: &AiContext, slot: usize) -> f64 {
         self.base[slot] * self.factor(cx, self.channel_of(slot)) * self.vendor(cx, usize::from(self.slot_lab[slot]))
+    }
+
+    /// The held clouds and the vendors of `cx` as bit sets, with its suite, for
+    /// [`ChoiceTables::weight_in`] (channels and labs are below 64).
+    #[inline]
+    pub fn context_sets(&self, cx: &AiContext) -> ContextSets {
+        ContextSets {
+            held: cx
+                .held
+                .iter()
+                .fold(0, |m, &h| m | 1u64.checked_shl(h as u32).unwrap_or(0)),
+            suite: cx.suite,
+            vendors: lab_set(cx.vendors),
+        }
+    }
+
+    /// [`ChoiceTables::weight`] of the context whose sets are `sets`: the same factors by the
+    /// same products, with bit tests for the searches of the held clouds and the vendors.
+    #[inline]
+    pub fn weight_in(&self, sets: &ContextSets, slot: usize) -> f64 {
+        let channel = self.channel_of(slot);
+        let mut f = 1.0;
+        if sets.held >> channel & 1 == 1 {
+            f *= self.home_factor[channel];
+        }
+        if Some(channel) == sets.suite {
+            f *= self.suite_factor[channel];
+        }
+        let v = if sets.vendors >> self.slot_lab[slot] & 1 == 1 {
+            self.vendor_factor
+        } else {
+            1.0
+        };
+        self.base[slot] * f * v
     }
 
     #[inline]
@@ -455,19 +512,15 @@ impl ChoiceTables {
     /// `channel_held` says whether the enterprise's clouds include the current option's channel
     /// (`cx.held` contains it), `suite` is `cx.suite`: the caller can answer both without
     /// building the context, which most reviews then never need.
-    #[inline]
+    #[inline(always)]
     pub fn surely_stays(&self, cur: usize, channel_held: bool, suite: Option<usize>, stay: f64, u: f64) -> bool {
         let g = self.channel_of(cur);
         // The factor of the current channel as `specials` forms it: home × suite, either alone,
-        // or 1 (`1 · x` and `x · 1` being exact, the same value).
-        let home = match self.home_factor.get(g) {
-            Some(&h) if channel_held => h,
-            _ => 1.0,
-        };
-        let suite = match self.suite_factor.get(g) {
-            Some(&f) if suite == Some(g) => f,
-            _ => 1.0,
-        };
+        // or 1 (`1 · x` and `x · 1` being exact, the same value). Selected without branches:
+        // whether the channel is a held cloud, the suite's, or a marketplace at all follows no
+        // pattern a predictor learns, and this decides nearly every review.
+        let home = select(channel_held, self.channel_home[g], 1.0);
+        let suite = select(suite == Some(g), self.channel_suite[g], 1.0);
         let w_cur = self.base[cur] * (home * suite);
         u * (w_cur + stay * self.review_bound[g]) < w_cur
     }
@@ -492,8 +545,17 @@ impl ChoiceTables {
     fn choose_new(&self, cx: &AiContext, sp: &[(usize, f64)], u: f64) -> AiPick {
         // The total from per-tick sums; the walk computes channel weights only until it
         // reaches the target.
-        let total = self.fast_total(cx, sp, true, None) + self.outside;
-        self.walk_new(cx, sp, u * total)
+        let inside = self.fast_total(cx, sp, true, None);
+        let total = inside + self.outside;
+        let target = u * total;
+        // Many new projects go to the outside option, which the walk reaches only past every
+        // channel. The walk's sum of the channel weights is `inside` but for rounding, far
+        // below `new_margin` (see [`new_margin`]): a target above `inside + new_margin` is
+        // past that sum too, and the walk would end on the outside option.
+        if self.outside > 0.0 && target > inside + self.new_margin {
+            return AiPick::Outside;
+        }
+        self.walk_new(cx, sp, target)
     }
 
     /// The walk of a new project: channel weights (with the vendor bonus) computed on the way.
@@ -690,6 +752,32 @@ fn outside_weight(outside_utility: Option<f64>, max: f64) -> f64 {
     outside_utility.map_or(0.0, |u| (u - max).exp())
 }
 
+/// `a` if `c`, else `b`, by a mask on the bits rather than a branch.
+#[inline(always)]
+fn select(c: bool, a: f64, b: f64) -> f64 {
+    let m = u64::from(c).wrapping_neg();
+    f64::from_bits(a.to_bits() & m | b.to_bits() & !m)
+}
+
+/// The `new_margin` of [`ChoiceTables`]. A new project's inside total is formed twice, in
+/// different orders: by [`ChoiceTables::fast_total`] from per-tick sums and the special
+/// channels, and by the walk as the running sum of every channel's `(group + extra · Σ_vendors
+/// base) · factor`. Both are the same sum but for rounding. With `F_c` the largest factor a
+/// context can give channel c and at most `n_labs` vendor terms, every term and partial sum
+/// of either is at most `B = (1 + n_labs·|extra|) · Σ_c (F_c + 2) · group[c]` in magnitude
+/// (`base ≤ group` per channel, `col` the sum of a lab's bases), and each of their fewer than
+/// 4000 roundings (64 channels, 32 labs) errs by at most 2^−53 · B: the two differ by less
+/// than 10^−12 · B, and the margin is 10^−9 · B. A non-finite margin only makes the check fail.
+fn new_margin(group: &[f64], home: &[f64], suite: &[f64], extra: f64, n_labs: usize) -> f64 {
+    let factor = |c: usize| {
+        let h = home.get(c).copied().unwrap_or(1.0);
+        let s = suite.get(c).copied().unwrap_or(1.0);
+        1.0f64.max(h).max(s).max(h * s)
+    };
+    let b: f64 = group.iter().enumerate().map(|(c, &g)| (factor(c) + 2.0) * g).sum();
+    1e-9 * b * (1.0 + n_labs as f64 * extra.abs())
+}
+
 /// The `review_bound` of [`ChoiceTables`], per current channel g: an upper bound of
 /// `same + leave[g] · others` in a review. With `F_c` the largest factor a context can give
 /// channel c (1, home, suite, or both) and every weight non-negative, `same ≤ group[g] · F_g` and
@@ -809,6 +897,47 @@ pub struct CloudTables {
     outside: f64,
     gravity: Vec<f64>,
     move_factor: f64,
+    /// New projects' walks, made once per tick with few providers (up to [`WALK_PROVIDERS`];
+    /// empty with more): per suite and held set of at most [`CLOUD_SLOTS`] clouds (`full`
+    /// exactly when that many, as enterprises choose) an entry of `n_providers + 1` values, the
+    /// sum of the weights and the outside weight (`others` in [`CloudTables::choose`]), then
+    /// the walk's running sum at each provider (the sum before it for a provider without
+    /// weight, which the walk skips). The same operations in the same order as the walk of a choice, so the same
+    /// values: a new project's choice then reads one entry.
+    new_walks: Vec<f64>,
+    /// Per entry of `new_walks`, the last provider with weight ([`NO_PROVIDER`] if none).
+    new_last: Vec<u8>,
+    /// Per held set, its place among the held sets with entries, with [`FULL_RANK`] when it
+    /// is full ([`NO_RANK`]: no entry).
+    walk_rank: Vec<u16>,
+    /// Held sets with entries, per suite.
+    walk_sets: usize,
+}
+
+/// A held set without entries in [`CloudTables`]' walks.
+const NO_RANK: u16 = u16::MAX;
+/// The flag of a full held set (its entry is for `full`) in [`CloudTables`]' `walk_rank`.
+const FULL_RANK: u16 = 1 << 14;
+
+/// Most providers for which [`CloudTables`] makes the new projects' walks: entries for every
+/// suite and held set (7 · 42 for the baseline's 6).
+const WALK_PROVIDERS: usize = 6;
+
+/// No provider in [`CloudTables`]' `new_last`.
+const NO_PROVIDER: u8 = u8::MAX;
+
+/// The weight of provider p in a cloud choice, from the per-tick products and the held set (as
+/// [`CloudTables::weight`]: a held provider with gravity, an unheld one not at all when the
+/// enterprise manages no more clouds).
+#[inline(always)]
+fn weight_of(row: &[f64], held_row: &[f64], held_set: u64, full: bool, p: usize) -> f64 {
+    if held_set >> p & 1 == 1 {
+        held_row[p]
+    } else if full {
+        0.0
+    } else {
+        row[p]
+    }
 }
 
 /// Most providers a cloud choice handles (held clouds are kept as a 64-bit set; the config
@@ -847,7 +976,7 @@ impl CloudTables {
             .enumerate()
             .map(|(i, w)| w * gravity[i % n_providers])
             .collect();
-        CloudTables {
+        let mut tables = CloudTables {
             n_providers,
             max,
             weights,
@@ -855,7 +984,79 @@ impl CloudTables {
             outside: (outside_utility - max).exp(),
             gravity,
             move_factor: (-migration_cost).exp(),
+            new_walks: Vec::new(),
+            new_last: Vec::new(),
+            walk_rank: Vec::new(),
+            walk_sets: 0,
+        };
+        if n_providers <= WALK_PROVIDERS {
+            tables.make_new_walks();
         }
+        tables
+    }
+
+    /// Fills `new_walks`, `new_last` and `walk_rank` for every suite and every held set an
+    /// enterprise can have (at most [`CLOUD_SLOTS`] clouds, `full` with that many).
+    fn make_new_walks(&mut self) {
+        match self.n_providers {
+            1 => self.fill_new_walks::<1>(),
+            2 => self.fill_new_walks::<2>(),
+            3 => self.fill_new_walks::<3>(),
+            4 => self.fill_new_walks::<4>(),
+            5 => self.fill_new_walks::<5>(),
+            6 => self.fill_new_walks::<6>(),
+            _ => {}
+        }
+    }
+
+    /// [`CloudTables::make_new_walks`] for `N` providers. Once per tick, so written to cost
+    /// little: the number of providers a constant, each entry's weights once into an array.
+    fn fill_new_walks<const N: usize>(&mut self) {
+        // The held sets with entries, and whether they are full (a popcount is a library call
+        // on the portable target: counted once here, not per choice).
+        let sets: Vec<(u64, bool)> = (0..1u64 << N)
+            .map(|s| (s, s.count_ones() as usize))
+            .filter(|&(_, k)| k <= CLOUD_SLOTS)
+            .map(|(s, k)| (s, k == CLOUD_SLOTS))
+            .collect();
+        let mut rank = vec![NO_RANK; 1 << N];
+        for (r, &(set, full)) in sets.iter().enumerate() {
+            rank[set as usize] = r as u16 | if full { FULL_RANK } else { 0 };
+        }
+        let n_suites = self.weights.len() / N;
+        let mut walks = Vec::with_capacity(n_suites * sets.len() * (N + 1));
+        let mut last = Vec::with_capacity(n_suites * sets.len());
+        for suite in 0..n_suites {
+            let row: &[f64; N] = self.weights[suite * N..][..N].try_into().expect("N weights");
+            let held_row: &[f64; N] = self.held_weights[suite * N..][..N].try_into().expect("N weights");
+            for &(held_set, full) in &sets {
+                let w: [f64; N] = std::array::from_fn(|p| weight_of(row, held_row, held_set, full, p));
+                // `others` as `choose_general` forms it for `from = None` (a sum of the weights
+                // in provider order, from the same zero as `Sum`), then the walk's running sums.
+                walks.push(w.iter().sum::<f64>() + self.outside);
+                let mut acc = 0.0;
+                let mut l = NO_PROVIDER;
+                for (p, &wp) in w.iter().enumerate() {
+                    if wp > 0.0 {
+                        acc += wp;
+                        l = p as u8;
+                    }
+                    walks.push(acc);
+                }
+                last.push(l);
+            }
+        }
+        self.new_walks = walks;
+        self.new_last = last;
+        self.walk_rank = rank;
+        self.walk_sets = sets.len();
+    }
+
+    /// The entry of `new_walks` for (suite, held set, full), if it has one.
+    #[inline]
+    fn walk_index(&self, suite: usize, held_set: u64, full: bool) -> Option<usize> {
+        let r = *self.walk_rank.get(held_set as usize)?;
+        (r != NO_RANK && full == (r & FULL_RANK != 0)).then(|| suite * self.walk_sets + usize::from(r & !FULL_RANK))
     }
 
     /// Weight of provider p for an enterprise holding `held` (a held provider gets the gravity
@@ -919,16 +1120,60 @@ impl CloudTables {
         let row = &self.weights[lo..hi];
         let held_row = &self.held_weights[lo..hi];
         let held_set = held.iter().fold(0u64, |m, &h| m | 1 << h);
-        // The same weights as `weight`, from the per-tick products and the held set.
-        let weight = |p: usize| {
-            if held_set >> p & 1 == 1 {
-                held_row[p]
-            } else if full {
-                0.0
-            } else {
-                row[p]
-            }
-        };
+        if from.is_none()
+            && let Some(e) = self.walk_index(suite, held_set, full)
+        {
+            return self.choose_new(e, u);
+        }
+        self.choose_general(row, held_row, held_set, full, from, u)
+    }
+
+    /// [`CloudTables::choose`] of a new project from its entry of `new_walks`: the same
+    /// operations on the same values as [`CloudTables::choose_general`] with `from = None`,
+    /// the sums and the running sums of the walk read rather than formed.
+    #[inline]
+    fn choose_new(&self, e: usize, u: f64) -> CloudPick {
+        let n = self.n_providers;
+        let walk = &self.new_walks[e * (n + 1)..(e + 1) * (n + 1)];
+        let (stay, m) = (0.0, 1.0);
+        let others = walk[0];
+        let total = stay + m * others;
+        let mut x = u * total;
+        x -= stay;
+        let target = x / m;
+        // The walk as a count (where it ends is random, a branch there mispredicted): the
+        // running sums never decrease and a provider without weight repeats the sum before it,
+        // so the first provider with `target < acc` (the walk's pick, as target ≥ 0 or NaN and
+        // acc starts at 0) comes after exactly the providers with `!(target < acc)`.
+        let k = walk[1..]
+            .iter()
+            .map(|acc| usize::from(target.partial_cmp(acc) != Some(std::cmp::Ordering::Less)))
+            .sum::<usize>();
+        if k < n {
+            return CloudPick::Provider(k);
+        }
+        if self.outside > 0.0 {
+            return CloudPick::Outside;
+        }
+        // Rounding past the last weight: the last provider with weight.
+        match self.new_last[e] {
+            NO_PROVIDER => CloudPick::Outside,
+            p => CloudPick::Provider(usize::from(p)),
+        }
+    }
+
+    /// [`CloudTables::choose`] in general, from the row of the enterprise's suite, the same row
+    /// with gravity, and the set of held providers.
+    fn choose_general(
+        &self,
+        row: &[f64],
+        held_row: &[f64],
+        held_set: u64,
+        full: bool,
+        from: Option<usize>,
+        u: f64,
+    ) -> CloudPick {
+        let weight = |p: usize| weight_of(row, held_row, held_set, full, p);
         let (stay, m) = match from {
             None => (0.0, 1.0),
             Some(f) => (weight(f), self.move_factor),
@@ -1266,6 +1511,122 @@ mod tests {
                 );
             }
             assert!((exact_out - counts[3] as f64 / n as f64).abs() < 1e-4);
+        }
+    }
+
+    /// A new project's choice from the per-tick walks is the general walk's, for every suite,
+    /// held set and `full` and a grid of uniforms, including providers not operating, a
+    /// negligible outside option and the largest number of providers with walks.
+    #[test]
+    fn new_project_walks_choose_as_the_general_walk() {
+        let utilities = [
+            Some(0.0),
+            Some(0.5),
+            None,
+            Some(-0.2),
+            Some(1.0),
+            Some(0.0),
+            None,
+            Some(0.3),
+            Some(-1.0),
+            Some(0.1),
+            None,
+            None,
+        ];
+        let six: Vec<Option<f64>> = (0..42)
+            .map(|i| (i % 5 != 3).then(|| f64::from(i % 7) * 0.3 - 0.8))
+            .collect();
+        let tables = [
+            CloudTables::new(4, &utilities[..8], 0.2, &[0.7, 0.1, 0.0, 1.3], 2.0),
+            CloudTables::new(4, &utilities[..8], -800.0, &[0.7; 4], 0.5),
+            CloudTables::new(3, &utilities[..9], 0.0, &[0.4; 3], 900.0),
+            CloudTables::new(6, &six, 0.4, &[0.2, 0.9, 0.0, 0.3, 1.1, 0.5], 1.0),
+        ];
+        for c in &tables {
+            let n = c.n_providers;
+            assert!(!c.new_walks.is_empty());
+            for suite in 0..c.weights.len() / n {
+                let (lo, hi) = (suite * n, (suite + 1) * n);
+                let (row, held_row) = (&c.weights[lo..hi], &c.held_weights[lo..hi]);
+                for held_set in 0..1u64 << n {
+                    let held: Vec<usize> = (0..n).filter(|&p| held_set >> p & 1 == 1).collect();
+                    for full in [false, true] {
+                        for i in 0..=400 {
+                            let u = (f64::from(i) / 400.0).min(1.0 - f64::EPSILON);
+                            assert_eq!(
+                                c.choose(suite, &held, full, None, u),
+                                c.choose_general(row, held_row, held_set, full, None, u),
+                                "suite {suite} held {held_set:b} full {full} u {u}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // With more providers there are no walks, and the general walk decides.
+        let seven: Vec<Option<f64>> = (0..56).map(|i| Some(f64::from(i % 4) * 0.1)).collect();
+        assert!(CloudTables::new(7, &seven, 0.0, &[0.1; 7], 1.0).new_walks.is_empty());
+    }
+
+    /// The outside shortcut of a new project's choice changes no pick: for many contexts
+    /// (held clouds, suite, vendors) and a fine grid of uniforms near the top, where the
+    /// shortcut applies, `choose` picks what the walk alone picks.
+    #[test]
+    fn new_projects_outside_shortcut_picks_as_the_walk() {
+        let mut checked = 0;
+        for (t, outside) in [
+            (tables(Some(0.3)), true),
+            (tables(Some(-2.0)), true),
+            (tables(None), false),
+        ] {
+            for held in [&[][..], &[0][..], &[1][..], &[0, 1][..]] {
+                for suite in [None, Some(0), Some(1)] {
+                    for vendors in [&[][..], &[0][..], &[1][..], &[1, 0][..]] {
+                        let cx = AiContext { held, suite, vendors };
+                        let mut sp = [(usize::MAX, 1.0); 4];
+                        let n_sp = t.specials(&cx, &mut sp);
+                        let sp = &sp[..n_sp];
+                        let inside = t.fast_total(&cx, sp, true, None);
+                        for i in 0..=2000 {
+                            let u = (1.0 - f64::from(i) * 1e-4).min(1.0 - f64::EPSILON);
+                            let target = u * (inside + t.outside);
+                            checked += usize::from(target > inside + t.new_margin);
+                            assert_eq!(
+                                t.choose(&cx, None, 1.0, u),
+                                t.walk_new(&cx, sp, target),
+                                "{held:?} {suite:?} {vendors:?} {u}"
+                            );
+                        }
+                    }
+                }
+            }
+            assert!(!outside || checked > 0);
+        }
+    }
+
+    /// The weight from the context's bit sets is the weight from the context, bit for bit.
+    #[test]
+    fn weights_from_context_sets_are_the_weights() {
+        let t = tables(Some(0.3));
+        for held in [&[][..], &[0][..], &[1][..], &[1, 0][..]] {
+            for suite in [None, Some(0), Some(1)] {
+                for vendors in [&[][..], &[0][..], &[1][..], &[1, 0][..]] {
+                    let cx = AiContext { held, suite, vendors };
+                    let sets = t.context_sets(&cx);
+                    for slot in 0..t.n_slots() {
+                        assert_eq!(t.weight_in(&sets, slot).to_bits(), t.weight(&cx, slot).to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The branch-free select is `if c { a } else { b }`, bit for bit.
+    #[test]
+    fn select_is_if_else() {
+        for (a, b) in [(0.5, 1.0), (-0.0, 0.0), (f64::NAN, f64::INFINITY), (1e-300, -7.25)] {
+            assert_eq!(select(true, a, b).to_bits(), a.to_bits());
+            assert_eq!(select(false, a, b).to_bits(), b.to_bits());
         }
     }
 

@@ -241,9 +241,10 @@ impl Portfolio {
 /// capped at the u16 range.
 pub fn stochastic_round(x: f64, u: f64) -> u16 {
     // Truncation is the floor for non-negative x and exact below 2^53; without SSE4.1 `floor`
-    // is a library call.
+    // is a library call. Through i64, not u64: the same integer below 2^63, but SSE2 converts
+    // signed integers in one instruction each way and unsigned ones with a branchy sequence.
     let floor = if (0.0..4.0e15).contains(&x) {
-        (x as u64) as f64
+        (x as i64) as f64
     } else {
         x.floor()
     };
@@ -389,7 +390,9 @@ pub trait EventDraws {
 
 fn split(bits: u64) -> (f64, f64) {
     let scale = 1.0 / 4_294_967_296.0;
-    ((bits >> 32) as f64 * scale, (bits & 0xFFFF_FFFF) as f64 * scale)
+    // Each half as u32: its conversion is exact and one signed conversion of the zero-extended
+    // value, where a u64's is a branchy sequence under SSE2 (the same values either way).
+    ((bits >> 32) as u32 as f64 * scale, bits as u32 as f64 * scale)
 }
 
 /// One enterprise's month: forced moves, a cloud project, a cloud move review, an AI project
@@ -755,10 +758,30 @@ fn review_alone(p: &mut Portfolio, draws: &impl EventDraws, t: &StepTables, tall
     // current option's channel is one of its clouds reads the slots directly (a channel is
     // below 64, never `NO_CLOUD`).
     let channel = t.ai.channel_of(o);
-    let channel_held = p.cloud.iter().any(|&c| usize::from(c) == channel);
+    // `|` rather than `any`: three compares are cheaper than the branches of a search (which
+    // slot holds the channel, if any, follows no pattern).
+    let channel_held = p.cloud.iter().fold(false, |h, &c| h | (usize::from(c) == channel));
     if t.ai.surely_stays(o, channel_held, suite, stay, u) {
         return;
     }
+    review_walk(p, j, stay, suite, u, t, tally);
+}
+
+/// [`review_alone`] when the shortcut does not decide (a few reviews in a hundred): the full
+/// choice, and the move if there is one. Out of line, so that the common path, which returns
+/// after the shortcut, saves and restores few registers.
+#[cold]
+#[inline(never)]
+fn review_walk(
+    p: &mut Portfolio,
+    j: usize,
+    stay: f64,
+    suite: Option<usize>,
+    u: f64,
+    t: &StepTables,
+    tally: &mut Tally,
+) {
+    let o = usize::from(p.ai[j]);
     let mut held = [0usize; CLOUD_SLOTS];
     let n_held = p.held_clouds_any(&mut held);
     let cx = AiContext {
@@ -815,12 +838,14 @@ fn move_ai_units(
 
 /// Logit among the options a full portfolio holds and the outside option.
 fn restricted_pick(p: &Portfolio, cx: &AiContext, ai: &ChoiceTables, u: f64) -> AiPick {
+    // The context as bit sets once, rather than a search of it per slot.
+    let sets = ai.context_sets(cx);
     let weights: [f64; AI_SLOTS] = std::array::from_fn(|j| {
         let o = p.ai[j];
         if o == NO_OPTION {
             0.0
         } else {
-            ai.weight(cx, usize::from(o))
+            ai.weight_in(&sets, usize::from(o))
         }
     });
     let total = weights.iter().sum::<f64>() + ai.outside_weight();
