@@ -9,6 +9,10 @@
 //! global stage in parallel and then runs Nelder–Mead (argmin) from its best point. Finished
 //! evaluations are journaled, so a killed calibration resumes by replaying the search against
 //! the journal (`runner`); the results (`output`) are written atomically when it ends.
+//!
+//! A backtest file (`backtest`) applies a calibration's estimates to a history config and
+//! judges its replicates against the record, in and out of the calibration window, by the 95 %
+//! prediction interval of one replicate (the `aimarket backtest` command).
 
 pub mod backtest;
 pub mod error;
