@@ -216,6 +216,24 @@ fn recovery(dir: &Path, enterprises: u32, ticks: u32, reps: u64, data_reps: u64,
         "the moments identify the parameters: G'WG = {a:?}, G = {g:?}"
     );
     let var = [a[1][1] / det, a[0][0] / det];
+    // best.json's standard errors (central differences at the estimate, `uncertainty`) agree
+    // with this independent computation at the truth: √((1 + 1/R)·var), within a factor of 2
+    // (different points and steps), when the search converged.
+    let best = json(&out.join("best.json"));
+    if best["termination"] == "converged" {
+        for (i, p) in best["parameters"].as_array().unwrap().iter().enumerate() {
+            let se = p["standard_error"]
+                .as_f64()
+                .expect("a converged estimate has standard errors");
+            let expected = ((1.0 + 1.0 / reps as f64) * var[i]).sqrt();
+            assert!(
+                se > 0.5 * expected && se < 2.0 * expected,
+                "parameter {i}: best.json se {se}, independent {expected}"
+            );
+        }
+    } else {
+        assert!(best["parameters"][0]["standard_error"].is_null(), "{best}");
+    }
     (0..2)
         .map(|i| {
             let resolution = 0.02 * (ranges[i].1 - ranges[i].0);

@@ -21,6 +21,7 @@ pub mod optimise;
 pub mod output;
 pub mod runner;
 pub mod spec;
+pub mod uncertainty;
 
 pub use error::CalibrateError;
 

@@ -51,6 +51,9 @@ pub enum Stage {
     Simplex,
     /// A Nelder–Mead step.
     Local,
+    /// A point around a converged estimate for its standard errors (`uncertainty`): outside
+    /// the budget, and never the estimate.
+    Jacobian,
 }
 
 impl Stage {
@@ -61,6 +64,7 @@ impl Stage {
             Stage::Global => "global",
             Stage::Simplex => "simplex",
             Stage::Local => "local",
+            Stage::Jacobian => "jacobian",
         }
     }
 }
@@ -234,7 +238,11 @@ impl<'a> Search<'a> {
     /// budget, vectors are taken in order; when it runs out the ones within it are kept and
     /// [`Halt::Budget`] returned.
     pub fn request(&mut self, xs: &[Vec<f64>], stage: Stage) -> Result<Vec<f64>, Halt> {
-        let budget = self.cal.optimiser.max_evaluations as usize;
+        let budget = if stage == Stage::Jacobian {
+            usize::MAX
+        } else {
+            self.cal.optimiser.max_evaluations as usize
+        };
         let mut new: Vec<Vec<f64>> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut over = false;

@@ -38,12 +38,16 @@ pub struct Session {
     pub wall_seconds: f64,
 }
 
-/// The index of the best evaluation: the lowest objective, the earliest on a tie; `None` when
-/// every evaluation failed.
+/// The index of the best evaluation: the lowest objective, the earliest on a tie, among the
+/// search's evaluations (not the standard errors' points around it); `None` when every
+/// evaluation failed.
 pub fn best(records: &[Record]) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (i, r) in records.iter().enumerate() {
-        if r.objective.is_finite() && best.is_none_or(|b| r.objective < records[b].objective) {
+        if r.stage != super::optimise::Stage::Jacobian
+            && r.objective.is_finite()
+            && best.is_none_or(|b| r.objective < records[b].objective)
+        {
             best = Some(i);
         }
     }
@@ -99,7 +103,8 @@ pub fn write_evaluations(out: &Path, cal: &Calibration, records: &[Record]) -> R
 }
 
 /// Writes fit.csv, best.json, calibrated.toml and then manifest.json for the best evaluation
-/// `best` of `records` (evaluations.csv must be written already).
+/// `best` of `records` (evaluations.csv must be written already); `standard_errors`, one per
+/// parameter, when they were computed (`uncertainty`).
 pub fn write_results(
     out: &Path,
     cal: &Calibration,
@@ -107,6 +112,7 @@ pub fn write_results(
     best: usize,
     termination: Termination,
     session: Session,
+    standard_errors: Option<&[f64]>,
 ) -> Result<(), CalibrateError> {
     let rec = &records[best];
     let n = cal.replicates as usize;
@@ -175,10 +181,12 @@ pub fn write_results(
         .parameters
         .iter()
         .zip(&rec.eval.x)
-        .map(|(p, v)| {
+        .enumerate()
+        .map(|(i, (p, v))| {
             json!({
                 "key": p.key,
                 "value": v,
+                "standard_error": standard_errors.map(|se| se[i]),
                 "lower": p.lower,
                 "upper": p.upper,
                 "start": p.start,

@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CalibrateError;
 use super::evaluate::{self, JOURNAL_DIR};
-use super::optimise::{self, Halt, Progress, Search, Termination};
+use super::optimise::{self, Halt, Progress, Search, Stage, Termination};
 use super::output::{self, MANIFEST_FILE, Session};
 use super::spec::Calibration;
+use super::uncertainty;
 use crate::output::atomic::write_atomic;
 
 /// The identity of the calibration an output directory belongs to.
@@ -173,6 +174,48 @@ pub fn execute(cal: &Calibration, opts: &Options, stop: &AtomicBool) -> Result<E
         }
         Err(Halt::Failed(e)) => return Err(e),
     };
+    // Standard errors at a converged estimate whose moments all have standard errors: the
+    // central differences run after the search, outside its budget.
+    let mut standard_errors = None;
+    if termination == Termination::Converged
+        && cal.moments.iter().all(|m| m.se.is_some())
+        && let Some(best) = output::best(search.records())
+    {
+        let x = search.records()[best].eval.x.clone();
+        let pairs: Vec<(Vec<f64>, Vec<f64>)> = cal
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, p)| uncertainty::difference_points(&x, i, p.lower, p.upper))
+            .collect();
+        let points: Vec<Vec<f64>> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+        match search.request(&points, Stage::Jacobian) {
+            Ok(_) => {}
+            Err(Halt::Interrupted) => {
+                let done = evaluate::read_all(&journal, cal)?.len();
+                return Ok(Ending::Interrupted {
+                    done,
+                    budget: cal.optimiser.max_evaluations,
+                });
+            }
+            Err(Halt::Budget) => unreachable!("the Jacobian stage has no budget"),
+            Err(Halt::Failed(e)) => return Err(e),
+        }
+        let means = |x: &Vec<f64>| {
+            search
+                .records()
+                .iter()
+                .find(|r| &r.eval.x == x)
+                .and_then(|r| r.eval.means())
+        };
+        let columns: Option<Vec<Vec<f64>>> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (lo, hi))| Some(uncertainty::column(&means(lo)?, &means(hi)?, lo[i], hi[i])))
+            .collect();
+        let weights: Vec<f64> = cal.moments.iter().map(|m| m.weight).collect();
+        standard_errors = columns.and_then(|g| uncertainty::standard_errors(&g, &weights, cal.replicates as usize));
+    }
     let records = search.records();
     output::write_evaluations(out, cal, records)?;
     let Some(best) = output::best(records) else {
@@ -185,7 +228,15 @@ pub fn execute(cal: &Calibration, opts: &Options, stop: &AtomicBool) -> Result<E
         ran_now: search.ran_now(),
         wall_seconds,
     };
-    output::write_results(out, cal, records, best, termination, session)?;
+    output::write_results(
+        out,
+        cal,
+        records,
+        best,
+        termination,
+        session,
+        standard_errors.as_deref(),
+    )?;
     std::fs::remove_dir_all(&journal).map_err(CalibrateError::io("remove", &journal))?;
     Ok(Ending::Complete {
         evaluations: records.len(),

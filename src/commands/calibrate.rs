@@ -68,8 +68,11 @@ pub fn execute(plan: &CalibratePlan) -> Result<(), CommandError> {
                     .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
                 if let Some(params) = best.as_ref().and_then(|b| b["parameters"].as_array()) {
                     for p in params {
+                        let se = p["standard_error"]
+                            .as_f64()
+                            .map_or(String::new(), |se| format!(" (standard error {})", format_number(se)));
                         eprintln!(
-                            "  {} = {}{}",
+                            "  {} = {}{se}{}",
                             p["key"].as_str().unwrap_or(""),
                             p["value"],
                             if p["at_bound"].as_bool() == Some(true) {
