@@ -119,9 +119,19 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "pricing_rule_unknown",
-        old: "rule = \"best_response\"",
-        new: "rule = \"cournot\"",
+        old: "\nrule = \"best_response\"",
+        new: "\nrule = \"cournot\"",
         fragments: &["pricing.rule", "`cournot`", "expected `best_response` or `utilisation`"],
+    },
+    Case {
+        name: "fee_rule_unknown",
+        old: "fee_rule = \"best_response\"",
+        new: "fee_rule = \"posted\"",
+        fragments: &[
+            "pricing.fee_rule",
+            "`posted`",
+            "expected `configured` or `best_response`",
+        ],
     },
     Case {
         name: "pricing_price_ceiling_not_above_cost",

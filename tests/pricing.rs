@@ -140,3 +140,93 @@ fn less_capacity_raises_the_price_and_service_stays_within_capacity() {
         }
     }
 }
+
+/// Each lab's direct-API Lerner index (fee over price) in a month's report, by lab id.
+fn lab_lerners(report: &TickReport) -> Vec<(String, f64)> {
+    report
+        .agents
+        .iter()
+        .filter(|a| a.kind == "lab" && a.price > 0.0)
+        .map(|a| (a.agent.clone(), a.lerner))
+        .collect()
+}
+
+#[test]
+fn strategic_fees_carry_the_logit_markup_and_fall_as_demand_grows_more_price_sensitive() {
+    // With fees as best responses to the log-price logit, a lab's fee over its price is at least
+    // the small-share markup 1/β (1/(β(1 − s)) for one option; recapture across an owner's
+    // options only raises it) and, for shares of the AI choice well below 1/2, below 1/(β/2).
+    // A more price-sensitive demand lowers every lab's margin. Configured fees do neither.
+    let beta = small_baseline(2_000, 1, &[]).enterprise.price_weight;
+    let at = |b: f64, rule: &str| {
+        let r = reports(&small_baseline(
+            20_000,
+            1,
+            &[
+                &format!("enterprise.price_weight={b}"),
+                &format!("pricing.fee_rule={rule}"),
+            ],
+        ));
+        lab_lerners(&r[0])
+    };
+    let base = at(beta, "best_response");
+    let steeper = at(1.25 * beta, "best_response");
+    assert!(base.len() >= 4, "labs with a direct API: {base:?}");
+    for ((lab, l), (_, l_steep)) in base.iter().zip(&steeper) {
+        assert!(
+            *l >= 1.0 / beta - 1e-9 && *l < 2.0 / beta,
+            "{lab}: Lerner {l} at β = {beta}"
+        );
+        assert!(l_steep < l, "{lab}: {l_steep} at 1.25 β vs {l}");
+        assert!(*l_steep >= 1.0 / (1.25 * beta) - 1e-9, "{lab}: {l_steep}");
+    }
+    // Configured fees do not respond to the price weight: the broken variant the test rejects.
+    let fixed = at(beta, "configured");
+    let fixed_steep = at(1.25 * beta, "configured");
+    for ((lab, l), (_, s)) in fixed.iter().zip(&fixed_steep) {
+        assert!((l - s).abs() < 0.02, "{lab}: configured fees moved {l} → {s}");
+    }
+}
+
+#[test]
+fn myopic_labs_harvest_their_installed_base_with_higher_fees() {
+    // A myopic lab sees this month's choosers only (new projects and reviews, h ≈ 0.12) and
+    // harvests the rest of its base: its fee runs far above the forward-looking one.
+    let forward = reports(&small_baseline(5_000, 6, &[]));
+    let myopic = reports(&small_baseline(5_000, 6, &["pricing.forward_looking=false"]));
+    let mean_lerner = |r: &[TickReport]| mean(&lab_lerners(&r[5]).iter().map(|(_, l)| *l).collect::<Vec<_>>());
+    assert!(
+        mean_lerner(&myopic) > mean_lerner(&forward) + 0.1,
+        "myopic {} vs forward-looking {}",
+        mean_lerner(&myopic),
+        mean_lerner(&forward)
+    );
+}
+
+#[test]
+fn a_slots_price_is_the_hosts_part_plus_the_fee_and_open_weight_copies_earn_none() {
+    use aimarket::sim::resources::{Layout, MarketView};
+    let config = small_baseline(2_000, 3, &[]);
+    let mut sim = Simulation::new(&config);
+    for _ in 0..3 {
+        sim.step().expect("tick");
+        let view = sim.world().resource::<MarketView>().clone();
+        let layout = sim.world().resource::<Layout>().clone();
+        let n_p = layout.n_providers();
+        let mut fees = 0;
+        for k in (0..layout.slots.n_slots()).filter(|&k| view.offered[k]) {
+            let (channel, _) = layout.slots.split(k);
+            let fee = view.slot_fee[k];
+            assert!(fee >= 0.0 && fee < view.slot_price[k], "slot {k}: fee {fee}");
+            if view.slot_open_copy[k] {
+                assert_eq!(fee, 0.0, "an open-weight copy on slot {k} earns no fee");
+            }
+            if channel < n_p {
+                let host = view.price[channel] * (1.0 + config.providers[channel].marketplace_margin);
+                assert!((view.slot_price[k] - host - fee).abs() < 1e-9, "slot {k}");
+            }
+            fees += usize::from(fee > 0.0);
+        }
+        assert!(fees > 5, "strategic fees on the licensed and listed slots: {fees}");
+    }
+}

@@ -271,7 +271,7 @@ pub fn load_with(path: &Path, overrides: &[String]) -> Result<Backtest, ConfigEr
             r.err(
                 &format!("{at}.series"),
                 format!(
-                    "\"{name}\" is not a series; expected a metrics.csv column ({}), or share.cloud.<provider>, share.model.<lab>, dependency.<lab> or rent.<provider> with an agent of {}",
+                    "\"{name}\" is not a series; expected a metrics.csv column ({}), or share.cloud.<provider>, share.model.<lab>, dependency.<lab>, lerner.<lab> or rent.<provider> with an agent of {}",
                     config::Metric::names().join(", "),
                     base.path.display()
                 ),

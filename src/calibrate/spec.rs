@@ -112,6 +112,8 @@ pub enum Series {
     Dependency(String),
     /// `rent.<provider>`: the provider's share of enterprise AI spend (agents.csv).
     Rent(String),
+    /// `lerner.<lab>`: the lab's Lerner index on its direct API, fee over price (agents.csv).
+    LabLerner(String),
 }
 
 impl Series {
@@ -131,6 +133,9 @@ impl Series {
         if let Some(l) = name.strip_prefix("dependency.") {
             return lab(l).map(Series::Dependency);
         }
+        if let Some(l) = name.strip_prefix("lerner.") {
+            return lab(l).map(Series::LabLerner);
+        }
         name.strip_prefix("rent.").and_then(provider).map(Series::Rent)
     }
 
@@ -142,6 +147,7 @@ impl Series {
             Series::ModelShare(l) => format!("share.model.{l}"),
             Series::Dependency(l) => format!("dependency.{l}"),
             Series::Rent(p) => format!("rent.{p}"),
+            Series::LabLerner(l) => format!("lerner.{l}"),
         }
     }
 
@@ -153,6 +159,7 @@ impl Series {
             Series::ModelShare(l) => rec.model_share_of(l),
             Series::Dependency(l) => rec.dependency_of(l),
             Series::Rent(p) => rec.rent_of(p),
+            Series::LabLerner(l) => rec.lab_lerner_of(l),
         }
     }
 }
@@ -669,7 +676,7 @@ pub fn load(path: &Path) -> Result<Calibration, ConfigError> {
             r.err(
                 &format!("{at}.metric"),
                 format!(
-                    "\"{metric_name}\" is not a metric; expected one of {}, or an agent's series share.cloud.<provider>, share.model.<lab>, dependency.<lab> or rent.<provider> with an agent of the base config",
+                    "\"{metric_name}\" is not a metric; expected one of {}, or an agent's series share.cloud.<provider>, share.model.<lab>, dependency.<lab>, lerner.<lab> or rent.<provider> with an agent of the base config",
                     Metric::names().join(", ")
                 ),
             )

@@ -208,12 +208,27 @@ pub enum PricingRule {
     Utilisation,
 }
 
+/// How labs set their model fees.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeRule {
+    /// Fees are `labs.<id>.model_fee` (and `set` events of it).
+    #[default]
+    Configured,
+    /// The run starts at the fee equilibrium and each month every lab owner moves its fees a
+    /// damped step towards its best response to the enterprise AI logit (`econ::model_fees`).
+    BestResponse,
+}
+
 /// Price setting and cost paths (see `docs/MODEL.md`, "Prices and costs").
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PricingSection {
     /// How providers set compute prices.
     pub rule: PricingRule,
+    /// How labs set model fees (default: as configured).
+    #[serde(default)]
+    pub fee_rule: FeeRule,
     /// Share of the gap to the best response closed each month, in (0, 1].
     pub damping: f64,
     /// Sellers' annual discount rate, ≥ 0: the value of a customer won now.

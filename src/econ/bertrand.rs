@@ -459,50 +459,80 @@ fn sigmoid(x: f64) -> f64 {
 }
 
 /// The bracketed root of a function that is positive below it: searches from `start` (upward
-/// while `phi > 0`, downward while `phi ≤ 0`) in doubling steps, then bisects. Starting at the
-/// lower bound finds the first downward crossing above it.
+/// while `phi > 0`, downward while `phi ≤ 0`) in doubling steps, then narrows the bracket by the
+/// Illinois method (regula falsi that halves a stale end's value, so both ends converge; a step
+/// that would leave the bracket bisects instead). Starting at the lower bound finds the first
+/// downward crossing above it.
 fn find_crossing(phi: impl Fn(f64) -> f64, start: f64, lo: f64, hi: f64) -> (f64, Binding) {
     let step0 = 1e-6 * start.abs().max(1.0);
-    let (mut a, mut b);
+    let (mut a, mut b, mut fa, mut fb);
     let mut h = step0;
-    if phi(start) > 0.0 {
-        a = start;
+    let f_start = phi(start);
+    if f_start > 0.0 {
+        (a, fa) = (start, f_start);
         loop {
             if a >= hi {
                 return (hi, Binding::Ceiling);
             }
             let x = (start + h).min(hi);
-            if phi(x) <= 0.0 {
-                b = x;
+            let fx = phi(x);
+            if fx <= 0.0 {
+                (b, fb) = (x, fx);
                 break;
             }
-            a = x;
+            (a, fa) = (x, fx);
             h *= 2.0;
         }
     } else {
-        b = start;
+        (b, fb) = (start, f_start);
         loop {
             if b <= lo {
                 return (lo, Binding::Floor);
             }
             let x = (start - h).max(lo);
-            if phi(x) > 0.0 {
-                a = x;
+            let fx = phi(x);
+            if fx > 0.0 {
+                (a, fa) = (x, fx);
                 break;
             }
-            b = x;
+            (b, fb) = (x, fx);
             h *= 2.0;
         }
     }
+    // Which end moved last: +1 the lower, −1 the upper (Illinois halves the other end's value
+    // when the same end moves twice).
+    let mut last = 0i8;
     for _ in 0..200 {
-        let mid = 0.5 * (a + b);
-        if mid <= a || mid >= b || b - a <= 1e-15 * b.abs().max(1.0) {
+        if b - a <= 1e-15 * b.abs().max(1.0) {
             break;
         }
-        if phi(mid) > 0.0 {
-            a = mid;
+        let mut x = if fa.is_finite() && fb.is_finite() && fa > fb {
+            (a * fb - b * fa) / (fb - fa)
         } else {
-            b = mid;
+            0.5 * (a + b)
+        };
+        if !(x > a && x < b) {
+            x = 0.5 * (a + b);
+            if !(x > a && x < b) {
+                break;
+            }
+        }
+        let fx = phi(x);
+        if fx > 0.0 {
+            (a, fa) = (x, fx);
+            if last == 1 {
+                fb *= 0.5;
+            }
+            last = 1;
+        } else {
+            (b, fb) = (x, fx);
+            if fx == 0.0 {
+                return (x, Binding::Interior);
+            }
+            if last == -1 {
+                fa *= 0.5;
+            }
+            last = -1;
         }
     }
     (0.5 * (a + b), Binding::Interior)

@@ -11,6 +11,7 @@ pub mod concentration;
 pub mod contracts;
 pub mod finance;
 pub mod merger;
+pub mod model_fees;
 pub mod offering;
 pub mod policy;
 pub mod population;

@@ -127,6 +127,8 @@ pub struct MarketView {
     pub slot_quality: Vec<f64>,
     /// Price of each slot, US$ per GPU-hour of inference.
     pub slot_price: Vec<f64>,
+    /// The lab's model fee in each slot's price, US$ per GPU-hour (0 where it earns none).
+    pub slot_fee: Vec<f64>,
     /// Whether each slot is a third-party copy of an open-weight model (a provider hosting an
     /// open-weight lab's model, or a released open model served without a licence): the
     /// `model_hoster` market counts it for the hoster.

@@ -100,6 +100,8 @@ pub struct MetricsRecorder {
     pub model_share: Vec<Vec<f64>>,
     /// Per tick, each lab's dependency: its largest provider's share of its compute.
     pub dependency: Vec<Vec<f64>>,
+    /// Per tick, each lab's Lerner index on its direct API, `fee / price` (agents.csv `lerner`).
+    pub lab_lerner: Vec<Vec<f64>>,
 }
 
 impl MetricsRecorder {
@@ -131,6 +133,11 @@ impl MetricsRecorder {
     /// A lab's dependency per tick.
     pub fn dependency_of(&self, lab: &str) -> Vec<f64> {
         Self::column(&self.dependency, &self.labs, lab)
+    }
+
+    /// A lab's direct-API Lerner index per tick.
+    pub fn lab_lerner_of(&self, lab: &str) -> Vec<f64> {
+        Self::column(&self.lab_lerner, &self.labs, lab)
     }
 
     /// A corporate owner's profit per tick (0 in months it owns nothing).
@@ -180,19 +187,15 @@ impl Observer for MetricsRecorder {
             .push(shares_of(report, crate::config::Market::Cloud, &self.providers));
         self.model_share
             .push(shares_of(report, crate::config::Market::Model, &self.labs));
+        let lab_row = |l: &String| report.agents.iter().find(|a| a.kind == "lab" && &a.agent == l);
         self.dependency.push(
             self.labs
                 .iter()
-                .map(|l| {
-                    report
-                        .agents
-                        .iter()
-                        .find(|a| a.kind == "lab" && &a.agent == l)
-                        .and_then(|a| a.dependency)
-                        .unwrap_or(0.0)
-                })
+                .map(|l| lab_row(l).and_then(|a| a.dependency).unwrap_or(0.0))
                 .collect(),
         );
+        self.lab_lerner
+            .push(self.labs.iter().map(|l| lab_row(l).map_or(0.0, |a| a.lerner)).collect());
         Ok(())
     }
 }

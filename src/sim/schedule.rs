@@ -83,6 +83,32 @@ pub fn tick_schedule() -> Schedule {
     schedule
 }
 
+/// Startup: the outside options' utilities are calibrated on the offer, and with strategic fees
+/// (`pricing.fee_rule = "best_response"`) the first month's fee equilibrium depends on the AI
+/// outside utility in turn. So calibrate and republish until the utilities move by less than 1e-9
+/// (at most 100 rounds; with configured fees the second round changes nothing).
+fn outside_options_and_fees(world: &mut World) {
+    use crate::sim::resources::Demand;
+    use bevy_ecs::system::RunSystemOnce;
+    let utilities = |w: &World| {
+        let d = w.resource::<Demand>();
+        (d.ai_outside_v0, d.cloud_outside_v0)
+    };
+    for _ in 0..100 {
+        let before = utilities(world);
+        world
+            .run_system_once(demand::calibrate_outside_options)
+            .expect("the calibration system runs");
+        world
+            .run_system_once(providers::publish_offerings)
+            .expect("the offering system runs");
+        let after = utilities(world);
+        if (after.0 - before.0).abs() < 1e-9 && (after.1 - before.1).abs() < 1e-9 {
+            break;
+        }
+    }
+}
+
 /// Initialisation: publish the initial market, let labs place compute, publish again with
 /// their hosting prices, set the outside options' utilities from their shares and publish with
 /// them, give enterprises their initial AI projects, value a workload unit from the configured
@@ -95,8 +121,7 @@ pub fn startup_schedule() -> Schedule {
             providers::publish_offerings,
             labs::plan_lab_compute,
             providers::publish_offerings,
-            demand::calibrate_outside_options,
-            providers::publish_offerings,
+            outside_options_and_fees,
             choose_initial_portfolios,
             demand::calibrate_units,
             settlement::settle_market,

@@ -4,13 +4,14 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 
-use crate::config::{MarketplacePolicy, PricingRule};
+use crate::config::{FeeRule, MarketplacePolicy, PricingRule};
 use crate::econ::choice::{ChoiceTables, CloudTables, HomeProvider, OptionWeights, home_utility_table, option_utility};
+use crate::econ::model_fees::{FeeDemand, FeeOption, equilibrium_fees, next_fees};
 use crate::econ::offering::{LabOffering, marketplace_offer};
 use crate::econ::portfolio::{Thresholds, threshold16};
 use crate::econ::{bertrand, capacity, compute_market, pricing, surplus, switching};
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::resources::{Clock, Contracts, Demand, Layout, MarketView, Params, Policy, Settlement};
+use crate::sim::resources::{Clock, Contracts, Demand, Holdings, Layout, MarketView, Params, Policy, Settlement};
 
 /// What `run_providers` reads besides the providers.
 #[derive(SystemParam)]
@@ -208,6 +209,7 @@ pub struct OfferingInputs<'w, 's> {
     contracts: Res<'w, Contracts>,
     regulation: Res<'w, Policy>,
     demand: Res<'w, Demand>,
+    holdings: Res<'w, Holdings>,
     providers: Query<'w, 's, (&'static ProviderIdx, &'static ProviderState)>,
     labs: Query<'w, 's, (&'static LabIdx, &'static LabState)>,
 }
@@ -250,6 +252,9 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         price_weight: e.price_weight,
         direct_api_bonus: e.direct_api_bonus,
     };
+    // Each offered slot before its fee: (slot, lab, utility at price 1, price part the lab does
+    // not set, whether the lab earns its fee there).
+    let mut entries: Vec<(usize, usize, f64, f64, bool)> = Vec::new();
     let contracts = &inputs.contracts.0;
     for (l, lab) in labs.iter().enumerate() {
         let Some(lab) = lab.filter(|s| s.active) else {
@@ -277,37 +282,30 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
             let Some(offer) = marketplace_offer(&offering, p, open_marketplace, &licences, exclusive_holder) else {
                 continue;
             };
-            // Open weights are free to host: the lab earns a fee only where it is licensed.
-            let fee = if offer.earns_fee { lab_cfg.model_fee } else { 0.0 };
             let slot = slots.marketplace_slot(p, l);
             offered[slot] = true;
             slot_quality[slot] = offer.quality;
-            slot_price[slot] = pricing::marketplace_price(price[p], cfg.providers[p].marketplace_margin, fee);
             // A third party hosting open weights (not the lab's owner, not under licence).
             slot_open_copy[slot] = (lab_cfg.open_weight || !offer.earns_fee) && lab.owner != Some(p);
-            utilities[slot] = Some(option_utility(
-                &weights,
-                offer.quality,
-                slot_price[slot],
-                lab_cfg.brand,
-                false,
-            ));
+            let fixed = pricing::marketplace_price(price[p], cfg.providers[p].marketplace_margin, 0.0);
+            let a = option_utility(&weights, offer.quality, 1.0, lab_cfg.brand, false);
+            // Open weights are free to host: the lab earns a fee only where it is licensed.
+            entries.push((slot, l, a, fixed, offer.earns_fee));
         }
         if lab_cfg.direct_api {
             let slot = slots.direct_slot(l);
             offered[slot] = true;
             slot_quality[slot] = lab.quality;
-            slot_price[slot] = pricing::direct_price(lab.avg_host_price, lab_cfg.model_fee);
-            utilities[slot] = Some(option_utility(
-                &weights,
-                lab.quality,
-                slot_price[slot],
-                lab_cfg.brand,
+            let fixed = pricing::direct_price(lab.avg_host_price, 0.0);
+            entries.push((
+                slot,
+                l,
+                option_utility(&weights, lab.quality, 1.0, lab_cfg.brand, true),
+                fixed,
                 true,
             ));
         }
     }
-
     let leave_cost: Vec<f64> = (0..slots.n_channels())
         .map(|c| match slots.provider_of_channel(c) {
             Some(p) => switching::egress_cost(
@@ -347,6 +345,23 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         .collect();
     let open_gain = crate::econ::offering::open_weight_frontier(&open_labs) - inputs.demand.ai_outside_q0;
     let ai_outside = inputs.demand.ai_outside_v0 + d.ai_outside_trend_per_year * years + e.quality_weight * open_gain;
+    // Surplus per workload and the fee game: a plain enterprise of each suite (weights:
+    // configured suite shares), with its suite's bundle on that cloud's marketplace.
+    let suite_weights: Vec<f64> = std::iter::once(1.0 - cfg.providers.values().map(|p| p.suite_share).sum::<f64>())
+        .chain(cfg.providers.values().map(|p| p.suite_share))
+        .map(|w| w.max(0.0))
+        .collect();
+    let suite_bonus = |s: usize, k: usize| match (s.checked_sub(1), slots.provider_of_channel(slots.split(k).0)) {
+        (Some(q), Some(p)) if q == p => bundle[p],
+        _ => 0.0,
+    };
+    let fees: Vec<f64> = model_fees(&inputs, &view, &entries, ai_outside, &suite_weights, &suite_bonus);
+    let mut slot_fee = vec![0.0; n_slots];
+    for (&(slot, _, a, fixed, _), fee) in entries.iter().zip(fees) {
+        slot_fee[slot] = fee;
+        slot_price[slot] = fixed + fee;
+        utilities[slot] = Some(a - e.price_weight * slot_price[slot].ln());
+    }
     let choice = ChoiceTables::new(
         n_l,
         &utilities,
@@ -393,11 +408,6 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     );
     let month = |annual: f64| (1.0 + annual).powf(1.0 / 12.0) - 1.0;
 
-    // Surplus per workload: a plain enterprise of each suite (weights: configured suite shares).
-    let suite_weights: Vec<f64> = std::iter::once(1.0 - cfg.providers.values().map(|p| p.suite_share).sum::<f64>())
-        .chain(cfg.providers.values().map(|p| p.suite_share))
-        .map(|w| w.max(0.0))
-        .collect();
     let ai_slots: Vec<usize> = (0..n_slots).filter(|&k| utilities[k].is_some()).collect();
     let ai_options: Vec<surplus::Offered> = ai_slots
         .iter()
@@ -410,15 +420,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         .iter()
         .enumerate()
         .map(|(s, &w)| {
-            let bonus = ai_slots
-                .iter()
-                .map(
-                    |&k| match (s.checked_sub(1), slots.provider_of_channel(slots.split(k).0)) {
-                        (Some(q), Some(p)) if q == p => bundle[p],
-                        _ => 0.0,
-                    },
-                )
-                .collect();
+            let bonus = ai_slots.iter().map(|&k| suite_bonus(s, k)).collect();
             (w, bonus)
         })
         .collect();
@@ -462,6 +464,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         offered,
         slot_quality,
         slot_price,
+        slot_fee,
         slot_open_copy,
         best_quality,
         choice,
@@ -482,4 +485,96 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         ai_reference_mu0,
         cloud_reference_mu0,
     };
+}
+
+/// An offered slot before its fee: (slot, lab, utility at price 1, the price part the lab does not
+/// set, whether the lab earns its fee there).
+type FeeEntry = (usize, usize, f64, f64, bool);
+
+/// This month's fee on each entry: as configured, or (`pricing.fee_rule = "best_response"`) the
+/// fee equilibrium in the first month and a damped step towards every lab owner's best response
+/// after it (`econ::model_fees`). Labs with one corporate owner price jointly.
+fn model_fees(
+    inputs: &OfferingInputs,
+    view: &MarketView,
+    entries: &[FeeEntry],
+    outside_utility: f64,
+    suite_weights: &[f64],
+    suite_bonus: &impl Fn(usize, usize) -> f64,
+) -> Vec<f64> {
+    let cfg = &inputs.params.0;
+    let configured = |l: usize, earns: bool| if earns { cfg.labs[l].model_fee } else { 0.0 };
+    if cfg.pricing.fee_rule == FeeRule::Configured {
+        return entries
+            .iter()
+            .map(|&(_, l, _, _, earns)| configured(l, earns))
+            .collect();
+    }
+    let n_p = inputs.layout.n_providers();
+    let mut owning = vec![None; cfg.labs.len()];
+    for (idx, lab) in &inputs.labs {
+        owning[idx.0] = lab.owner;
+    }
+    // A first-party lab's owner is its provider's corporate owner (that owner's first provider
+    // index); an independent lab owns itself.
+    let owner_id = |l: usize| match owning[l] {
+        Some(p) => (0..n_p)
+            .find(|&j| cfg.provider_owner(j) == cfg.provider_owner(p))
+            .unwrap_or(p),
+        None => n_p + l,
+    };
+    let first_month = inputs.clock.tick == 0;
+    let holdings = &inputs.holdings;
+    let options: Vec<FeeOption> = entries
+        .iter()
+        .map(|&(slot, l, base_utility, fixed, earns)| {
+            // The last published fee where the lab already earned one on this slot (in the
+            // first month, the previous initialisation round's equilibrium: a warm start).
+            let previous = view
+                .slot_fee
+                .get(slot)
+                .copied()
+                .filter(|&f| f > 0.0 && view.offered.get(slot) == Some(&true));
+            // Open weights are free to host everywhere: nobody pays their lab a fee.
+            let earns = earns && !cfg.labs[l].open_weight;
+            let fee = if earns {
+                previous.unwrap_or_else(|| configured(l, true))
+            } else {
+                0.0
+            };
+            FeeOption {
+                base_utility,
+                fixed,
+                fee,
+                owner: earns.then(|| owner_id(l)),
+                installed: holdings.ai_on(slot) as f64,
+            }
+        })
+        .collect();
+    let e = &cfg.enterprise;
+    let total: u64 = holdings.ai.iter().sum();
+    let demand = FeeDemand {
+        price_weight: e.price_weight,
+        outside_utility,
+        segments: suite_weights
+            .iter()
+            .enumerate()
+            .map(|(s, &w)| (w, entries.iter().map(|&(k, ..)| suite_bonus(s, k)).collect()))
+            .collect(),
+        // The masses' scale does not move a best response; before any unit is placed, use 1.
+        total_units: if total > 0 { total as f64 } else { 1.0 },
+        // As for compute prices: a forward-looking lab prices against its stock, a myopic one
+        // only against this month's choosers (new projects and reviews).
+        horizon_share: if cfg.pricing.forward_looking {
+            1.0
+        } else {
+            (e.project_probability + e.review_probability).min(1.0)
+        },
+    };
+    let pr = &cfg.pricing;
+    if first_month {
+        equilibrium_fees(&options, &demand, pr.max_price_ratio)
+    } else {
+        next_fees(&options, &demand, pr.damping, pr.max_price_ratio)
+    }
 }
