@@ -237,10 +237,10 @@ fn balanced_partnership_lowers_dependency_and_channel_concentration() {
     down(effect(&s, metric("mean_lab_dependency"), ALL), "mean lab dependency");
     down(effect(&s, dependency("anthropic"), ALL), "Anthropic's dependency");
     down(effect(&s, metric("hhi_compute"), ALL), "hhi_compute");
-    // Finding: the model layer concentrates (Anthropic, no longer tied to AWS, grows). Since
-    // issue 10 (contracts that bind, lab finances) the decade average (+90) is not significant
-    // at this size; the 2035 value is.
-    up(effect(&s, metric("hhi_model"), FINAL), "hhi_model in 2035");
+    // Finding (the header's): the model layer concentrates (Anthropic, no longer tied to AWS,
+    // grows): +56 [+34, +77] over the decade and +103 [+58, +148] in 2035 at 100,000
+    // enterprises. With strategic model fees neither is resolved at this test's size (+49
+    // [−14, +112] over the decade), so it is not asserted here.
     // Its consumer surplus gain is significant at this size too.
     up(
         effect(&s, metric("consumer_surplus_ai_musd"), ALL),
