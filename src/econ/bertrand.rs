@@ -406,6 +406,13 @@ pub struct Solver {
     pub tol: f64,
     /// Most Gauss–Seidel sweeps in one owner's best response.
     pub max_sweeps: usize,
+    /// Start the first sweep at the current fees instead of searching each product up from its
+    /// lower bound (cheaper when fees move little from month to month; with several local maxima
+    /// it may settle on the one nearest the current fee rather than the first above cost).
+    pub warm_start: bool,
+    /// Accelerate the sweeps by Newton steps on the owner's whole system (off: Gauss–Seidel
+    /// sweeps alone, cheaper when a warm start leaves little to do).
+    pub newton: bool,
 }
 
 impl Default for Solver {
@@ -415,6 +422,8 @@ impl Default for Solver {
             floor: 1e-9,
             tol: 1e-10,
             max_sweeps: 500,
+            warm_start: false,
+            newton: true,
         }
     }
 }
@@ -462,9 +471,10 @@ fn sigmoid(x: f64) -> f64 {
 /// while `phi > 0`, downward while `phi ≤ 0`) in doubling steps, then narrows the bracket by the
 /// Illinois method (regula falsi that halves a stale end's value, so both ends converge; a step
 /// that would leave the bracket bisects instead). Starting at the lower bound finds the first
-/// downward crossing above it.
-fn find_crossing(phi: impl Fn(f64) -> f64, start: f64, lo: f64, hi: f64) -> (f64, Binding) {
-    let step0 = 1e-6 * start.abs().max(1.0);
+/// downward crossing above it. `step` is the first step relative to `max(|start|, 1)`: small from a
+/// lower bound, so that no crossing is stepped over, larger from a warm start near the root.
+fn find_crossing(phi: impl Fn(f64) -> f64, start: f64, lo: f64, hi: f64, step: f64) -> (f64, Binding) {
+    let step0 = step * start.abs().max(1.0);
     let (mut a, mut b, mut fa, mut fb);
     let mut h = step0;
     let f_start = phi(start);
@@ -661,7 +671,9 @@ impl<'a> OwnerState<'a> {
         let (lo, hi) = (self.lo[i], self.hi[i]);
         let old = self.fees[j];
         let start = if local { old } else { lo };
-        let (mut f, mut binding) = find_crossing(phi, start, lo, hi);
+        // A warm start is near the root: a first step of 1e-3 brackets it in a few doublings.
+        let step = if local && self.opts.warm_start { 1e-3 } else { 1e-6 };
+        let (mut f, mut binding) = find_crossing(phi, start, lo, hi, step);
         let mut shadow = 0.0;
         if let Some(k) = p.capacity {
             let demand = |f: f64| {
@@ -669,7 +681,7 @@ impl<'a> OwnerState<'a> {
                 p.installed_at(p.fixed + f) + (0..n_seg).map(|g| m.segments[g].mass * seg_share(g, t)).sum::<f64>() - k
             };
             if demand(f) > 0.0 {
-                let (clear, _) = find_crossing(demand, f, f, hi);
+                let (clear, _) = find_crossing(demand, f, f, hi, 1e-6);
                 shadow = clear - f;
                 f = clear;
                 binding = Binding::Capacity;
@@ -757,11 +769,13 @@ impl<'a> OwnerState<'a> {
 pub fn best_response(m: &Market, fees: &[f64], owner: usize, opts: &Solver) -> BestResponse {
     let mut st = OwnerState::new(m, fees, owner, opts);
     let tol = 0.1 * opts.tol;
-    st.sweep(false);
+    st.sweep(opts.warm_start);
     let mut sweeps = 1;
     let mut converged = st.own.len() <= 1;
     while !converged && sweeps < opts.max_sweeps {
-        st.newton();
+        if opts.newton {
+            st.newton();
+        }
         let delta = st.sweep(true);
         sweeps += 1;
         converged = delta < tol;

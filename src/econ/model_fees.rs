@@ -54,20 +54,26 @@ pub struct FeeDemand {
     pub horizon_share: f64,
 }
 
-/// The fee game as a [`bertrand`] market: segment masses `h · w_s · N` (weights normalised),
-/// installed bases `(1 − h) · B_k`. Products without a fee-setting owner get owner ids above every
-/// real one, so that no best response is computed for them.
-pub fn fee_market(options: &[FeeOption], demand: &FeeDemand) -> Market {
+/// The fee game as a [`bertrand`] market over the fee-setting options (`priced`, the indices of
+/// `options` with an owner, in order): segment masses `h · w_s · N` (weights normalised),
+/// installed bases `(1 − h) · B_k`. Options without a fee-setting owner keep their price, so
+/// they are folded into each segment's outside utility, `ln(e^{U_0} + Σ_k e^{U_sk})`: the
+/// same choice probabilities for every priced option, and fewer products for every best
+/// response to revisit.
+pub fn fee_market(options: &[FeeOption], demand: &FeeDemand) -> (Market, Vec<usize>) {
     let h = demand.horizon_share.clamp(0.0, 1.0);
-    let no_owner = options.iter().filter_map(|o| o.owner).max().map_or(0, |m| m + 1);
+    let beta = demand.price_weight;
     let total_weight: f64 = demand.segments.iter().map(|(w, _)| w).sum();
-    let products = options
+    let priced: Vec<usize> = (0..options.len()).filter(|&k| options[k].owner.is_some()).collect();
+    let products = priced
         .iter()
-        .enumerate()
-        .map(|(k, o)| Product {
-            owner: o.owner.unwrap_or(no_owner + k),
-            installed: (1.0 - h) * o.installed,
-            ..Product::new(o.base_utility, o.fixed)
+        .map(|&k| {
+            let o = &options[k];
+            Product {
+                owner: o.owner.unwrap_or(0),
+                installed: (1.0 - h) * o.installed,
+                ..Product::new(o.base_utility, o.fixed)
+            }
         })
         .collect();
     // Segments without weight (suites nobody uses) cannot move a best response: left out.
@@ -75,67 +81,86 @@ pub fn fee_market(options: &[FeeOption], demand: &FeeDemand) -> Market {
         .segments
         .iter()
         .filter(|(w, _)| *w > 0.0)
-        .map(|(w, bonus)| Segment {
-            mass: if total_weight > 0.0 {
-                h * demand.total_units * w / total_weight
-            } else {
-                0.0
-            },
-            outside_utility: demand.outside_utility,
-            bonus: bonus.clone(),
+        .map(|(w, bonus)| {
+            let fixed_utilities: Vec<f64> = (0..options.len())
+                .filter(|&k| options[k].owner.is_none())
+                .map(|k| {
+                    let o = &options[k];
+                    o.base_utility + bonus.get(k).copied().unwrap_or(0.0) - beta * (o.fixed + o.fee).ln()
+                })
+                .collect();
+            let top = fixed_utilities.iter().fold(demand.outside_utility, |a, &b| a.max(b));
+            let outside_utility = top
+                + ((demand.outside_utility - top).exp() + fixed_utilities.iter().map(|u| (u - top).exp()).sum::<f64>())
+                    .ln();
+            Segment {
+                mass: if total_weight > 0.0 {
+                    h * demand.total_units * w / total_weight
+                } else {
+                    0.0
+                },
+                outside_utility,
+                bonus: priced.iter().map(|&k| bonus.get(k).copied().unwrap_or(0.0)).collect(),
+            }
         })
         .collect();
-    Market {
-        form: PriceForm::Log {
-            beta: demand.price_weight,
+    (
+        Market {
+            form: PriceForm::Log { beta },
+            products,
+            segments,
         },
-        products,
-        segments,
-    }
+        priced,
+    )
 }
 
 /// Next month's fees: every fee-setting owner's best response to the current fees (Jacobi), each
 /// fee moving `damping` of the way to it; fees stay in `[0, ceiling_ratio · fixed_k]` (the
 /// ceiling is `pricing.max_price_ratio` applied to the price part the lab does not set).
 pub fn next_fees(options: &[FeeOption], demand: &FeeDemand, damping: f64, ceiling_ratio: f64) -> Vec<f64> {
-    let market = fee_market(options, demand);
-    let fees: Vec<f64> = options.iter().map(|o| o.fee).collect();
-    let mut next = fees.clone();
+    let (market, priced) = fee_market(options, demand);
+    // Product j of the market is option priced[j].
+    let fees: Vec<f64> = priced.iter().map(|&k| options[k].fee).collect();
+    let mut next: Vec<f64> = options.iter().map(|o| o.fee).collect();
     let mut owners: Vec<usize> = options.iter().filter_map(|o| o.owner).collect();
     owners.sort_unstable();
     owners.dedup();
     for owner in owners {
-        let own: Vec<usize> = (0..options.len())
-            .filter(|&k| options[k].owner == Some(owner))
+        let own: Vec<usize> = (0..priced.len())
+            .filter(|&j| market.products[j].owner == owner)
             .collect();
         let f_max = own
             .iter()
-            .map(|&k| ceiling_ratio * options[k].fixed)
+            .map(|&j| ceiling_ratio * market.products[j].fixed)
             .fold(0.0, f64::max);
         if f_max <= 0.0 {
             continue;
         }
-        // Fees move by a damped step a month: a best response to 1e-9 US$/GPU-h is exact enough.
+        // Fees move by a damped step a month from where they were: a best response searched from
+        // the current fee by Gauss–Seidel sweeps, to 1e-6 US$/GPU-h, is exact enough (the fee
+        // FOC of a forward-looking lab has one root), and a third of the cost with Newton steps.
         let solver = Solver {
             f_max,
-            tol: 1e-9,
+            tol: 1e-6,
+            warm_start: true,
+            newton: false,
             ..Solver::default()
         };
         let br = bertrand::best_response(&market, &fees, owner, &solver);
-        for k in own {
-            next[k] = bertrand::damped_step(fees[k], br.fees[k], damping);
+        for j in own {
+            next[priced[j]] = bertrand::damped_step(fees[j], br.fees[j], damping);
         }
     }
     next
 }
 
-/// The fee equilibrium: [`next_fees`] with damping 1/2 iterated from `options`' fees until no
-/// fee moves by more than `1e-9` (relative), at most 500 times. The run's first month starts
+/// The fee equilibrium: [`next_fees`] without damping (Jacobi best responses) iterated from `options`' fees until no
+/// fee moves by more than `1e-7` of its fixed price part, at most 500 times. The run's first month starts
 /// here, so that the initial market is in equilibrium rather than at arbitrary fees.
 pub fn equilibrium_fees(options: &[FeeOption], demand: &FeeDemand, ceiling_ratio: f64) -> Vec<f64> {
     let mut current = options.to_vec();
     for _ in 0..500 {
-        let next = next_fees(&current, demand, 0.5, ceiling_ratio);
+        let next = next_fees(&current, demand, 1.0, ceiling_ratio);
         let moved = next
             .iter()
             .zip(&current)
@@ -144,7 +169,7 @@ pub fn equilibrium_fees(options: &[FeeOption], demand: &FeeDemand, ceiling_ratio
         for (o, f) in current.iter_mut().zip(next) {
             o.fee = f;
         }
-        if moved < 1e-9 {
+        if moved < 1e-7 {
             break;
         }
     }

@@ -86,7 +86,9 @@ pub fn tick_schedule() -> Schedule {
 /// Startup: the outside options' utilities are calibrated on the offer, and with strategic fees
 /// (`pricing.fee_rule = "best_response"`) the first month's fee equilibrium depends on the AI
 /// outside utility in turn. So calibrate and republish until the utilities move by less than 1e-9
-/// (at most 100 rounds; with configured fees the second round changes nothing).
+/// (at most 100 rounds; with configured fees the second round changes nothing). The AI utility
+/// converges geometrically (by a factor of about ten a round), so every third round jumps to
+/// Aitken's extrapolation of the last three values, `x₂ − (x₂ − x₁)²/(x₂ − 2x₁ + x₀)`.
 fn outside_options_and_fees(world: &mut World) {
     use crate::sim::resources::Demand;
     use bevy_ecs::system::RunSystemOnce;
@@ -94,16 +96,30 @@ fn outside_options_and_fees(world: &mut World) {
         let d = w.resource::<Demand>();
         (d.ai_outside_v0, d.cloud_outside_v0)
     };
+    let mut previous: Option<(f64, f64)> = None;
+    let mut recent: Vec<f64> = Vec::with_capacity(3);
     for _ in 0..100 {
-        let before = utilities(world);
         world
             .run_system_once(demand::calibrate_outside_options)
             .expect("the calibration system runs");
+        let now = utilities(world);
+        let settled = previous.is_some_and(|p| (now.0 - p.0).abs() < 1e-9 && (now.1 - p.1).abs() < 1e-9);
+        previous = Some(now);
+        recent.push(now.0);
+        if !settled && recent.len() == 3 {
+            let (x0, x1, x2) = (recent[0], recent[1], recent[2]);
+            let curvature = x2 - 2.0 * x1 + x0;
+            let jump = x2 - (x2 - x1) * (x2 - x1) / curvature;
+            if curvature != 0.0 && jump.is_finite() {
+                world.resource_mut::<Demand>().ai_outside_v0 = jump;
+                previous = Some((jump, now.1));
+            }
+            recent.clear();
+        }
         world
             .run_system_once(providers::publish_offerings)
             .expect("the offering system runs");
-        let after = utilities(world);
-        if (after.0 - before.0).abs() < 1e-9 && (after.1 - before.1).abs() < 1e-9 {
+        if settled {
             break;
         }
     }
