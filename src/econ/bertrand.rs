@@ -569,15 +569,7 @@ struct OwnerState<'a> {
 
 impl<'a> OwnerState<'a> {
     fn new(m: &'a Market, fees: &[f64], owner: usize, opts: &'a Solver) -> Self {
-        let own: Vec<usize> = (0..m.products.len())
-            .filter(|&j| m.products[j].owner == owner)
-            .collect();
-        let lo: Vec<f64> = own.iter().map(|&j| m.products[j].cost.max(opts.floor)).collect();
-        let hi: Vec<f64> = lo.iter().map(|&l| opts.f_max.max(l)).collect();
-        let mut fees = fees.to_vec();
-        for (i, &j) in own.iter().enumerate() {
-            fees[j] = fees[j].clamp(lo[i], hi[i]);
-        }
+        let (own, lo, hi, fees) = Self::bounds(m, fees, owner, opts);
         let mut shift = Vec::with_capacity(m.segments.len());
         let mut rest = Vec::with_capacity(m.segments.len());
         for (g, seg) in m.segments.iter().enumerate() {
@@ -595,6 +587,46 @@ impl<'a> OwnerState<'a> {
             shift.push(top);
             rest.push((seg.outside_utility - top).exp() + others.iter().map(|u| (u - top).exp()).sum::<f64>());
         }
+        Self::assemble(m, opts, own, lo, hi, shift, rest, fees)
+    }
+
+    /// The owner's products, their fee bounds, and the fees with the owner's clamped to them.
+    #[allow(clippy::type_complexity)]
+    fn bounds(m: &Market, fees: &[f64], owner: usize, opts: &Solver) -> (Vec<usize>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let own: Vec<usize> = (0..m.products.len())
+            .filter(|&j| m.products[j].owner == owner)
+            .collect();
+        let lo: Vec<f64> = own.iter().map(|&j| m.products[j].cost.max(opts.floor)).collect();
+        let hi: Vec<f64> = lo.iter().map(|&l| opts.f_max.max(l)).collect();
+        let mut fees = fees.to_vec();
+        for (i, &j) in own.iter().enumerate() {
+            fees[j] = fees[j].clamp(lo[i], hi[i]);
+        }
+        (own, lo, hi, fees)
+    }
+
+    /// As [`OwnerState::new`], with every segment's shift and its weights of the outside option
+    /// and all products at `fees` shared by the owners that respond to the same fees: the
+    /// owner's rest is the total less its own products' weights.
+    fn from_table(m: &'a Market, fees: &[f64], owner: usize, opts: &'a Solver, table: &WeightTable) -> Self {
+        let (own, lo, hi, fees) = Self::bounds(m, fees, owner, opts);
+        let rest = (0..m.segments.len())
+            .map(|g| table.total[g] - own.iter().map(|&j| table.weight[g][j]).sum::<f64>())
+            .collect();
+        Self::assemble(m, opts, own, lo, hi, table.shift.clone(), rest, fees)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        m: &'a Market,
+        opts: &'a Solver,
+        own: Vec<usize>,
+        lo: Vec<f64>,
+        hi: Vec<f64>,
+        shift: Vec<f64>,
+        rest: Vec<f64>,
+        fees: Vec<f64>,
+    ) -> Self {
         let mut st = OwnerState {
             m,
             opts,
@@ -767,7 +799,59 @@ impl<'a> OwnerState<'a> {
 /// Best response of `owner` to the other owners' fees `fees` (its own entries are the starting
 /// point of later sweeps only; the first sweep searches each product up from its lower bound).
 pub fn best_response(m: &Market, fees: &[f64], owner: usize, opts: &Solver) -> BestResponse {
-    let mut st = OwnerState::new(m, fees, owner, opts);
+    solve_owner(OwnerState::new(m, fees, owner, opts))
+}
+
+/// Every segment's shift (the largest utility of the outside option and of every product at
+/// the lowest fee a best response may try or at its current fee), and the weights `exp(U − shift)`
+/// of the products at `fees` and their total with the outside option's.
+struct WeightTable {
+    shift: Vec<f64>,
+    weight: Vec<Vec<f64>>,
+    total: Vec<f64>,
+}
+
+/// The best responses of several owners to the same fees `fees`, each `(owner, solver)` as
+/// [`best_response`] would give it, in order, sharing one table of the products' logit weights:
+/// one `exp` per product and segment instead of one per product, segment and owner. For markets
+/// with many owners (the fee game). The solvers may differ in everything but `floor`, which is
+/// the first one's.
+pub fn best_responses(m: &Market, fees: &[f64], requests: &[(usize, Solver)]) -> Vec<BestResponse> {
+    let Some((_, first)) = requests.first() else {
+        return Vec::new();
+    };
+    let n = m.products.len();
+    let lowest: Vec<f64> = (0..n).map(|j| m.products[j].cost.max(first.floor)).collect();
+    let mut table = WeightTable {
+        shift: Vec::with_capacity(m.segments.len()),
+        weight: Vec::with_capacity(m.segments.len()),
+        total: Vec::with_capacity(m.segments.len()),
+    };
+    for (g, seg) in m.segments.iter().enumerate() {
+        let now: Vec<f64> = (0..n).map(|j| m.utility(g, j, fees[j].max(lowest[j]))).collect();
+        let top = (0..n)
+            .map(|j| m.utility(g, j, lowest[j]))
+            .chain(now.iter().copied())
+            .fold(seg.outside_utility, f64::max);
+        let weight: Vec<f64> = now.iter().map(|u| (u - top).exp()).collect();
+        table
+            .total
+            .push((seg.outside_utility - top).exp() + weight.iter().sum::<f64>());
+        table.shift.push(top);
+        table.weight.push(weight);
+    }
+    requests
+        .iter()
+        .map(|(owner, opts)| {
+            debug_assert_eq!(opts.floor, first.floor, "one floor for the shared table");
+            solve_owner(OwnerState::from_table(m, fees, *owner, opts, &table))
+        })
+        .collect()
+}
+
+/// Gauss–Seidel sweeps (with Newton steps if asked) on one owner's products to convergence.
+fn solve_owner(mut st: OwnerState) -> BestResponse {
+    let opts = st.opts;
     let tol = 0.1 * opts.tol;
     st.sweep(opts.warm_start);
     let mut sweeps = 1;
@@ -1098,6 +1182,67 @@ mod tests {
                 .collect();
             assert!(max_diff(&eq.fees, &broken) > 1e-2);
         }
+    }
+
+    #[test]
+    fn shared_weight_tables_give_each_owners_own_best_response() {
+        // Log form, two segments with bonuses, fixed price parts, owners of one and two products.
+        let mut products = vec![
+            Product {
+                fixed: 4.0,
+                ..product(1.0, 0.0, 0)
+            },
+            Product {
+                fixed: 5.0,
+                ..product(1.3, 0.0, 0)
+            },
+            Product {
+                fixed: 3.0,
+                ..product(0.4, 0.2, 1)
+            },
+            Product {
+                fixed: 2.0,
+                ..product(0.1, 0.0, 2)
+            },
+        ];
+        products[3].installed = 0.5;
+        let m = Market {
+            form: PriceForm::Log { beta: 2.8 },
+            products,
+            segments: vec![
+                Segment {
+                    mass: 1.0,
+                    outside_utility: 0.3,
+                    bonus: vec![],
+                },
+                Segment {
+                    mass: 0.4,
+                    outside_utility: -0.2,
+                    bonus: vec![0.0, 0.7, 0.0, 0.2],
+                },
+            ],
+        };
+        let fees = [2.0, 2.5, 1.5, 1.0];
+        let opts = |f_max: f64| Solver {
+            f_max,
+            warm_start: true,
+            newton: false,
+            ..Solver::default()
+        };
+        let requests = [(0, opts(40.0)), (1, opts(30.0)), (2, opts(20.0))];
+        let shared = best_responses(&m, &fees, &requests);
+        for ((owner, solver), br) in requests.iter().zip(&shared) {
+            let alone = best_response(&m, &fees, *owner, solver);
+            assert!(
+                max_diff(&alone.fees, &br.fees) < 1e-9,
+                "owner {owner}: {:?} vs {:?}",
+                alone.fees,
+                br.fees
+            );
+        }
+        // The tables must be the current fees': responding to other fees gives other answers.
+        let other = best_responses(&m, &[1.0, 1.0, 1.0, 1.0], &requests);
+        assert!(max_diff(&other[1].fees, &shared[1].fees) > 1e-3);
     }
 
     /// Theory 3: joint ownership of two symmetric products raises both prices to

@@ -125,29 +125,30 @@ pub fn next_fees(options: &[FeeOption], demand: &FeeDemand, damping: f64, ceilin
     let mut owners: Vec<usize> = options.iter().filter_map(|o| o.owner).collect();
     owners.sort_unstable();
     owners.dedup();
-    for owner in owners {
-        let own: Vec<usize> = (0..priced.len())
-            .filter(|&j| market.products[j].owner == owner)
-            .collect();
-        let f_max = own
-            .iter()
-            .map(|&j| ceiling_ratio * market.products[j].fixed)
-            .fold(0.0, f64::max);
-        if f_max <= 0.0 {
-            continue;
-        }
-        // Fees move by a damped step a month from where they were: a best response searched from
-        // the current fee by Gauss–Seidel sweeps, to 1e-6 US$/GPU-h, is exact enough (the fee
-        // FOC of a forward-looking lab has one root), and a third of the cost with Newton steps.
-        let solver = Solver {
-            f_max,
-            tol: 1e-6,
-            warm_start: true,
-            newton: false,
-            ..Solver::default()
-        };
-        let br = bertrand::best_response(&market, &fees, owner, &solver);
-        for j in own {
+    // Fees move by a damped step a month from where they were: a best response searched from
+    // the current fee by Gauss–Seidel sweeps, to 1e-6 US$/GPU-h, is exact enough (the fee FOC
+    // of a forward-looking lab has one root), and a third of the cost with Newton steps. Each
+    // owner's ceiling is the largest `ceiling_ratio · fixed` of its options.
+    let requests: Vec<(usize, Solver)> = owners
+        .iter()
+        .map(|&owner| {
+            let f_max = (0..priced.len())
+                .filter(|&j| market.products[j].owner == owner)
+                .map(|j| ceiling_ratio * market.products[j].fixed)
+                .fold(0.0, f64::max);
+            let solver = Solver {
+                f_max,
+                tol: 1e-6,
+                warm_start: true,
+                newton: false,
+                ..Solver::default()
+            };
+            (owner, solver)
+        })
+        .filter(|(_, solver)| solver.f_max > 0.0)
+        .collect();
+    for ((owner, _), br) in requests.iter().zip(bertrand::best_responses(&market, &fees, &requests)) {
+        for j in (0..priced.len()).filter(|&j| market.products[j].owner == *owner) {
             next[priced[j]] = bertrand::damped_step(fees[j], br.fees[j], damping);
         }
     }
