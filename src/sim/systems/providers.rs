@@ -254,7 +254,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     };
     // Each offered slot before its fee: (slot, lab, utility at price 1, price part the lab does
     // not set, whether the lab earns its fee there).
-    let mut entries: Vec<(usize, usize, f64, f64, bool)> = Vec::new();
+    let mut entries: Vec<FeeEntry> = Vec::new();
     let contracts = &inputs.contracts.0;
     for (l, lab) in labs.iter().enumerate() {
         let Some(lab) = lab.filter(|s| s.active) else {
