@@ -10,7 +10,8 @@
 //!
 //! An exclusive licence held by another provider blocks the licence and listing paths (owner and
 //! open-weight paths remain). The slot's quality is the best path's; the lab earns its model fee
-//! only where a licence, owner or listing path gives that quality (open-weight hosting pays none).
+//! only where a licence, owner or listing path gives that quality (open-weight hosting pays none),
+//! and a lab whose models are open weights earns none anywhere: the same weights are free to host.
 
 /// What the offering rules need to know about a lab.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,7 +66,7 @@ pub fn marketplace_offer(
     let quality = [licensed, open].into_iter().flatten().reduce(f64::max)?;
     Some(MarketplaceOffer {
         quality,
-        earns_fee: licensed.is_some_and(|lq| lq >= quality),
+        earns_fee: !lab.open_weight && licensed.is_some_and(|lq| lq >= quality),
     })
 }
 
@@ -158,6 +159,11 @@ mod tests {
             ..CLOSED
         };
         let o = marketplace_offer(&open, 0, false, &[], Some(5)).unwrap();
+        assert_eq!((o.quality, o.earns_fee), (10.0, false));
+        // An open-weight lab earns no fee even where it is licensed or listed: its weights are
+        // hosted free at the same quality.
+        let listed = LabOffering { listing: true, ..open };
+        let o = marketplace_offer(&listed, 2, true, &[10.0], None).unwrap();
         assert_eq!((o.quality, o.earns_fee), (10.0, false));
     }
 

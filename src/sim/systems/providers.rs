@@ -286,7 +286,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
             offered[slot] = true;
             slot_quality[slot] = offer.quality;
             // A third party hosting open weights (not the lab's owner, not under licence).
-            slot_open_copy[slot] = (lab_cfg.open_weight || !offer.earns_fee) && lab.owner != Some(p);
+            slot_open_copy[slot] = !offer.earns_fee && lab.owner != Some(p);
             let fixed = pricing::marketplace_price(price[p], cfg.providers[p].marketplace_margin, 0.0);
             let a = option_utility(&weights, offer.quality, 1.0, lab_cfg.brand, false);
             // Open weights are free to host: the lab earns a fee only where it is licensed.
@@ -302,7 +302,8 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
                 l,
                 option_utility(&weights, lab.quality, 1.0, lab_cfg.brand, true),
                 fixed,
-                true,
+                // As on marketplaces (`econ::offering`): open weights earn no fee.
+                !lab_cfg.open_weight,
             ));
         }
     }
@@ -535,8 +536,6 @@ fn model_fees(
                 .get(slot)
                 .copied()
                 .filter(|&f| f > 0.0 && view.offered.get(slot) == Some(&true));
-            // Open weights are free to host everywhere: nobody pays their lab a fee.
-            let earns = earns && !cfg.labs[l].open_weight;
             let fee = if earns {
                 previous.unwrap_or_else(|| configured(l, true))
             } else {
