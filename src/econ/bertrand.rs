@@ -605,13 +605,20 @@ impl<'a> OwnerState<'a> {
         (own, lo, hi, fees)
     }
 
-    /// As [`OwnerState::new`], with every segment's shift and its weights of the outside option
-    /// and all products at `fees` shared by the owners that respond to the same fees: the
-    /// owner's rest is the total less its own products' weights.
+    /// As [`OwnerState::new`], with every segment's shift and the weights of the outside option
+    /// and of all products at `fees` shared by the owners that respond to the same fees. The
+    /// owner's rest is summed from the others' weights (not the total less its own, which
+    /// cancels when one owner holds nearly all of a segment).
     fn from_table(m: &'a Market, fees: &[f64], owner: usize, opts: &'a Solver, table: &WeightTable) -> Self {
         let (own, lo, hi, fees) = Self::bounds(m, fees, owner, opts);
         let rest = (0..m.segments.len())
-            .map(|g| table.total[g] - own.iter().map(|&j| table.weight[g][j]).sum::<f64>())
+            .map(|g| {
+                table.outside[g]
+                    + (0..m.products.len())
+                        .filter(|j| !own.contains(j))
+                        .map(|j| table.weight[g][j])
+                        .sum::<f64>()
+            })
             .collect();
         Self::assemble(m, opts, own, lo, hi, table.shift.clone(), rest, fees)
     }
@@ -804,11 +811,11 @@ pub fn best_response(m: &Market, fees: &[f64], owner: usize, opts: &Solver) -> B
 
 /// Every segment's shift (the largest utility of the outside option and of every product at
 /// the lowest fee a best response may try or at its current fee), and the weights `exp(U − shift)`
-/// of the products at `fees` and their total with the outside option's.
+/// of the outside option and of the products at `fees`.
 struct WeightTable {
     shift: Vec<f64>,
+    outside: Vec<f64>,
     weight: Vec<Vec<f64>>,
-    total: Vec<f64>,
 }
 
 /// The best responses of several owners to the same fees `fees`, each `(owner, solver)` as
@@ -824,8 +831,8 @@ pub fn best_responses(m: &Market, fees: &[f64], requests: &[(usize, Solver)]) ->
     let lowest: Vec<f64> = (0..n).map(|j| m.products[j].cost.max(first.floor)).collect();
     let mut table = WeightTable {
         shift: Vec::with_capacity(m.segments.len()),
+        outside: Vec::with_capacity(m.segments.len()),
         weight: Vec::with_capacity(m.segments.len()),
-        total: Vec::with_capacity(m.segments.len()),
     };
     for (g, seg) in m.segments.iter().enumerate() {
         let now: Vec<f64> = (0..n).map(|j| m.utility(g, j, fees[j].max(lowest[j]))).collect();
@@ -833,12 +840,9 @@ pub fn best_responses(m: &Market, fees: &[f64], requests: &[(usize, Solver)]) ->
             .map(|j| m.utility(g, j, lowest[j]))
             .chain(now.iter().copied())
             .fold(seg.outside_utility, f64::max);
-        let weight: Vec<f64> = now.iter().map(|u| (u - top).exp()).collect();
-        table
-            .total
-            .push((seg.outside_utility - top).exp() + weight.iter().sum::<f64>());
+        table.outside.push((seg.outside_utility - top).exp());
+        table.weight.push(now.iter().map(|u| (u - top).exp()).collect());
         table.shift.push(top);
-        table.weight.push(weight);
     }
     requests
         .iter()
