@@ -189,18 +189,24 @@ fn strategic_fees_carry_the_logit_markup_and_fall_as_demand_grows_more_price_sen
 }
 
 #[test]
-fn myopic_labs_harvest_their_installed_base_with_higher_fees() {
+fn myopic_labs_harvest_their_installed_base_up_to_the_ceiling() {
     // A myopic lab sees this month's choosers only (new projects and reviews, h ≈ 0.12) and
-    // harvests the rest of its base: its fee runs far above the forward-looking one.
-    let forward = reports(&small_baseline(5_000, 6, &[]));
-    let myopic = reports(&small_baseline(5_000, 6, &["pricing.forward_looking=false"]));
-    let mean_lerner = |r: &[TickReport]| mean(&lab_lerners(&r[5]).iter().map(|(_, l)| *l).collect::<Vec<_>>());
-    assert!(
-        mean_lerner(&myopic) > mean_lerner(&forward) + 0.1,
-        "myopic {} vs forward-looking {}",
-        mean_lerner(&myopic),
-        mean_lerner(&forward)
-    );
+    // harvests the rest of its base: the base outweighs the flow, so its fee runs to the
+    // ceiling, at least `max_price_ratio` × the direct API's fixed part, a Lerner index of at
+    // least r/(1 + r) on the direct API. Forward-looking labs price well inside it.
+    let myopic = reports(&small_baseline(5_000, 1, &["pricing.forward_looking=false"]));
+    let forward = reports(&small_baseline(5_000, 1, &[]));
+    let r = small_baseline(1_000, 1, &[]).pricing.max_price_ratio;
+    let bound = r / (1.0 + r);
+    for (lab, l) in lab_lerners(&myopic[0]) {
+        assert!(
+            l >= bound - 1e-6,
+            "{lab}: myopic Lerner {l} below the ceiling's {bound}"
+        );
+    }
+    for (lab, l) in lab_lerners(&forward[0]) {
+        assert!(l < bound - 0.2, "{lab}: forward-looking Lerner {l}");
+    }
 }
 
 #[test]
