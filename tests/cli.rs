@@ -105,7 +105,9 @@ fn run_writes_the_four_files_with_the_documented_columns() {
             "compute_kgpu",
             "unit_cost",
             "profit_musd",
-            "lerner"
+            "lerner",
+            "cloud_price_index",
+            "cloud_lerner"
         ]
     );
     // Every documented column exists, and every written column is documented.

@@ -236,3 +236,145 @@ fn a_slots_price_is_the_hosts_part_plus_the_fee_and_open_weight_copies_earn_none
         assert!(fees > 5, "strategic fees on the licensed and listed slots: {fees}");
     }
 }
+
+/// The baseline (`small_baseline` overrides) with extra TOML appended (events).
+fn with_events(enterprises: u32, ticks: u32, overrides: &[&str], extra: &str) -> Config {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("scenario.toml");
+    let text = format!("extends = '{}'\n{extra}\n", repo("configs/baseline.toml").display());
+    std::fs::write(&path, text).expect("write temp config");
+    let mut all = vec![format!("run.enterprises={enterprises}"), format!("run.ticks={ticks}")];
+    all.extend(overrides.iter().map(|s| s.to_string()));
+    aimarket::config::load(&path, &all).unwrap_or_else(|e| panic!("test config is valid: {e}"))
+}
+
+/// Each provider's general-cloud price index and Lerner index in a month's report.
+fn cloud_prices(report: &TickReport) -> Vec<(String, f64, f64)> {
+    report
+        .agents
+        .iter()
+        .filter(|a| a.kind == "provider")
+        .map(|a| {
+            (
+                a.agent.clone(),
+                a.cloud_price_index.expect("provider index"),
+                a.cloud_lerner.expect("provider Lerner"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn general_cloud_prices_start_as_configured_and_carry_the_logit_markup() {
+    // The first month is the configured indices, with unit costs implied so that they are an
+    // equilibrium: every strategic provider's Lerner index is then at least the small-share
+    // markup 1/β_c (it is Σ_g M s/(β_c Σ_g M s(1 − s)) for one provider) and below 1, and the
+    // fringe aggregate prices at cost.
+    let config = small_baseline(5_000, 1, &["pricing.cloud_price_rule=best_response"]);
+    let beta_c = config.enterprise.cloud_price_weight;
+    let first = reports(&config);
+    for ((id, p), (agent, index, lerner)) in config.providers.iter().zip(cloud_prices(&first[0])) {
+        assert_eq!(id, &agent);
+        assert_eq!(
+            index, p.cloud_price_index,
+            "{agent}: the first month is the configured index"
+        );
+        if p.fringe {
+            assert_eq!(lerner, 0.0, "{agent}: a fringe prices at cost");
+        } else {
+            assert!(
+                lerner >= 1.0 / beta_c - 1e-9 && lerner < 1.0,
+                "{agent}: Lerner {lerner}"
+            );
+        }
+    }
+}
+
+#[test]
+fn more_price_sensitive_cloud_demand_lowers_every_strategic_general_cloud_price() {
+    // From month 2 enterprises weigh the cloud price index 50 % more; costs stay those implied
+    // at the start. Theory: the log-price logit margin 1/(β_c (1 − s)) falls with β_c, so every
+    // strategic provider's index falls below the control's; the fringe keeps its index. Under
+    // `configured` nothing responds: the broken variant the test rejects.
+    let event = "[[events]]\ntick = 2\nkind = \"set\"\nkey = \"enterprise.cloud_price_weight\"\nvalue = 3.0\n";
+    let run = |rule: &str, extra: &str| {
+        let config = with_events(5_000, 24, &[&format!("pricing.cloud_price_rule={rule}")], extra);
+        let fringe: Vec<bool> = config.providers.values().map(|p| p.fringe).collect();
+        let r = reports(&config);
+        (cloud_prices(&r[23]), fringe)
+    };
+    let (steeper, fringe) = run("best_response", event);
+    let (control, _) = run("best_response", "");
+    for (((agent, s, _), (_, c, _)), fringe) in steeper.iter().zip(&control).zip(&fringe) {
+        if *fringe {
+            assert_eq!(s, c, "{agent}");
+        } else {
+            assert!(*s < c - 0.01, "{agent}: {s} with β_c = 3 vs {c}");
+        }
+    }
+    let (fixed_steeper, _) = run("configured", event);
+    let (fixed_control, _) = run("configured", "");
+    for ((agent, s, _), (_, c, _)) in fixed_steeper.iter().zip(&fixed_control) {
+        assert_eq!(s, c, "{agent}: configured indices do not respond");
+    }
+}
+
+#[test]
+fn removing_licensing_penalties_lowers_the_suite_owners_general_cloud_price() {
+    // Azure's licensing penalty holds Microsoft-suite users on Azure; without it Azure's share
+    // of that segment falls, its demand becomes more elastic and its best-response index falls
+    // below the control's, while the rivals that win the segment raise theirs.
+    let event = "[[events]]\ntick = 1\nkind = \"remove_licensing_penalties\"\n";
+    let strategic = ["pricing.cloud_price_rule=best_response"];
+    let after = reports(&with_events(5_000, 36, &strategic, event));
+    let control = reports(&with_events(5_000, 36, &strategic, ""));
+    let index = |r: &[TickReport], agent: &str| {
+        cloud_prices(&r[35])
+            .into_iter()
+            .find(|(a, ..)| a == agent)
+            .map(|(_, i, _)| i)
+            .expect("provider")
+    };
+    assert!(
+        index(&after, "azure") < index(&control, "azure") - 1e-3,
+        "{} vs {}",
+        index(&after, "azure"),
+        index(&control, "azure")
+    );
+    assert!(
+        index(&after, "aws") > index(&control, "aws"),
+        "{} vs {}",
+        index(&after, "aws"),
+        index(&control, "aws")
+    );
+}
+
+#[test]
+fn a_starting_index_no_cost_can_rationalise_stops_the_run_with_the_key_named() {
+    // With β_c = 0.8 every provider's demand is inelastic (β_c (1 − s) < 1): no positive cost
+    // makes the configured indices an equilibrium, and the run says so before its first month.
+    let mut sim = Simulation::new(&small_baseline(
+        1_000,
+        2,
+        &[
+            "enterprise.cloud_price_weight=0.8",
+            "pricing.cloud_price_rule=best_response",
+        ],
+    ));
+    let err = sim.step().map(|_| ()).expect_err("no equilibrium cost");
+    assert!(
+        err.contains("cloud_price_index") && err.contains("enterprise.cloud_price_weight"),
+        "{err}"
+    );
+    assert_eq!(sim.ticks_done(), 0);
+    // Under `configured` the same parameters run (the provider gets cost 0).
+    let mut configured = Simulation::new(&small_baseline(
+        1_000,
+        2,
+        &[
+            "enterprise.cloud_price_weight=0.8",
+            "pricing.cloud_price_rule=configured",
+        ],
+    ));
+    assert!(configured.step().is_ok());
+}

@@ -489,7 +489,16 @@ fn a_new_spend_share_above_the_installed_share_makes_the_share_rise_and_below_fa
     // The baseline without moves, so that only new projects change cloud shares: a month's share
     // is (installed + new) / (all installed + all new), so it rises exactly when the month's
     // new-spend share exceeds last month's share (the urn logic), whatever the size of the gap.
-    let config = small_baseline(20_000, 36, &["enterprise.cloud_review_probability=0"]);
+    // Prices are held at their configured indices: a moving price index moves spend shares by
+    // itself (which is why shares.csv also gives quantity shares).
+    let config = small_baseline(
+        20_000,
+        36,
+        &[
+            "enterprise.cloud_review_probability=0",
+            "pricing.cloud_price_rule=configured",
+        ],
+    );
     let mut sim = Simulation::new(&config);
     let reports: Vec<TickReport> = (0..config.run.ticks)
         .map(|_| sim.step().expect("tick").clone())

@@ -30,7 +30,7 @@ use crate::sim::rng::{derive_seed, seed_hex};
 
 /// Run-level series printed in the table besides the four HHIs and the provider rents (every
 /// metric is compared and written to the CSV files; the table keeps this readable subset).
-pub const TABLE_SERIES: [Metric; 12] = [
+pub const TABLE_SERIES: [Metric; 14] = [
     Metric::SwitchingRate,
     Metric::ProviderSwitchingRate,
     Metric::MigrationRate,
@@ -43,6 +43,8 @@ pub const TABLE_SERIES: [Metric; 12] = [
     Metric::ProviderProfitMusd,
     Metric::LabProfitMusd,
     Metric::TotalWelfareMusd,
+    Metric::MeanCloudPriceIndex,
+    Metric::CloudWelfareMusd,
 ];
 
 /// A compared quantity: a `metrics.csv` column or one provider's rent share.

@@ -635,6 +635,9 @@ pub fn suspects(metric: &str) -> &'static str {
             "demand.ai_inference_kgpu, demand.ai_growth_per_year, providers.*.price, providers.*.price_response, providers.*.marketplace_margin, labs.*.model_fee, run.ticks"
         }
         "cloud_spend_musd" => "demand.cloud_spend_musd, demand.cloud_growth_per_year, run.ticks",
+        "cloud_profit_musd" | "cloud_welfare_musd" | "mean_cloud_price_index" | "mean_cloud_lerner" => {
+            "providers.*.cloud_price_index, enterprise.cloud_price_weight, pricing.cloud_price_rule, demand.cloud_spend_musd"
+        }
         "mean_compute_price" => "providers.*.price, providers.*.unit_cost, providers.*.price_response, run.ticks",
         "mean_utilisation" => {
             "providers.*.capacity_kgpu, providers.*.invest_rate, providers.*.invest_response, demand.ai_inference_kgpu"

@@ -333,6 +333,34 @@ pub enum Metric {
         props(unit = "US$ M per month")
     )]
     ConsumerSurplusCloudMusd,
+    /// Providers' general-cloud margin.
+    #[strum(
+        serialize = "cloud_profit_musd",
+        message = "providers' general-cloud profit: (price index − implied unit cost) × workloads, at the value of a unit",
+        props(unit = "US$ M per month")
+    )]
+    CloudProfitMusd,
+    /// Welfare of the general-cloud layer.
+    #[strum(
+        serialize = "cloud_welfare_musd",
+        message = "general-cloud welfare: cloud consumer surplus + providers' general-cloud profit",
+        props(unit = "US$ M per month")
+    )]
+    CloudWelfareMusd,
+    /// Unit-weighted mean general-cloud price index.
+    #[strum(
+        serialize = "mean_cloud_price_index",
+        message = "general-cloud price index (1 = market average at the start), weighted by cloud workloads",
+        props(unit = "index")
+    )]
+    MeanCloudPriceIndex,
+    /// Unit-weighted Lerner index of general cloud.
+    #[strum(
+        serialize = "mean_cloud_lerner",
+        message = "Lerner index (index − implied unit cost) / index of general cloud, weighted by cloud workloads",
+        props(unit = "fraction")
+    )]
+    MeanCloudLerner,
     /// HHI of the cloud market by owner.
     #[strum(
         serialize = "hhi_owner_cloud",

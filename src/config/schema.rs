@@ -220,6 +220,19 @@ pub enum FeeRule {
     BestResponse,
 }
 
+/// How providers set their general-cloud price indices.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CloudPriceRule {
+    /// Indices are `providers.<id>.cloud_price_index` (and `set` events of it).
+    #[default]
+    Configured,
+    /// The configured indices are the first month's equilibrium (unit costs are implied from
+    /// them) and each month every provider owner moves its index a damped step towards its best
+    /// response to the enterprise cloud logit (`econ::cloud_prices`).
+    BestResponse,
+}
+
 /// Price setting and cost paths (see `docs/MODEL.md`, "Prices and costs").
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -229,6 +242,9 @@ pub struct PricingSection {
     /// How labs set model fees (default: as configured).
     #[serde(default)]
     pub fee_rule: FeeRule,
+    /// How providers set general-cloud price indices (default: as configured).
+    #[serde(default)]
+    pub cloud_price_rule: CloudPriceRule,
     /// Share of the gap to the best response closed each month, in (0, 1].
     pub damping: f64,
     /// Sellers' annual discount rate, ≥ 0: the value of a customer won now.

@@ -6,6 +6,7 @@ pub mod allocation;
 pub mod bertrand;
 pub mod capacity;
 pub mod choice;
+pub mod cloud_prices;
 pub mod compute_market;
 pub mod concentration;
 pub mod contracts;

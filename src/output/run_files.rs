@@ -166,6 +166,8 @@ impl RunWriter {
                     "unit_cost",
                     "profit_musd",
                     "lerner",
+                    "cloud_price_index",
+                    "cloud_lerner",
                 ]),
             )?,
             staging,
@@ -274,6 +276,8 @@ impl Observer for RunWriter {
                     &format_number(a.unit_cost),
                     &format_number(a.profit_musd),
                     &format_number(a.lerner),
+                    &opt(a.cloud_price_index),
+                    &opt(a.cloud_lerner),
                 ])
                 .map_err(|e| e.to_string())?;
         }

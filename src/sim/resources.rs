@@ -160,6 +160,11 @@ pub struct MarketView {
     pub ai_reference_mu0: f64,
     /// The same for the cloud choice (per unit of price index).
     pub cloud_reference_mu0: f64,
+    /// General-cloud price index per provider this month (1 = the market average at the start).
+    pub cloud_index: Vec<f64>,
+    /// General-cloud unit cost per provider, in index units: implied in the first month from
+    /// the configured indices (`econ::cloud_prices::implied_costs`); empty until then.
+    pub cloud_cost: Vec<f64>,
 }
 
 /// Enterprise holdings, kept incrementally in integers (Σ size × workload units).
@@ -283,6 +288,10 @@ pub struct AgentRow {
     pub profit_musd: f64,
     /// Lerner index (price − unit cost) / price of its compute (providers) or direct API (labs).
     pub lerner: f64,
+    /// Providers: general-cloud price index this month.
+    pub cloud_price_index: Option<f64>,
+    /// Providers: general-cloud Lerner index (index − implied unit cost) / index.
+    pub cloud_lerner: Option<f64>,
 }
 
 /// Everything measured at the end of a tick.

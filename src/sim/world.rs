@@ -100,6 +100,11 @@ impl Simulation {
 
     /// Runs the next tick and returns its report, or the fault that invalidated it.
     pub fn step(&mut self) -> Result<&TickReport, String> {
+        // A fault found while the world was built (e.g. a starting price no cost rationalises)
+        // stops the run before its first month.
+        if let Some(fault) = self.world.resource::<Fault>().0.clone() {
+            return Err(fault);
+        }
         self.world.resource_mut::<Clock>().tick = self.next_tick;
         self.schedule.run(&mut self.world);
         self.next_tick += 1;

@@ -50,11 +50,24 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
 
     // Market amounts, quantities and new-project spend, agents in layout order.
     let slots = layout.slots;
-    let index: Vec<f64> = cfg.providers.values().map(|p| p.cloud_price_index).collect();
+    let index: Vec<f64> = if view.cloud_index.len() == n_p {
+        view.cloud_index.clone()
+    } else {
+        cfg.providers.values().map(|p| p.cloud_price_index).collect()
+    };
     let cloud: Vec<f64> = (0..n_p)
         .map(|p| holdings.cloud[p] as f64 * demand.cloud_musd_per_unit * index[p])
         .collect();
     let cloud_quantity: Vec<f64> = holdings.cloud[..n_p].iter().map(|&u| u as f64).collect();
+    let cloud_quantity_total: f64 = cloud_quantity.iter().sum();
+    // A provider that has not operated yet has no implied cost: no margin.
+    let cloud_cost = |p: usize| {
+        view.cloud_cost
+            .get(p)
+            .copied()
+            .filter(|c| !c.is_nan())
+            .unwrap_or(index[p])
+    };
     let cloud_new: Vec<f64> = (0..n_p)
         .map(|p| holdings.month.new_cloud[p] as f64 * index[p])
         .collect();
@@ -260,6 +273,8 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
                 unit_cost: p.unit_cost,
                 profit_musd: profit,
                 lerner,
+                cloud_price_index: Some(index[i]),
+                cloud_lerner: Some(pricing::lerner(index[i], cloud_cost(i))),
             },
         ));
     }
@@ -305,6 +320,8 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
                 unit_cost: lab.avg_host_price,
                 profit_musd: profit,
                 lerner: pricing::lerner(direct_price, lab.avg_host_price),
+                cloud_price_index: None,
+                cloud_lerner: None,
             },
         ));
     }
@@ -356,9 +373,24 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         pricing::spend_musd(ai_units_all as f64 * demand.ai_kgpu_per_unit, view.ai_surplus_per_unit);
     metrics[Metric::ConsumerSurplusCloudMusd] =
         (cloud_all as f64) * demand.cloud_musd_per_unit * view.cloud_surplus_per_unit;
-    // The AI layer's welfare: general-cloud spend is not among providers' revenue (the model has
-    // no cost of general cloud), so cloud surplus is reported beside it, not in it.
+    // The AI layer's welfare; the general-cloud layer's is reported beside it.
     metrics[Metric::TotalWelfareMusd] = metrics[Metric::ConsumerSurplusAiMusd] + provider_profit + lab_profit;
+    let cloud_inside: f64 = cloud_quantity_total;
+    let margin = |p: usize| index[p] - cloud_cost(p);
+    let cloud_margin_units: f64 = (0..n_p).map(|p| holdings.cloud[p] as f64 * margin(p)).sum();
+    metrics[Metric::CloudProfitMusd] = cloud_margin_units * demand.cloud_musd_per_unit;
+    metrics[Metric::CloudWelfareMusd] = metrics[Metric::ConsumerSurplusCloudMusd] + metrics[Metric::CloudProfitMusd];
+    metrics[Metric::MeanCloudPriceIndex] = ratio(
+        (0..n_p).map(|p| holdings.cloud[p] as f64 * index[p]).sum(),
+        cloud_inside,
+    );
+    metrics[Metric::MeanCloudLerner] = ratio(
+        (0..n_p)
+            .filter(|&p| index[p] > 0.0)
+            .map(|p| holdings.cloud[p] as f64 * margin(p) / index[p])
+            .sum(),
+        cloud_inside,
+    );
     if fault.0.is_none()
         && let Some(m) = metrics.first_non_finite()
     {

@@ -4,14 +4,17 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 
-use crate::config::{FeeRule, MarketplacePolicy, PricingRule};
+use crate::config::{CloudPriceRule, FeeRule, MarketplacePolicy, PricingRule};
 use crate::econ::choice::{ChoiceTables, CloudTables, HomeProvider, OptionWeights, home_utility_table, option_utility};
+use crate::econ::cloud_prices::{self, CloudSeller};
 use crate::econ::model_fees::{FeeDemand, FeeOption, equilibrium_fees, next_fees};
 use crate::econ::offering::{LabOffering, marketplace_offer};
 use crate::econ::portfolio::{Thresholds, threshold16};
 use crate::econ::{bertrand, capacity, compute_market, pricing, surplus, switching};
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::resources::{Clock, Contracts, Demand, Holdings, Layout, MarketView, Params, Policy, Settlement};
+use crate::sim::resources::{
+    Clock, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Policy, Settlement,
+};
 
 /// What `run_providers` reads besides the providers.
 #[derive(SystemParam)]
@@ -216,7 +219,7 @@ pub struct OfferingInputs<'w, 's> {
 
 /// Builds the market view: offered options with their quality and price, and the sampling
 /// tables of the enterprise choices.
-pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
+pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs, mut fault: ResMut<Fault>) {
     let cfg = &inputs.params.0;
     let e = &cfg.enterprise;
     let slots = inputs.layout.slots;
@@ -381,25 +384,43 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
                 .fold(0.0, f64::max)
         })
         .collect();
-    let home_providers: Vec<HomeProvider> = cfg
-        .providers
-        .values()
-        .enumerate()
-        .map(|(p, pc)| HomeProvider {
-            active: provider_active[p],
-            brand: pc.brand,
-            cloud_price_index: pc.cloud_price_index,
-            best_quality: best_quality[p],
-            suite_bonus: bundle[p],
-            licensing_penalty: if regulation.licensing_penalties_removed {
-                0.0
-            } else {
-                pc.licensing_penalty
-            },
-        })
-        .collect();
-    let home_utilities = home_utility_table(&home_providers, e.cloud_price_weight, e.ai_pull_weight);
+    let home_at = |index: &[f64]| -> Vec<HomeProvider> {
+        cfg.providers
+            .values()
+            .enumerate()
+            .map(|(p, pc)| HomeProvider {
+                active: provider_active[p],
+                brand: pc.brand,
+                cloud_price_index: index[p],
+                best_quality: best_quality[p],
+                suite_bonus: bundle[p],
+                licensing_penalty: if regulation.licensing_penalties_removed {
+                    0.0
+                } else {
+                    pc.licensing_penalty
+                },
+            })
+            .collect()
+    };
     let cloud_outside = inputs.demand.cloud_outside_v0 + d.cloud_outside_trend_per_year * years;
+    let unit_price_utilities = home_utility_table(&home_at(&vec![1.0; n_p]), e.cloud_price_weight, e.ai_pull_weight);
+    let (cloud_index, cloud_cost) = match cloud_prices(
+        &inputs,
+        &view,
+        &provider_active,
+        &unit_price_utilities,
+        &suite_weights,
+        cloud_outside,
+    ) {
+        Ok(v) => v,
+        Err(message) => {
+            fault.0.get_or_insert(message);
+            let configured: Vec<f64> = cfg.providers.values().map(|p| p.cloud_price_index).collect();
+            (configured, vec![f64::NAN; n_p])
+        }
+    };
+    let home_providers = home_at(&cloud_index);
+    let home_utilities = home_utility_table(&home_providers, e.cloud_price_weight, e.ai_pull_weight);
     let cloud = CloudTables::new(
         n_p,
         &home_utilities,
@@ -427,23 +448,12 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         .collect();
     let ai_value = surplus::valuation(e.price_weight, &ai_options, ai_outside, &ai_suites);
     let active: Vec<usize> = (0..n_p).filter(|&p| provider_active[p]).collect();
-    let cloud_suites: Vec<(f64, Vec<f64>)> = suite_weights
-        .iter()
-        .enumerate()
-        .map(|(s, &w)| {
-            // Row s of the home table already holds suite s's bundle and licensing terms.
-            let bonus = active
-                .iter()
-                .map(|&p| home_utilities[s * n_p + p].unwrap_or(0.0) - home_utilities[p].unwrap_or(0.0))
-                .collect();
-            (w, bonus)
-        })
-        .collect();
+    let cloud_suites = suite_segments(&home_utilities, n_p, &active, &suite_weights);
     let cloud_options: Vec<surplus::Offered> = active
         .iter()
         .map(|&p| surplus::Offered {
             utility: home_utilities[p].unwrap_or(0.0),
-            price: cfg.providers[p].cloud_price_index,
+            price: cloud_index[p],
         })
         .collect();
     let cloud_value = surplus::valuation(e.cloud_price_weight, &cloud_options, cloud_outside, &cloud_suites);
@@ -485,7 +495,152 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         cloud_surplus_per_unit,
         ai_reference_mu0,
         cloud_reference_mu0,
+        cloud_index,
+        cloud_cost,
     };
+}
+
+/// The cloud choice's segments: per suite, its weight and each of the `active` providers'
+/// bonus in it. Row s of the home table already holds suite s's bundle and licensing terms, so
+/// the bonus is row s minus row 0 (the same at any price index: the price term cancels).
+fn suite_segments(
+    home_utilities: &[Option<f64>],
+    n_p: usize,
+    active: &[usize],
+    suite_weights: &[f64],
+) -> Vec<(f64, Vec<f64>)> {
+    suite_weights
+        .iter()
+        .enumerate()
+        .map(|(s, &w)| {
+            let bonus = active
+                .iter()
+                .map(|&p| home_utilities[s * n_p + p].unwrap_or(0.0) - home_utilities[p].unwrap_or(0.0))
+                .collect();
+            (w, bonus)
+        })
+        .collect()
+}
+
+/// This month's general-cloud price indices and unit costs (`econ::cloud_prices`). The first
+/// month's indices are the configured ones, and the costs are implied from them (so that they
+/// are an equilibrium), as is an entrant's cost in the month it starts operating. After the first
+/// month, under `pricing.cloud_price_rule = "best_response"`, each index moves a damped step
+/// towards its owner's best response; under `"configured"` it stays `cloud_price_index` (and its
+/// `set` events), and a provider whose index no positive cost rationalises gets cost 0 (all
+/// margin). Under `best_response` such a provider is an error: the run cannot start from it.
+fn cloud_prices(
+    inputs: &OfferingInputs,
+    view: &MarketView,
+    provider_active: &[bool],
+    unit_price_utilities: &[Option<f64>],
+    suite_weights: &[f64],
+    outside_utility: f64,
+) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let cfg = &inputs.params.0;
+    let n_p = provider_active.len();
+    let tick = inputs.clock.tick;
+    let strategic = cfg.pricing.cloud_price_rule == CloudPriceRule::BestResponse;
+    let configured: Vec<f64> = cfg.providers.values().map(|p| p.cloud_price_index).collect();
+    let first_month = tick == 0 || view.cloud_cost.len() != n_p;
+    let mut cost = if first_month {
+        vec![f64::NAN; n_p]
+    } else {
+        view.cloud_cost.clone()
+    };
+    let current: Vec<f64> = if first_month || !strategic {
+        configured.clone()
+    } else {
+        (0..n_p)
+            .map(|p| {
+                if cost[p].is_nan() {
+                    configured[p]
+                } else {
+                    view.cloud_index[p]
+                }
+            })
+            .collect()
+    };
+    let active: Vec<usize> = (0..n_p)
+        .filter(|&p| provider_active[p] && unit_price_utilities[p].is_some())
+        .collect();
+    let owner_of = |p: usize| {
+        (0..n_p)
+            .find(|&j| cfg.provider_owner(j) == cfg.provider_owner(p))
+            .unwrap_or(p)
+    };
+    let total: u64 = inputs.holdings.cloud.iter().sum();
+    let e = &cfg.enterprise;
+    let demand = FeeDemand {
+        price_weight: e.cloud_price_weight,
+        outside_utility,
+        segments: suite_segments(unit_price_utilities, n_p, &active, suite_weights),
+        total_units: if total > 0 { total as f64 } else { 1.0 },
+        horizon_share: if cfg.pricing.forward_looking {
+            1.0
+        } else {
+            (e.project_probability + e.cloud_review_probability).min(1.0)
+        },
+    };
+    let sellers: Vec<CloudSeller> = active
+        .iter()
+        .map(|&p| CloudSeller {
+            base_utility: unit_price_utilities[p].unwrap_or(0.0),
+            index: current[p],
+            cost: cost[p],
+            owner: owner_of(p),
+            installed: inputs.holdings.cloud.get(p).copied().unwrap_or(0) as f64,
+            price_taker: cfg.providers[p].fringe,
+        })
+        .collect();
+    if active.iter().any(|&p| cost[p].is_nan()) {
+        // The starting indices are read as a long-run equilibrium: costs come from the static
+        // (forward-looking) conditions, and a myopic provider harvests from there.
+        let long_run = FeeDemand {
+            horizon_share: 1.0,
+            ..demand.clone()
+        };
+        for (&p, implied) in active.iter().zip(cloud_prices::implied_costs(&sellers, &long_run)) {
+            if !cost[p].is_nan() {
+                continue;
+            }
+            cost[p] = match implied {
+                Some(c) => c,
+                None if strategic => {
+                    return Err(format!(
+                        "providers.{}.cloud_price_index = {} cannot be an equilibrium price at {}: no positive unit cost \
+                         rationalises it under pricing.cloud_price_rule = \"best_response\" (its cloud demand is too \
+                         inelastic there, β_c·(1 − share) ≤ 1 with enterprise.cloud_price_weight = {}); raise \
+                         enterprise.cloud_price_weight, or set pricing.cloud_price_rule = \"configured\"",
+                        inputs.layout.providers[p],
+                        configured[p],
+                        inputs.clock.month(),
+                        e.cloud_price_weight
+                    ));
+                }
+                None => 0.0,
+            };
+        }
+    }
+    if first_month || !strategic {
+        return Ok((current, cost));
+    }
+    let sellers: Vec<CloudSeller> = sellers
+        .iter()
+        .zip(&active)
+        .map(|(s, &p)| CloudSeller { cost: cost[p], ..*s })
+        .collect();
+    let pr = &cfg.pricing;
+    let mut index = current;
+    for (&p, next) in active.iter().zip(cloud_prices::next_indices(
+        &sellers,
+        &demand,
+        pr.damping,
+        pr.max_price_ratio,
+    )) {
+        index[p] = next;
+    }
+    Ok((index, cost))
 }
 
 /// An offered slot before its fee: (slot, lab, utility at price 1, the price part the lab does not
