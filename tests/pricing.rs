@@ -350,31 +350,31 @@ fn removing_licensing_penalties_lowers_the_suite_owners_general_cloud_price() {
 }
 
 #[test]
-fn a_starting_index_no_cost_can_rationalise_stops_the_run_with_the_key_named() {
-    // With β_c = 0.8 every provider's demand is inelastic (β_c (1 − s) < 1): no positive cost
-    // makes the configured indices an equilibrium, and the run says so before its first month.
-    let mut sim = Simulation::new(&small_baseline(
-        1_000,
-        2,
+fn an_index_too_inelastic_for_an_interior_margin_starts_at_the_best_response_ceiling() {
+    // With β_c = 0.8 every provider's demand is inelastic (β_c (1 − s) < 1): no interior cost
+    // makes the configured indices an equilibrium, so each strategic provider's is read as the
+    // corner of its best response, cost = index / max_price_ratio (Lerner 1 − 1/r), and the
+    // indices then stay where they are. The fringe prices at cost.
+    let config = small_baseline(
+        2_000,
+        6,
         &[
             "enterprise.cloud_price_weight=0.8",
             "pricing.cloud_price_rule=best_response",
         ],
-    ));
-    let err = sim.step().map(|_| ()).expect_err("no equilibrium cost");
-    assert!(
-        err.contains("cloud_price_index") && err.contains("enterprise.cloud_price_weight"),
-        "{err}"
     );
-    assert_eq!(sim.ticks_done(), 0);
-    // Under `configured` the same parameters run (the provider gets cost 0).
-    let mut configured = Simulation::new(&small_baseline(
-        1_000,
-        2,
-        &[
-            "enterprise.cloud_price_weight=0.8",
-            "pricing.cloud_price_rule=configured",
-        ],
-    ));
-    assert!(configured.step().is_ok());
+    let r = config.pricing.max_price_ratio;
+    let runs = reports(&config);
+    for ((_, p), ((agent, first, lerner), (_, last, _))) in config
+        .providers
+        .iter()
+        .zip(cloud_prices(&runs[0]).into_iter().zip(cloud_prices(&runs[5])))
+    {
+        if p.fringe {
+            assert_eq!(lerner, 0.0, "{agent}");
+        } else {
+            assert!((lerner - (1.0 - 1.0 / r)).abs() < 1e-12, "{agent}: {lerner}");
+        }
+        assert!((last - first).abs() < 1e-6 * first, "{agent}: {first} → {last}");
+    }
 }

@@ -81,14 +81,16 @@ pub fn cloud_market(sellers: &[CloudSeller], demand: &FeeDemand) -> Market {
 /// The unit costs at which every owner's first-order conditions hold at the sellers' current
 /// indices (their `cost` fields are ignored). Each owner's FOC residuals are affine in its
 /// products' costs (the shares depend on prices only), so one evaluation at cost 0 and one per
-/// product at cost 1 give the system `A c = −F(0)`, solved by LU. `None` for a seller whose
-/// index no positive cost rationalises: its demand is too inelastic (for one product,
-/// `β_c (1 − s) ≤ 1`), so that any index below the ceiling would be raised.
-pub fn implied_costs(sellers: &[CloudSeller], demand: &FeeDemand) -> Vec<Option<f64>> {
+/// product at cost 1 give the system `A c = −F(0)`, solved by LU. Where that has no solution in
+/// `[P/r, P)` for every product of the owner (`r = ceiling_ratio`), the owner's demand is too
+/// inelastic for an interior optimum at these indices (for one product, `β_c (1 − s) ≤ 1`), its
+/// profit rises up to the best-response ceiling `r · c`, and the indices are an equilibrium at
+/// that corner: `c = P/r` for each of its products. A price taker's cost is its index.
+pub fn implied_costs(sellers: &[CloudSeller], demand: &FeeDemand, ceiling_ratio: f64) -> Vec<f64> {
     let zero: Vec<CloudSeller> = sellers.iter().map(|s| CloudSeller { cost: 0.0, ..*s }).collect();
     let mut market = cloud_market(&zero, demand);
     let prices: Vec<f64> = sellers.iter().map(|s| s.index).collect();
-    let mut costs: Vec<Option<f64>> = sellers.iter().map(|s| s.price_taker.then_some(s.index)).collect();
+    let mut costs: Vec<f64> = sellers.iter().map(|s| s.index).collect();
     let strategic = |owner: usize| sellers.iter().any(|s| s.owner == owner && !s.price_taker);
     for owner in market.owners().into_iter().filter(|&o| strategic(o)) {
         let base = bertrand::foc(&market, &prices, owner);
@@ -103,8 +105,13 @@ pub fn implied_costs(sellers: &[CloudSeller], demand: &FeeDemand) -> Vec<Option<
         }
         let rhs = nalgebra::DVector::from_iterator(n, base.iter().map(|&(_, f)| -f));
         let solved = a.lu().solve(&rhs);
+        let interior = solved.as_ref().filter(|x| {
+            base.iter()
+                .enumerate()
+                .all(|(i, &(k, _))| x[i].is_finite() && x[i] >= prices[k] / ceiling_ratio && x[i] < prices[k])
+        });
         for (i, &(k, _)) in base.iter().enumerate() {
-            costs[k] = solved.as_ref().map(|x| x[i]).filter(|c| c.is_finite() && *c > 0.0);
+            costs[k] = interior.map_or(prices[k] / ceiling_ratio, |x| x[i]);
         }
     }
     costs
@@ -185,10 +192,11 @@ mod tests {
     }
 
     fn costs_of(sellers: &[CloudSeller], d: &FeeDemand) -> Vec<f64> {
-        implied_costs(sellers, d)
-            .into_iter()
-            .map(|c| c.expect("interior"))
-            .collect()
+        let costs = implied_costs(sellers, d, 50.0);
+        for (s, c) in sellers.iter().zip(&costs) {
+            assert!(*c > s.index / 50.0 && *c < s.index, "interior: {c} at {}", s.index);
+        }
+        costs
     }
 
     fn with_costs(sellers: &[CloudSeller], costs: &[f64]) -> Vec<CloudSeller> {
@@ -264,12 +272,21 @@ mod tests {
     }
 
     #[test]
-    fn an_index_that_no_cost_rationalises_is_an_error() {
-        // One provider with most of the market: β_c (1 − s) < 1.
+    fn an_inelastic_seller_is_placed_at_its_ceiling() {
+        // One provider with most of the market: β_c (1 − s) < 1, so no interior cost exists and
+        // its index is read as the corner of the best response, c = P/r; at that cost the best
+        // response is the index itself (profit rises up to the ceiling r · c = P).
         let sellers = vec![seller(4.0, 1.0, 0), seller(-2.0, 1.0, 1)];
-        let costs = implied_costs(&sellers, &demand(1.0));
-        assert_eq!(costs[0], None);
-        assert!(costs[1].is_some_and(|c| c > 0.0));
+        let d = demand(1.0);
+        let s = logit(&sellers, 2.0, 0.5);
+        assert!(2.0 * (1.0 - s[0]) < 1.0, "inelastic: share {}", s[0]);
+        let costs = implied_costs(&sellers, &d, 10.0);
+        assert_eq!(costs[0], 0.1);
+        assert!((costs[1] - (1.0 - 1.0 / (2.0 * (1.0 - s[1])))).abs() < 1e-9);
+        let next = next_indices(&with_costs(&sellers, &costs), &d, 1.0, 10.0);
+        assert!((next[0] - 1.0).abs() < 1e-9 && (next[1] - 1.0).abs() < 1e-7, "{next:?}");
+        // The corner moves with the ceiling.
+        assert_eq!(implied_costs(&sellers, &d, 20.0)[0], 0.05);
     }
 
     #[test]
@@ -310,7 +327,7 @@ mod tests {
         let mut sellers = vec![seller(1.0, 1.0, 0), seller(0.6, 0.95, 1), seller(0.8, 0.9, 2)];
         sellers[2].price_taker = true;
         let d = demand(1.0);
-        let costs = costs_of(&sellers, &d);
+        let costs = implied_costs(&sellers, &d, 50.0);
         assert_eq!(costs[2], 0.9);
         // The strategic sellers' inversion is the closed form, with the fringe as a rival.
         let s = logit(&sellers, 2.0, 0.5);

@@ -12,9 +12,7 @@ use crate::econ::offering::{LabOffering, marketplace_offer};
 use crate::econ::portfolio::{Thresholds, threshold16};
 use crate::econ::{bertrand, capacity, compute_market, pricing, surplus, switching};
 use crate::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
-use crate::sim::resources::{
-    Clock, Contracts, Demand, Fault, Holdings, Layout, MarketView, Params, Policy, Settlement,
-};
+use crate::sim::resources::{Clock, Contracts, Demand, Holdings, Layout, MarketView, Params, Policy, Settlement};
 
 /// What `run_providers` reads besides the providers.
 #[derive(SystemParam)]
@@ -219,7 +217,7 @@ pub struct OfferingInputs<'w, 's> {
 
 /// Builds the market view: offered options with their quality and price, and the sampling
 /// tables of the enterprise choices.
-pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs, mut fault: ResMut<Fault>) {
+pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     let cfg = &inputs.params.0;
     let e = &cfg.enterprise;
     let slots = inputs.layout.slots;
@@ -404,21 +402,14 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs, m
     };
     let cloud_outside = inputs.demand.cloud_outside_v0 + d.cloud_outside_trend_per_year * years;
     let unit_price_utilities = home_utility_table(&home_at(&vec![1.0; n_p]), e.cloud_price_weight, e.ai_pull_weight);
-    let (cloud_index, cloud_cost) = match cloud_prices(
+    let (cloud_index, cloud_cost) = cloud_prices(
         &inputs,
         &view,
         &provider_active,
         &unit_price_utilities,
         &suite_weights,
         cloud_outside,
-    ) {
-        Ok(v) => v,
-        Err(message) => {
-            fault.0.get_or_insert(message);
-            let configured: Vec<f64> = cfg.providers.values().map(|p| p.cloud_price_index).collect();
-            (configured, vec![f64::NAN; n_p])
-        }
-    };
+    );
     let home_providers = home_at(&cloud_index);
     let home_utilities = home_utility_table(&home_providers, e.cloud_price_weight, e.ai_pull_weight);
     let cloud = CloudTables::new(
@@ -458,7 +449,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs, m
         .collect();
     let cloud_value = surplus::valuation(e.cloud_price_weight, &cloud_options, cloud_outside, &cloud_suites);
     // The money metric's reference: the first month's marginal utility of money, moved by the
-    // cost trend for AI (US$ prices fall with costs; the cloud price index does not trend).
+    // cost trend for AI (US$ prices fall with costs; general-cloud unit costs do not trend).
     let first = |kept: f64, now: f64| if kept > 0.0 { kept } else { now };
     let ai_reference_mu0 = first(view.ai_reference_mu0, ai_value.marginal_utility);
     let cloud_reference_mu0 = first(view.cloud_reference_mu0, cloud_value.marginal_utility);
@@ -524,11 +515,11 @@ fn suite_segments(
 
 /// This month's general-cloud price indices and unit costs (`econ::cloud_prices`). The first
 /// month's indices are the configured ones, and the costs are implied from them (so that they
-/// are an equilibrium), as is an entrant's cost in the month it starts operating. After the first
+/// are an equilibrium, at the best-response ceiling where demand is too inelastic for an
+/// interior one), as is an entrant's cost in the month it starts operating. After the first
 /// month, under `pricing.cloud_price_rule = "best_response"`, each index moves a damped step
 /// towards its owner's best response; under `"configured"` it stays `cloud_price_index` (and its
-/// `set` events), and a provider whose index no positive cost rationalises gets cost 0 (all
-/// margin). Under `best_response` such a provider is an error: the run cannot start from it.
+/// `set` events), and the costs only measure margins.
 fn cloud_prices(
     inputs: &OfferingInputs,
     view: &MarketView,
@@ -536,7 +527,7 @@ fn cloud_prices(
     unit_price_utilities: &[Option<f64>],
     suite_weights: &[f64],
     outside_utility: f64,
-) -> Result<(Vec<f64>, Vec<f64>), String> {
+) -> (Vec<f64>, Vec<f64>) {
     let cfg = &inputs.params.0;
     let n_p = provider_active.len();
     let tick = inputs.clock.tick;
@@ -600,30 +591,15 @@ fn cloud_prices(
             horizon_share: 1.0,
             ..demand.clone()
         };
-        for (&p, implied) in active.iter().zip(cloud_prices::implied_costs(&sellers, &long_run)) {
-            if !cost[p].is_nan() {
-                continue;
+        let implied = cloud_prices::implied_costs(&sellers, &long_run, cfg.pricing.max_price_ratio);
+        for (&p, c) in active.iter().zip(implied) {
+            if cost[p].is_nan() {
+                cost[p] = c;
             }
-            cost[p] = match implied {
-                Some(c) => c,
-                None if strategic => {
-                    return Err(format!(
-                        "providers.{}.cloud_price_index = {} cannot be an equilibrium price at {}: no positive unit cost \
-                         rationalises it under pricing.cloud_price_rule = \"best_response\" (its cloud demand is too \
-                         inelastic there, β_c·(1 − share) ≤ 1 with enterprise.cloud_price_weight = {}); raise \
-                         enterprise.cloud_price_weight, or set pricing.cloud_price_rule = \"configured\"",
-                        inputs.layout.providers[p],
-                        configured[p],
-                        inputs.clock.month(),
-                        e.cloud_price_weight
-                    ));
-                }
-                None => 0.0,
-            };
         }
     }
     if first_month || !strategic {
-        return Ok((current, cost));
+        return (current, cost);
     }
     let sellers: Vec<CloudSeller> = sellers
         .iter()
@@ -640,7 +616,7 @@ fn cloud_prices(
     )) {
         index[p] = next;
     }
-    Ok((index, cost))
+    (index, cost)
 }
 
 /// An offered slot before its fee: (slot, lab, utility at price 1, the price part the lab does not
