@@ -438,3 +438,45 @@ fn a_bound_the_config_breaks_is_named_by_its_key_not_by_the_first_set_event() {
         "{err}"
     );
 }
+
+#[test]
+fn a_set_event_of_a_price_the_sellers_choose_is_refused_under_best_response() {
+    // Under best-response rules the general-cloud index and the model fee are the sellers'
+    // choices: a `set` of them would silently do nothing, so it is refused with the rule named;
+    // under `configured` the same event is valid.
+    let tmp = tempfile::tempdir().unwrap();
+    for (key, rule) in [
+        ("providers.aws.cloud_price_index", "pricing.cloud_price_rule"),
+        ("labs.openai.model_fee", "pricing.fee_rule"),
+    ] {
+        let write = |name: &str, extra: &str| {
+            let file = tmp.path().join(name);
+            std::fs::write(
+                &file,
+                format!(
+                    "extends = '{}'\n{extra}[[events]]\nat = \"2026-06\"\nkind = \"set\"\nkey = \"{key}\"\nvalue = 1.2\n",
+                    repo("configs/baseline.toml").display()
+                ),
+            )
+            .unwrap();
+            file
+        };
+        let strategic = write("strategic.toml", "");
+        let o = aimarket(&["validate", strategic.to_str().unwrap()], &[]);
+        assert_eq!(o.status.code(), Some(2), "{key}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(key) && err.contains(rule) && err.contains("configured"),
+            "{err}"
+        );
+        let field = rule.rsplit('.').next().unwrap();
+        let configured = write("configured.toml", &format!("[pricing]\n{field} = \"configured\"\n"));
+        let o = aimarket(&["validate", configured.to_str().unwrap()], &[]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{key}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

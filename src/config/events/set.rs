@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Check, EventWorld, Kind};
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, CloudPriceRule, Config, ConfigError, FeeRule};
 
 /// Keys that describe the state at tick 0; an event cannot `set` them.
 const INITIAL_CONDITION_FIELDS: [&str; 14] = [
@@ -62,6 +62,24 @@ impl Kind for Set {
                 "key",
                 format!(
                     "\"{k}\" is an initial condition and cannot be set mid-run; expected {SETTABLE_AT_RUNTIME_HELP}"
+                ),
+            ));
+        }
+        let last = k.rsplit('.').next().unwrap_or(k);
+        let pricing = &cx.config().pricing;
+        let chosen = match last {
+            "cloud_price_index" if k.starts_with("providers.") && pricing.cloud_price_rule == CloudPriceRule::BestResponse => {
+                Some("pricing.cloud_price_rule")
+            }
+            "model_fee" if k.starts_with("labs.") && pricing.fee_rule == FeeRule::BestResponse => Some("pricing.fee_rule"),
+            _ => None,
+        };
+        if let Some(rule) = chosen {
+            return Err(cx.fail(
+                "key",
+                format!(
+                    "\"{k}\" is a price the sellers choose under {rule} = \"best_response\", so setting it would have \
+                     no effect; set {rule} = \"configured\" to script it"
                 ),
             ));
         }
