@@ -100,8 +100,8 @@ impl Simulation {
 
     /// Runs the next tick and returns its report, or the fault that invalidated it.
     pub fn step(&mut self) -> Result<&TickReport, String> {
-        // A fault found while the world was built (e.g. a starting price no cost rationalises)
-        // stops the run before its first month.
+        // A fault stops the run for good: one raised while the world was built stops it before
+        // its first month, and a faulted run does not step on.
         if let Some(fault) = self.world.resource::<Fault>().0.clone() {
             return Err(fault);
         }

@@ -375,21 +375,20 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         (cloud_all as f64) * demand.cloud_musd_per_unit * view.cloud_surplus_per_unit;
     // The AI layer's welfare; the general-cloud layer's is reported beside it.
     metrics[Metric::TotalWelfareMusd] = metrics[Metric::ConsumerSurplusAiMusd] + provider_profit + lab_profit;
-    let cloud_inside: f64 = cloud_quantity_total;
     let margin = |p: usize| index[p] - cloud_cost(p);
     let cloud_margin_units: f64 = (0..n_p).map(|p| holdings.cloud[p] as f64 * margin(p)).sum();
     metrics[Metric::CloudProfitMusd] = cloud_margin_units * demand.cloud_musd_per_unit;
     metrics[Metric::CloudWelfareMusd] = metrics[Metric::ConsumerSurplusCloudMusd] + metrics[Metric::CloudProfitMusd];
     metrics[Metric::MeanCloudPriceIndex] = ratio(
         (0..n_p).map(|p| holdings.cloud[p] as f64 * index[p]).sum(),
-        cloud_inside,
+        cloud_quantity_total,
     );
     metrics[Metric::MeanCloudLerner] = ratio(
         (0..n_p)
             .filter(|&p| index[p] > 0.0)
             .map(|p| holdings.cloud[p] as f64 * margin(p) / index[p])
             .sum(),
-        cloud_inside,
+        cloud_quantity_total,
     );
     if fault.0.is_none()
         && let Some(m) = metrics.first_non_finite()
