@@ -265,12 +265,18 @@ const SWEEP_FILE_KEYS: [&str; 4] = ["base", "axes", "design", "replicates"];
 /// "unknown field `base`".
 fn reject_sweep_file(table: &toml::Table, file: &str) -> Result<(), ConfigError> {
     if !table.contains_key("run") && SWEEP_FILE_KEYS.iter().any(|k| table.contains_key(*k)) {
+        // Calibration and backtest specs share a sweep's `base`; their own tables name them.
+        let (what, command) = if table.contains_key("moments") {
+            ("a calibration file (it has `base` and `[[moments]]`)", "calibrate")
+        } else if table.contains_key("observations") {
+            ("a backtest file (it has `base` and `[[observations]]`)", "backtest")
+        } else {
+            ("a sweep file (it has top-level `base`/`axes`)", "sweep")
+        };
         return Err(ConfigError::new(
             file,
             "",
-            format!(
-                "is a sweep file (it has top-level `base`/`axes`), not a model config; run it with `aimarket sweep {file}`"
-            ),
+            format!("is {what}, not a model config; run it with `aimarket {command} {file}`"),
         ));
     }
     Ok(())
@@ -702,6 +708,15 @@ mod tests {
             err.contains("is a sweep file") && err.contains("aimarket sweep"),
             "{err}"
         );
+        // A calibration or backtest spec is named with the command that runs it.
+        for (path, command) in [
+            ("configs/calibrations/switching.toml", "aimarket calibrate"),
+            ("configs/history/backtest.toml", "aimarket backtest"),
+        ] {
+            let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+            let err = load(&spec, &[]).unwrap_err().to_string();
+            assert!(err.contains(command) && !err.contains("aimarket sweep"), "{err}");
+        }
     }
 
     #[test]
