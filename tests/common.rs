@@ -23,6 +23,18 @@ pub fn small_baseline(enterprises: u32, ticks: u32, overrides: &[&str]) -> Confi
     baseline(&refs)
 }
 
+/// The baseline with `extra` TOML merged over it (events, sections), `enterprises` agents over
+/// `ticks` months, then `overrides` (`key=value`, as `--set`).
+pub fn with_extra(enterprises: u32, ticks: u32, extra: &str, overrides: &[&str]) -> Config {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("scenario.toml");
+    let text = format!("extends = '{}'\n{extra}\n", repo("configs/baseline.toml").display());
+    std::fs::write(&path, text).expect("write temp config");
+    let mut all = vec![format!("run.enterprises={enterprises}"), format!("run.ticks={ticks}")];
+    all.extend(overrides.iter().map(|s| s.to_string()));
+    config::load(&path, &all).unwrap_or_else(|e| panic!("test config is valid: {e}"))
+}
+
 /// Path of the built `aimarket` binary.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_aimarket"))

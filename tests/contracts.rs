@@ -3,25 +3,13 @@
 //! matches, profit shares stop at their cap, the move penalty enters the choice, and commitments
 //! beyond a lab's means are renegotiated (and logged) instead of starving the lab.
 
-use aimarket::config::{self, Config};
 use aimarket::econ::allocation::moved_share;
 use aimarket::sim::Simulation;
 use aimarket::sim::agents::{LabIdx, LabState};
 use aimarket::sim::events::EventLog;
 use aimarket::sim::resources::{Contracts, Layout, Settlement};
 
-use crate::common::repo;
-
-/// The baseline with `extra` TOML merged over it, `enterprises` agents and `ticks` months.
-fn with_extra(enterprises: u32, ticks: u32, extra: &str, overrides: &[&str]) -> Config {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("scenario.toml");
-    let base = repo("configs/baseline.toml");
-    std::fs::write(&path, format!("extends = '{}'\n{extra}\n", base.display())).expect("write");
-    let mut all = vec![format!("run.enterprises={enterprises}"), format!("run.ticks={ticks}")];
-    all.extend(overrides.iter().map(|s| s.to_string()));
-    config::load(&path, &all).unwrap_or_else(|e| panic!("test config is valid: {e}"))
-}
+use crate::common::with_extra;
 
 fn step(sim: &mut Simulation) {
     sim.step().unwrap_or_else(|e| panic!("run failed: {e}"));

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use aimarket::config::{self, Config, Market, Metric};
+use aimarket::config::{Config, Market, Metric};
 use aimarket::econ::choice::AiContext;
 use aimarket::sim::Simulation;
 use aimarket::sim::agents::{LabIdx, LabState, ProviderIdx, ProviderState};
@@ -17,13 +17,7 @@ use crate::common::{binary, repo};
 /// The baseline with `extra` TOML merged over it (events appended), `enterprises` agents and
 /// `ticks` months.
 fn with_extra(enterprises: u32, ticks: u32, extra: &str) -> Config {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("scenario.toml");
-    let base = repo("configs/baseline.toml");
-    let text = format!("extends = '{}'\n{extra}\n", base.display());
-    std::fs::write(&path, text).expect("write temp config");
-    let overrides = vec![format!("run.enterprises={enterprises}"), format!("run.ticks={ticks}")];
-    config::load(&path, &overrides).unwrap_or_else(|e| panic!("test config is valid: {e}"))
+    crate::common::with_extra(enterprises, ticks, extra, &[])
 }
 
 /// Steps until `ticks` ticks are done.

@@ -13,12 +13,7 @@ use crate::common::repo;
 
 /// The baseline with `extra` TOML appended (events), `enterprises` agents, `ticks` months.
 fn with_extra(enterprises: u32, ticks: u32, extra: &str) -> Config {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("scenario.toml");
-    let text = format!("extends = '{}'\n{extra}\n", repo("configs/baseline.toml").display());
-    std::fs::write(&path, text).expect("write temp config");
-    let overrides = vec![format!("run.enterprises={enterprises}"), format!("run.ticks={ticks}")];
-    config::load(&path, &overrides).unwrap_or_else(|e| panic!("test config is valid: {e}"))
+    crate::common::with_extra(enterprises, ticks, extra, &[])
 }
 
 /// Runs `config` for all its ticks, returning every report and the event log.

@@ -237,17 +237,6 @@ fn a_slots_price_is_the_hosts_part_plus_the_fee_and_open_weight_copies_earn_none
     }
 }
 
-/// The baseline (`small_baseline` overrides) with extra TOML appended (events).
-fn with_events(enterprises: u32, ticks: u32, overrides: &[&str], extra: &str) -> Config {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("scenario.toml");
-    let text = format!("extends = '{}'\n{extra}\n", repo("configs/baseline.toml").display());
-    std::fs::write(&path, text).expect("write temp config");
-    let mut all = vec![format!("run.enterprises={enterprises}"), format!("run.ticks={ticks}")];
-    all.extend(overrides.iter().map(|s| s.to_string()));
-    aimarket::config::load(&path, &all).unwrap_or_else(|e| panic!("test config is valid: {e}"))
-}
-
 /// Each provider's general-cloud price index and Lerner index in a month's report.
 fn cloud_prices(report: &TickReport) -> Vec<(String, f64, f64)> {
     report
@@ -298,7 +287,7 @@ fn more_price_sensitive_cloud_demand_lowers_every_strategic_general_cloud_price(
     // `configured` nothing responds: the broken variant the test rejects.
     let event = "[[events]]\ntick = 2\nkind = \"set\"\nkey = \"enterprise.cloud_price_weight\"\nvalue = 3.0\n";
     let run = |rule: &str, extra: &str| {
-        let config = with_events(5_000, 24, &[&format!("pricing.cloud_price_rule={rule}")], extra);
+        let config = with_extra(5_000, 24, extra, &[&format!("pricing.cloud_price_rule={rule}")]);
         let fringe: Vec<bool> = config.providers.values().map(|p| p.fringe).collect();
         let r = reports(&config);
         (cloud_prices(&r[23]), fringe)
@@ -326,8 +315,8 @@ fn removing_licensing_penalties_lowers_the_suite_owners_general_cloud_price() {
     // below the control's, while the rivals that win the segment raise theirs.
     let event = "[[events]]\ntick = 1\nkind = \"remove_licensing_penalties\"\n";
     let strategic = ["pricing.cloud_price_rule=best_response"];
-    let after = reports(&with_events(5_000, 36, &strategic, event));
-    let control = reports(&with_events(5_000, 36, &strategic, ""));
+    let after = reports(&with_extra(5_000, 36, event, &strategic));
+    let control = reports(&with_extra(5_000, 36, "", &strategic));
     let index = |r: &[TickReport], agent: &str| {
         cloud_prices(&r[35])
             .into_iter()

@@ -573,7 +573,7 @@ fn cloud_prices(
             (e.project_probability + e.cloud_review_probability).min(1.0)
         },
     };
-    let sellers: Vec<CloudSeller> = active
+    let mut sellers: Vec<CloudSeller> = active
         .iter()
         .map(|&p| CloudSeller {
             base_utility: unit_price_utilities[p].unwrap_or(0.0),
@@ -601,11 +601,9 @@ fn cloud_prices(
     if first_month || !strategic {
         return (current, cost);
     }
-    let sellers: Vec<CloudSeller> = sellers
-        .iter()
-        .zip(&active)
-        .map(|(s, &p)| CloudSeller { cost: cost[p], ..*s })
-        .collect();
+    for (s, &p) in sellers.iter_mut().zip(&active) {
+        s.cost = cost[p];
+    }
     let pr = &cfg.pricing;
     let mut index = current;
     for (&p, next) in active.iter().zip(cloud_prices::next_indices(
