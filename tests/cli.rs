@@ -107,7 +107,8 @@ fn run_writes_the_four_files_with_the_documented_columns() {
             "profit_musd",
             "lerner",
             "cloud_price_index",
-            "cloud_lerner"
+            "cloud_lerner",
+            "marketplace_margin"
         ]
     );
     // Every documented column exists, and every written column is documented.

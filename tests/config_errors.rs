@@ -441,13 +441,18 @@ fn a_bound_the_config_breaks_is_named_by_its_key_not_by_the_first_set_event() {
 
 #[test]
 fn a_set_event_of_a_price_the_sellers_choose_is_refused_under_best_response() {
-    // Under best-response rules the general-cloud index and the model fee are the sellers'
-    // choices: a `set` of them would silently do nothing, so it is refused with the rule named;
+    // Under best-response rules the general-cloud index, the model fee and the marketplace margin
+    // are the sellers' choices: a `set` of them would silently do nothing, so it is refused with the rule named;
     // under `configured` the same event is valid.
     let tmp = tempfile::tempdir().unwrap();
-    for (key, rule) in [
-        ("providers.aws.cloud_price_index", "pricing.cloud_price_rule"),
-        ("labs.openai.model_fee", "pricing.fee_rule"),
+    for (key, rule, strategic_rule) in [
+        ("providers.aws.cloud_price_index", "pricing.cloud_price_rule", ""),
+        ("labs.openai.model_fee", "pricing.fee_rule", ""),
+        (
+            "providers.aws.marketplace_margin",
+            "pricing.margin_rule",
+            "[pricing]\nmargin_rule = \"best_response\"\n",
+        ),
     ] {
         let write = |name: &str, extra: &str| {
             let file = tmp.path().join(name);
@@ -461,7 +466,7 @@ fn a_set_event_of_a_price_the_sellers_choose_is_refused_under_best_response() {
             .unwrap();
             file
         };
-        let strategic = write("strategic.toml", "");
+        let strategic = write("strategic.toml", strategic_rule);
         let o = aimarket(&["validate", strategic.to_str().unwrap()], &[]);
         assert_eq!(o.status.code(), Some(2), "{key}");
         let err = String::from_utf8_lossy(&o.stderr);

@@ -367,3 +367,55 @@ fn an_index_too_inelastic_for_an_interior_margin_starts_at_the_best_response_cei
         assert!((last - first).abs() < 1e-6 * first, "{agent}: {first} → {last}");
     }
 }
+
+/// Each provider's (margin, compute price, unit cost) in a month.
+fn margins(report: &TickReport) -> Vec<(String, f64, f64, f64)> {
+    report
+        .agents
+        .iter()
+        .filter(|a| a.kind == "provider")
+        .map(|a| {
+            (
+                a.agent.clone(),
+                a.marketplace_margin.expect("provider margin"),
+                a.price,
+                a.unit_cost,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn strategic_marketplace_margins_are_chosen_within_their_bounds_and_the_fringe_keeps_its_own() {
+    // Under `pricing.margin_rule = "best_response"` every strategic provider's margin is its
+    // owner's choice, inside [0, r c / w − 1] (its marketplace price at most r times its unit
+    // cost); the first month is the joint equilibrium with the fees, so margins there are not
+    // the configured ones, and they move with costs and prices after it. The fringe of small
+    // clouds is atomistic and keeps its configured margin. Under `configured` every month is the
+    // configured margin: the broken variant (a rule that does nothing) would pass that check only.
+    let strategic = reports(&small_baseline(5_000, 24, &["pricing.margin_rule=best_response"]));
+    let config = small_baseline(5_000, 24, &[]);
+    let configured = reports(&config);
+    let r = config.pricing.max_price_ratio;
+    let mut chosen = 0;
+    let mut moved = 0;
+    for (p, pc) in config.providers.values().enumerate() {
+        for month in 0..24 {
+            let (agent, m, w, c) = margins(&strategic[month])[p].clone();
+            assert_eq!(margins(&configured[month])[p].1, pc.marketplace_margin, "{agent}");
+            if pc.fringe {
+                assert_eq!(m, pc.marketplace_margin, "{agent}: the fringe keeps its margin");
+            } else {
+                assert!(m >= 0.0 && m <= r * c / w - 1.0 + 1e-9, "{agent} month {month}: {m}");
+            }
+        }
+        let (first, last) = (margins(&strategic[0])[p].1, margins(&strategic[23])[p].1);
+        chosen += usize::from((first - pc.marketplace_margin).abs() > 0.01);
+        moved += usize::from((last - first).abs() > 1e-3);
+    }
+    assert!(
+        chosen >= 3,
+        "{chosen} strategic margins differ from the configured ones at the start"
+    );
+    assert!(moved >= 3, "{moved} strategic margins moved in two years");
+}

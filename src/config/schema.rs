@@ -233,6 +233,19 @@ pub enum CloudPriceRule {
     BestResponse,
 }
 
+/// How providers set their marketplace margins.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MarginRule {
+    /// Margins are `providers.<id>.marketplace_margin` (and `set` events of it).
+    #[default]
+    Configured,
+    /// The first month is at the joint equilibrium of margins and fees, and each month every
+    /// provider owner moves its margins a damped step towards its best response to the
+    /// enterprise AI logit (`econ::marketplace_margins`).
+    BestResponse,
+}
+
 /// Price setting and cost paths (see `docs/MODEL.md`, "Prices and costs").
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -245,6 +258,9 @@ pub struct PricingSection {
     /// How providers set general-cloud price indices (default: as configured).
     #[serde(default)]
     pub cloud_price_rule: CloudPriceRule,
+    /// How providers set marketplace margins (default: as configured).
+    #[serde(default)]
+    pub margin_rule: MarginRule,
     /// Share of the gap to the best response closed each month, in (0, 1].
     pub damping: f64,
     /// Sellers' annual discount rate, ≥ 0: the value of a customer won now.

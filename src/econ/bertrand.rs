@@ -473,7 +473,7 @@ fn sigmoid(x: f64) -> f64 {
 /// that would leave the bracket bisects instead). Starting at the lower bound finds the first
 /// downward crossing above it. `step` is the first step relative to `max(|start|, 1)`: small from a
 /// lower bound, so that no crossing is stepped over, larger from a warm start near the root.
-fn find_crossing(phi: impl Fn(f64) -> f64, start: f64, lo: f64, hi: f64, step: f64) -> (f64, Binding) {
+pub(crate) fn find_crossing(phi: impl Fn(f64) -> f64, start: f64, lo: f64, hi: f64, step: f64) -> (f64, Binding) {
     let step0 = step * start.abs().max(1.0);
     let (mut a, mut b, mut fa, mut fb);
     let mut h = step0;

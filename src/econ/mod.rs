@@ -11,6 +11,7 @@ pub mod compute_market;
 pub mod concentration;
 pub mod contracts;
 pub mod finance;
+pub mod marketplace_margins;
 pub mod merger;
 pub mod model_fees;
 pub mod offering;

@@ -168,6 +168,7 @@ impl RunWriter {
                     "lerner",
                     "cloud_price_index",
                     "cloud_lerner",
+                    "marketplace_margin",
                 ]),
             )?,
             staging,
@@ -278,6 +279,7 @@ impl Observer for RunWriter {
                     &format_number(a.lerner),
                     &opt(a.cloud_price_index),
                     &opt(a.cloud_lerner),
+                    &opt(a.marketplace_margin),
                 ])
                 .map_err(|e| e.to_string())?;
         }

@@ -119,6 +119,9 @@ pub struct MarketView {
     pub price: Vec<f64>,
     /// Whether each provider operates.
     pub provider_active: Vec<bool>,
+    /// Marketplace margin per provider this month (configured, or set by its owner under
+    /// `pricing.margin_rule = "best_response"`).
+    pub marketplace_margin: Vec<f64>,
     /// Fraction of capacity free last month, per provider.
     pub free_fraction: Vec<f64>,
     /// Whether each slot is offered.
@@ -292,6 +295,8 @@ pub struct AgentRow {
     pub cloud_price_index: Option<f64>,
     /// Providers: general-cloud Lerner index (index − implied unit cost) / index.
     pub cloud_lerner: Option<f64>,
+    /// Providers: marketplace margin over the compute price this month.
+    pub marketplace_margin: Option<f64>,
 }
 
 /// Everything measured at the end of a tick.

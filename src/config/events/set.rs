@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Check, EventWorld, Kind};
-use crate::config::{self, CloudPriceRule, Config, ConfigError, FeeRule};
+use crate::config::{self, CloudPriceRule, Config, ConfigError, FeeRule, MarginRule};
 
 /// Keys that describe the state at tick 0; an event cannot `set` them.
 const INITIAL_CONDITION_FIELDS: [&str; 14] = [
@@ -72,6 +72,9 @@ impl Kind for Set {
                 Some("pricing.cloud_price_rule")
             }
             "model_fee" if k.starts_with("labs.") && pricing.fee_rule == FeeRule::BestResponse => Some("pricing.fee_rule"),
+            "marketplace_margin" if k.starts_with("providers.") && pricing.margin_rule == MarginRule::BestResponse => {
+                Some("pricing.margin_rule")
+            }
             _ => None,
         };
         if let Some(rule) = chosen {

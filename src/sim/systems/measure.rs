@@ -275,6 +275,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
                 lerner,
                 cloud_price_index: Some(index[i]),
                 cloud_lerner: Some(pricing::lerner(index[i], cloud_cost(i))),
+                marketplace_margin: view.marketplace_margin.get(i).copied(),
             },
         ));
     }
@@ -322,6 +323,7 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
                 lerner: pricing::lerner(direct_price, lab.avg_host_price),
                 cloud_price_index: None,
                 cloud_lerner: None,
+                marketplace_margin: None,
             },
         ));
     }

@@ -4,9 +4,10 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 
-use crate::config::{CloudPriceRule, FeeRule, MarketplacePolicy, PricingRule};
+use crate::config::{CloudPriceRule, FeeRule, MarginRule, MarketplacePolicy, PricingRule};
 use crate::econ::choice::{ChoiceTables, CloudTables, HomeProvider, OptionWeights, home_utility_table, option_utility};
 use crate::econ::cloud_prices::{self, CloudSeller};
+use crate::econ::marketplace_margins::{MarginSeller, best_margins, next_margins};
 use crate::econ::model_fees::{FeeDemand, FeeOption, equilibrium_fees, next_fees};
 use crate::econ::offering::{LabOffering, marketplace_offer};
 use crate::econ::portfolio::{Thresholds, threshold16};
@@ -101,6 +102,16 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
                 .unwrap_or(i)
         })
         .collect();
+    // Margins as the marketplaces charge them: configured, or as last published by their owners.
+    let margin_of = |i: usize| match cfg.pricing.margin_rule {
+        MarginRule::Configured => cfg.providers[i].marketplace_margin,
+        MarginRule::BestResponse => inputs
+            .view
+            .marketplace_margin
+            .get(i)
+            .copied()
+            .unwrap_or(cfg.providers[i].marketplace_margin),
+    };
     for (idx, p) in providers.iter() {
         let i = idx.0;
         let options: Vec<(f64, f64, f64)> = (0..slots.n_labs)
@@ -113,13 +124,8 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
             })
             .collect();
         let marketplace_kgpu = options.iter().map(|o| o.0).sum();
-        let marketplace_response = compute_market::marketplace_response(
-            e.price_weight,
-            p.price,
-            cfg.providers[i].marketplace_margin,
-            &options,
-            horizon_share,
-        );
+        let marketplace_response =
+            compute_market::marketplace_response(e.price_weight, p.price, margin_of(i), &options, horizon_share);
         sellers[i] = compute_market::Seller {
             active: p.active,
             owner: owner_index[i],
@@ -127,7 +133,7 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
             capacity_kgpu: p.capacity,
             free_fraction: (1.0 - p.utilisation).clamp(0.0, 1.0),
             marketplace_kgpu,
-            marketplace_margin: cfg.providers[i].marketplace_margin,
+            marketplace_margin: margin_of(i),
             marketplace_response,
             price: p.price,
         };
@@ -256,6 +262,8 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     // Each offered slot before its fee: (slot, lab, utility at price 1, price part the lab does
     // not set, whether the lab earns its fee there).
     let mut entries: Vec<FeeEntry> = Vec::new();
+    // Per entry, the provider whose marketplace offers it (`None`: a direct API).
+    let mut hosts: Vec<Option<usize>> = Vec::new();
     let contracts = &inputs.contracts.0;
     for (l, lab) in labs.iter().enumerate() {
         let Some(lab) = lab.filter(|s| s.active) else {
@@ -288,10 +296,11 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
             slot_quality[slot] = offer.quality;
             // A third party hosting open weights (not the lab's owner, not under licence).
             slot_open_copy[slot] = !offer.earns_fee && lab.owner != Some(p);
-            let fixed = pricing::marketplace_price(price[p], cfg.providers[p].marketplace_margin, 0.0);
             let a = option_utility(&weights, offer.quality, 1.0, lab_cfg.brand, false);
             // Open weights are free to host: the lab earns a fee only where it is licensed.
-            entries.push((slot, l, a, fixed, offer.earns_fee));
+            // The fixed part (compute and margin) is set once the margins are (below).
+            entries.push((slot, l, a, 0.0, offer.earns_fee));
+            hosts.push(Some(p));
         }
         if lab_cfg.direct_api {
             let slot = slots.direct_slot(l);
@@ -306,6 +315,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
                 // As on marketplaces (`econ::offering`): open weights earn no fee.
                 !lab_cfg.open_weight,
             ));
+            hosts.push(None);
         }
     }
     let leave_cost: Vec<f64> = (0..slots.n_channels())
@@ -357,7 +367,16 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         (Some(q), Some(p)) if q == p => bundle[p],
         _ => 0.0,
     };
-    let fees: Vec<f64> = model_fees(&inputs, &view, &entries, ai_outside, &suite_weights, &suite_bonus);
+    let (marketplace_margin, fees) = margins_and_fees(
+        &inputs,
+        &view,
+        &price,
+        &mut entries,
+        &hosts,
+        ai_outside,
+        &suite_weights,
+        &suite_bonus,
+    );
     let mut slot_fee = vec![0.0; n_slots];
     for (&(slot, _, a, fixed, _), fee) in entries.iter().zip(fees) {
         slot_fee[slot] = fee;
@@ -462,6 +481,7 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
     *view = MarketView {
         price,
         provider_active,
+        marketplace_margin,
         free_fraction,
         offered,
         slot_quality,
@@ -621,43 +641,156 @@ fn cloud_prices(
 /// set, whether the lab earns its fee there).
 type FeeEntry = (usize, usize, f64, f64, bool);
 
-/// This month's fee on each entry: as configured, or (`pricing.fee_rule = "best_response"`) the
-/// fee equilibrium in the first month and a damped step towards every lab owner's best response
-/// after it (`econ::model_fees`). Labs with one corporate owner price jointly.
-fn model_fees(
+/// Each provider's corporate owner id (its owner's first provider index): the owner id the fee
+/// and margin games share.
+fn provider_owner_ids(cfg: &crate::config::Config, n_p: usize) -> Vec<usize> {
+    (0..n_p)
+        .map(|p| {
+            (0..n_p)
+                .find(|&j| cfg.provider_owner(j) == cfg.provider_owner(p))
+                .unwrap_or(p)
+        })
+        .collect()
+}
+
+/// This month's marketplace margin per provider and fee on each entry, with each marketplace
+/// entry's fixed part set to `price_p (1 + margin_p)`. Margins are as configured or, under
+/// `pricing.margin_rule = "best_response"` (`econ::marketplace_margins`), at the joint
+/// equilibrium with the fees in the first month (best-response margins and the fee equilibrium
+/// alternated until no margin moves by 1e-9, at most 100 rounds), and after it a damped step
+/// towards every provider owner's best response to last month's margins and fees; the fees then
+/// respond to this month's margins ([`model_fees`]).
+#[allow(clippy::too_many_arguments)]
+fn margins_and_fees(
+    inputs: &OfferingInputs,
+    view: &MarketView,
+    price: &[f64],
+    entries: &mut [FeeEntry],
+    hosts: &[Option<usize>],
+    outside_utility: f64,
+    suite_weights: &[f64],
+    suite_bonus: &impl Fn(usize, usize) -> f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let cfg = &inputs.params.0;
+    let n_p = inputs.layout.n_providers();
+    let set_fixed = |entries: &mut [FeeEntry], margins: &[f64]| {
+        for (entry, host) in entries.iter_mut().zip(hosts) {
+            if let Some(p) = *host {
+                entry.3 = pricing::marketplace_price(price[p], margins[p], 0.0);
+            }
+        }
+    };
+    let configured: Vec<f64> = cfg.providers.values().map(|p| p.marketplace_margin).collect();
+    if cfg.pricing.margin_rule == MarginRule::Configured {
+        set_fixed(entries, &configured);
+        let fees = model_fees(inputs, view, entries, outside_utility, suite_weights, suite_bonus, None);
+        return (configured, fees);
+    }
+    let owner = provider_owner_ids(cfg, n_p);
+    let mut unit_cost = vec![1.0; n_p];
+    let mut active = vec![false; n_p];
+    for (idx, p) in &inputs.providers {
+        unit_cost[idx.0] = p.unit_cost;
+        active[idx.0] = p.active;
+    }
+    let sellers = |margins: &[f64]| -> Vec<MarginSeller> {
+        (0..n_p)
+            .map(|p| MarginSeller {
+                owner: owner[p],
+                compute_price: price[p],
+                unit_cost: unit_cost[p],
+                margin: margins[p],
+                // The fringe of small clouds is atomistic: it keeps its configured margin.
+                price_taker: cfg.providers[p].fringe || !active[p],
+            })
+            .collect()
+    };
+    let pr = &cfg.pricing;
+    let mut margins = if view.marketplace_margin.len() == n_p {
+        view.marketplace_margin.clone()
+    } else {
+        configured
+    };
+    if inputs.clock.tick > 0 {
+        set_fixed(entries, &margins);
+        let (options, demand) = fee_inputs(inputs, view, entries, outside_utility, suite_weights, suite_bonus, None);
+        margins = next_margins(
+            &options,
+            hosts,
+            &sellers(&margins),
+            &demand,
+            pr.damping,
+            pr.max_price_ratio,
+        );
+    } else {
+        let mut fees: Option<Vec<f64>> = None;
+        for _ in 0..100 {
+            set_fixed(entries, &margins);
+            let now = model_fees(
+                inputs,
+                view,
+                entries,
+                outside_utility,
+                suite_weights,
+                suite_bonus,
+                fees.as_deref(),
+            );
+            let (options, demand) = fee_inputs(
+                inputs,
+                view,
+                entries,
+                outside_utility,
+                suite_weights,
+                suite_bonus,
+                Some(&now),
+            );
+            let best = best_margins(&options, hosts, &sellers(&margins), &demand, pr.max_price_ratio);
+            let moved = best
+                .iter()
+                .zip(&margins)
+                .map(|(b, m)| (b - m).abs())
+                .fold(0.0, f64::max);
+            margins = best;
+            fees = Some(now);
+            if moved < 1e-9 {
+                break;
+            }
+        }
+    }
+    set_fixed(entries, &margins);
+    let fees = model_fees(inputs, view, entries, outside_utility, suite_weights, suite_bonus, None);
+    (margins, fees)
+}
+
+/// The fee game on `entries`: its options (fee: `fees[k]` if given, else the last published
+/// fee where the lab already earned one on the slot, else the configured fee; 0 where it earns
+/// none) and the demand side.
+fn fee_inputs(
     inputs: &OfferingInputs,
     view: &MarketView,
     entries: &[FeeEntry],
     outside_utility: f64,
     suite_weights: &[f64],
     suite_bonus: &impl Fn(usize, usize) -> f64,
-) -> Vec<f64> {
+    fees: Option<&[f64]>,
+) -> (Vec<FeeOption>, FeeDemand) {
     let cfg = &inputs.params.0;
-    let configured = |l: usize, earns: bool| if earns { cfg.labs[l].model_fee } else { 0.0 };
-    if cfg.pricing.fee_rule == FeeRule::Configured {
-        return entries
-            .iter()
-            .map(|&(_, l, _, _, earns)| configured(l, earns))
-            .collect();
-    }
     let n_p = inputs.layout.n_providers();
     let mut owning = vec![None; cfg.labs.len()];
     for (idx, lab) in &inputs.labs {
         owning[idx.0] = lab.owner;
     }
-    // A first-party lab's owner is its provider's corporate owner (that owner's first provider
-    // index); an independent lab owns itself.
+    // A first-party lab's owner is its provider's corporate owner; an independent lab owns itself.
+    let provider_owner = provider_owner_ids(cfg, n_p);
     let owner_id = |l: usize| match owning[l] {
-        Some(p) => (0..n_p)
-            .find(|&j| cfg.provider_owner(j) == cfg.provider_owner(p))
-            .unwrap_or(p),
+        Some(p) => provider_owner[p],
         None => n_p + l,
     };
-    let first_month = inputs.clock.tick == 0;
     let holdings = &inputs.holdings;
     let options: Vec<FeeOption> = entries
         .iter()
-        .map(|&(slot, l, base_utility, fixed, earns)| {
+        .enumerate()
+        .map(|(i, &(slot, l, base_utility, fixed, earns))| {
             // The last published fee where the lab already earned one on this slot (in the
             // first month, the previous initialisation round's equilibrium: a warm start).
             let previous = view
@@ -665,10 +798,10 @@ fn model_fees(
                 .get(slot)
                 .copied()
                 .filter(|&f| f > 0.0 && view.offered.get(slot) == Some(&true));
-            let fee = if earns {
-                previous.unwrap_or_else(|| configured(l, true))
-            } else {
-                0.0
+            let fee = match (earns, fees) {
+                (false, _) => 0.0,
+                (true, Some(given)) => given[i],
+                (true, None) => previous.unwrap_or(cfg.labs[l].model_fee),
             };
             FeeOption {
                 base_utility,
@@ -691,7 +824,7 @@ fn model_fees(
             .collect(),
         // The masses' scale does not move a best response; before any unit is placed, use 1.
         total_units: if total > 0 { total as f64 } else { 1.0 },
-        // As for compute prices: a forward-looking lab prices against its stock, a myopic one
+        // As for compute prices: a forward-looking seller prices against its stock, a myopic one
         // only against this month's choosers (new projects and reviews).
         horizon_share: if cfg.pricing.forward_looking {
             1.0
@@ -699,8 +832,32 @@ fn model_fees(
             (e.project_probability + e.review_probability).min(1.0)
         },
     };
+    (options, demand)
+}
+
+/// This month's fee on each entry: as configured, or (`pricing.fee_rule = "best_response"`) the
+/// fee equilibrium in the first month and a damped step towards every lab owner's best response
+/// after it (`econ::model_fees`). Labs with one corporate owner price jointly. `warm`: fees to
+/// start the first month's equilibrium from (default: the last published ones).
+fn model_fees(
+    inputs: &OfferingInputs,
+    view: &MarketView,
+    entries: &[FeeEntry],
+    outside_utility: f64,
+    suite_weights: &[f64],
+    suite_bonus: &impl Fn(usize, usize) -> f64,
+    warm: Option<&[f64]>,
+) -> Vec<f64> {
+    let cfg = &inputs.params.0;
+    if cfg.pricing.fee_rule == FeeRule::Configured {
+        return entries
+            .iter()
+            .map(|&(_, l, _, _, earns)| if earns { cfg.labs[l].model_fee } else { 0.0 })
+            .collect();
+    }
+    let (options, demand) = fee_inputs(inputs, view, entries, outside_utility, suite_weights, suite_bonus, warm);
     let pr = &cfg.pricing;
-    if first_month {
+    if inputs.clock.tick == 0 {
         equilibrium_fees(&options, &demand, pr.max_price_ratio)
     } else {
         next_fees(&options, &demand, pr.damping, pr.max_price_ratio)

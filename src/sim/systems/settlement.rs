@@ -68,7 +68,8 @@ pub fn settle_market(
     for (idx, p) in &providers {
         capacity[idx.0] = if p.active { p.capacity } else { 0.0 };
     }
-    let margin: Vec<f64> = cfg.providers.values().map(|p| p.marketplace_margin).collect();
+    // This month's margins as published with the offer (configured or set by the owners).
+    let margin = &cx.view.marketplace_margin;
     let egress_fee: Vec<f64> = cfg
         .providers
         .values()
@@ -80,7 +81,7 @@ pub fn settle_market(
             slot_demand: &slot_demand,
             slot_price: &cx.view.slot_price,
             provider_price: &cx.view.price,
-            provider_margin: &margin,
+            provider_margin: margin,
             provider_capacity: &capacity,
             egress_fee: &egress_fee,
             egress_kgpu: &egress_kgpu,
