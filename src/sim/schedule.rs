@@ -96,11 +96,15 @@ fn outside_options_and_fees(world: &mut World) {
         let d = w.resource::<Demand>();
         (d.ai_outside_v0, d.cloud_outside_v0)
     };
+    let segments = {
+        let mut enterprises = world.query::<&crate::sim::agents::Enterprise>();
+        demand::outside_segments(enterprises.iter(world))
+    };
     let mut previous: Option<(f64, f64)> = None;
     let mut recent: Vec<f64> = Vec::with_capacity(3);
     for _ in 0..100 {
         world
-            .run_system_once(demand::calibrate_outside_options)
+            .run_system_once_with(demand::calibrate_outside_options, segments.clone())
             .expect("the calibration system runs");
         let now = utilities(world);
         let settled = previous.is_some_and(|p| (now.0 - p.0).abs() < 1e-9 && (now.1 - p.1).abs() < 1e-9);

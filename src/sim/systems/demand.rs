@@ -79,27 +79,25 @@ pub fn population_outside_utility(share: f64, segments: &[(f64, f64)]) -> f64 {
     hi += outside_utility(share, 0.0) + 1.0;
     for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
+        // Adjacent floats: the midpoint is an end and no further step changes either end.
+        if mid <= lo || mid >= hi {
+            break;
+        }
         if mean(mid) < share { lo = mid } else { hi = mid }
     }
     0.5 * (lo + hi)
 }
 
-/// Initialisation: sets the outside options' utilities so that, in the initial market and
-/// averaged over the enterprises (weighted by the size of their next project), `cloud_outside_share`
-/// of new cloud projects go on-premises and `ai_outside_share` of new AI projects stay outside
-/// the market. Records the open-weight frontier the AI outside option starts from.
-pub fn calibrate_outside_options(
-    params: Res<Params>,
-    view: Res<MarketView>,
-    layout: Res<Layout>,
-    labs: Query<(&LabIdx, &LabState)>,
-    enterprises: Query<&Enterprise>,
-    mut demand: ResMut<Demand>,
-) {
-    let d = &params.0.demand;
+/// The enterprises' segments for the outside-option calibration: per (clouds used, sorted;
+/// how many; suite), the size-weighted cloud units and the total size. Enterprises do not change
+/// while start-up calibrates, so this is computed once for all its rounds.
+pub type OutsideSegments = Vec<(([usize; CLOUD_SLOTS], usize, u8), (f64, f64))>;
+
+/// [`OutsideSegments`] of `enterprises` (keys in order).
+pub fn outside_segments<'a>(enterprises: impl Iterator<Item = &'a Enterprise>) -> OutsideSegments {
     // Segments (clouds used, suite) with their weights: the inclusive values differ by segment.
     let mut segments: BTreeMap<([usize; CLOUD_SLOTS], usize, u8), (f64, f64)> = BTreeMap::new();
-    for e in &enterprises {
+    for e in enterprises {
         let p = &e.0;
         let mut held = [usize::MAX; CLOUD_SLOTS];
         let n = p.held_clouds(&mut held);
@@ -108,6 +106,23 @@ pub fn calibrate_outside_options(
         w.0 += f64::from(p.size) * f64::from(p.cloud_total());
         w.1 += f64::from(p.size);
     }
+    segments.into_iter().collect()
+}
+
+/// Initialisation: sets the outside options' utilities so that, in the initial market and
+/// averaged over the enterprises' `segments` (weighted by the size of their next project),
+/// `cloud_outside_share` of new cloud projects go on-premises and `ai_outside_share` of new AI
+/// projects stay outside the market. Records the open-weight frontier the AI outside option
+/// starts from.
+pub fn calibrate_outside_options(
+    In(segments): In<OutsideSegments>,
+    params: Res<Params>,
+    view: Res<MarketView>,
+    layout: Res<Layout>,
+    labs: Query<(&LabIdx, &LabState)>,
+    mut demand: ResMut<Demand>,
+) {
+    let d = &params.0.demand;
     let mut cloud = Vec::with_capacity(segments.len());
     let mut ai = Vec::with_capacity(segments.len());
     for ((held, n, suite), (cloud_w, ai_w)) in &segments {
