@@ -631,8 +631,8 @@ pub fn suspects(metric: &str) -> &'static str {
             "the market's amounts: demand.*, providers.*.price, providers.*.capacity_kgpu, labs.*.training_budget_musd"
         }
         "switching_rate" | "provider_switching_rate" | "migration_rate" => "run.enterprises, enterprise.*",
-        "ai_spend_musd" | "direct_api_share" | "infrastructure_rent" => {
-            "demand.ai_inference_kgpu, demand.ai_growth_per_year, providers.*.price, providers.*.price_response, providers.*.marketplace_margin, labs.*.model_fee, run.ticks"
+        "ai_spend_musd" | "direct_api_share" | "infrastructure_rent" | "mean_marketplace_margin" => {
+            "demand.ai_inference_kgpu, demand.ai_growth_per_year, providers.*.price, providers.*.price_response, providers.*.marketplace_margin, pricing.margin_rule, labs.*.model_fee, run.ticks"
         }
         "cloud_spend_musd" => "demand.cloud_spend_musd, demand.cloud_growth_per_year, run.ticks",
         "cloud_profit_musd" | "cloud_welfare_musd" | "mean_cloud_price_index" | "mean_cloud_lerner" => {

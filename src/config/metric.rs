@@ -361,6 +361,13 @@ pub enum Metric {
         props(unit = "fraction")
     )]
     MeanCloudLerner,
+    /// Marketplace margin weighted by marketplace compute.
+    #[strum(
+        serialize = "mean_marketplace_margin",
+        message = "marketplace margin over the compute price, weighted by the compute served on each provider's marketplace (configured, or set by the providers under `pricing.margin_rule = \"best_response\"`)",
+        props(unit = "fraction")
+    )]
+    MeanMarketplaceMargin,
     /// HHI of the cloud market by owner.
     #[strum(
         serialize = "hhi_owner_cloud",

@@ -392,6 +392,16 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
             .sum(),
         cloud_quantity_total,
     );
+    let (margin_kgpu, marketplace_kgpu) = settlement
+        .slot_kgpu
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, &q)| slots.provider_of_channel(slots.split(slot).0).map(|p| (p, q)))
+        .fold((0.0, 0.0), |(mq, total), (p, q)| {
+            let m = view.marketplace_margin.get(p).copied().unwrap_or(0.0);
+            (mq + m * q, total + q)
+        });
+    metrics[Metric::MeanMarketplaceMargin] = ratio(margin_kgpu, marketplace_kgpu);
     if fault.0.is_none()
         && let Some(m) = metrics.first_non_finite()
     {

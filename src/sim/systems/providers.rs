@@ -367,16 +367,14 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         (Some(q), Some(p)) if q == p => bundle[p],
         _ => 0.0,
     };
-    let (marketplace_margin, fees) = margins_and_fees(
-        &inputs,
-        &view,
-        &price,
-        &mut entries,
-        &hosts,
-        ai_outside,
-        &suite_weights,
-        &suite_bonus,
-    );
+    let game = AiGame {
+        inputs: &inputs,
+        view: &view,
+        outside_utility: ai_outside,
+        suite_weights: &suite_weights,
+        suite_bonus: &suite_bonus,
+    };
+    let (marketplace_margin, fees) = game.margins_and_fees(&price, &mut entries, &hosts);
     let mut slot_fee = vec![0.0; n_slots];
     for (&(slot, _, a, fixed, _), fee) in entries.iter().zip(fees) {
         slot_fee[slot] = fee;
@@ -653,213 +651,193 @@ fn provider_owner_ids(cfg: &crate::config::Config, n_p: usize) -> Vec<usize> {
         .collect()
 }
 
-/// This month's marketplace margin per provider and fee on each entry, with each marketplace
-/// entry's fixed part set to `price_p (1 + margin_p)`. Margins are as configured or, under
-/// `pricing.margin_rule = "best_response"` (`econ::marketplace_margins`), at the joint
-/// equilibrium with the fees in the first month (best-response margins and the fee equilibrium
-/// alternated until no margin moves by 1e-9, at most 100 rounds), and after it a damped step
-/// towards every provider owner's best response to last month's margins and fees; the fees then
-/// respond to this month's margins ([`model_fees`]).
-#[allow(clippy::too_many_arguments)]
-fn margins_and_fees(
-    inputs: &OfferingInputs,
-    view: &MarketView,
-    price: &[f64],
-    entries: &mut [FeeEntry],
-    hosts: &[Option<usize>],
+/// What the fee and margin games read besides the offered entries: the systems' inputs, last
+/// month's view, the AI outside option's utility and the suite segments (weights, and each
+/// suite's bonus on an entry's slot).
+struct AiGame<'a, 'w, 's, B> {
+    inputs: &'a OfferingInputs<'w, 's>,
+    view: &'a MarketView,
     outside_utility: f64,
-    suite_weights: &[f64],
-    suite_bonus: &impl Fn(usize, usize) -> f64,
-) -> (Vec<f64>, Vec<f64>) {
-    let cfg = &inputs.params.0;
-    let n_p = inputs.layout.n_providers();
-    let set_fixed = |entries: &mut [FeeEntry], margins: &[f64]| {
-        for (entry, host) in entries.iter_mut().zip(hosts) {
-            if let Some(p) = *host {
-                entry.3 = pricing::marketplace_price(price[p], margins[p], 0.0);
-            }
-        }
-    };
-    let configured: Vec<f64> = cfg.providers.values().map(|p| p.marketplace_margin).collect();
-    if cfg.pricing.margin_rule == MarginRule::Configured {
-        set_fixed(entries, &configured);
-        let fees = model_fees(inputs, view, entries, outside_utility, suite_weights, suite_bonus, None);
-        return (configured, fees);
-    }
-    let owner = provider_owner_ids(cfg, n_p);
-    let mut unit_cost = vec![1.0; n_p];
-    let mut active = vec![false; n_p];
-    for (idx, p) in &inputs.providers {
-        unit_cost[idx.0] = p.unit_cost;
-        active[idx.0] = p.active;
-    }
-    let sellers = |margins: &[f64]| -> Vec<MarginSeller> {
-        (0..n_p)
-            .map(|p| MarginSeller {
-                owner: owner[p],
-                compute_price: price[p],
-                unit_cost: unit_cost[p],
-                margin: margins[p],
-                // The fringe of small clouds is atomistic: it keeps its configured margin.
-                price_taker: cfg.providers[p].fringe || !active[p],
-            })
-            .collect()
-    };
-    let pr = &cfg.pricing;
-    let mut margins = if view.marketplace_margin.len() == n_p {
-        view.marketplace_margin.clone()
-    } else {
-        configured
-    };
-    if inputs.clock.tick > 0 {
-        set_fixed(entries, &margins);
-        let (options, demand) = fee_inputs(inputs, view, entries, outside_utility, suite_weights, suite_bonus, None);
-        margins = next_margins(
-            &options,
-            hosts,
-            &sellers(&margins),
-            &demand,
-            pr.damping,
-            pr.max_price_ratio,
-        );
-    } else {
-        let mut fees: Option<Vec<f64>> = None;
-        for _ in 0..100 {
-            set_fixed(entries, &margins);
-            let now = model_fees(
-                inputs,
-                view,
-                entries,
-                outside_utility,
-                suite_weights,
-                suite_bonus,
-                fees.as_deref(),
-            );
-            let (options, demand) = fee_inputs(
-                inputs,
-                view,
-                entries,
-                outside_utility,
-                suite_weights,
-                suite_bonus,
-                Some(&now),
-            );
-            let best = best_margins(&options, hosts, &sellers(&margins), &demand, pr.max_price_ratio);
-            let moved = best
-                .iter()
-                .zip(&margins)
-                .map(|(b, m)| (b - m).abs())
-                .fold(0.0, f64::max);
-            margins = best;
-            fees = Some(now);
-            if moved < 1e-9 {
-                break;
-            }
-        }
-    }
-    set_fixed(entries, &margins);
-    let fees = model_fees(inputs, view, entries, outside_utility, suite_weights, suite_bonus, None);
-    (margins, fees)
+    suite_weights: &'a [f64],
+    suite_bonus: &'a B,
 }
 
-/// The fee game on `entries`: its options (fee: `fees[k]` if given, else the last published
-/// fee where the lab already earned one on the slot, else the configured fee; 0 where it earns
-/// none) and the demand side.
-fn fee_inputs(
-    inputs: &OfferingInputs,
-    view: &MarketView,
-    entries: &[FeeEntry],
-    outside_utility: f64,
-    suite_weights: &[f64],
-    suite_bonus: &impl Fn(usize, usize) -> f64,
-    fees: Option<&[f64]>,
-) -> (Vec<FeeOption>, FeeDemand) {
-    let cfg = &inputs.params.0;
-    let n_p = inputs.layout.n_providers();
-    let mut owning = vec![None; cfg.labs.len()];
-    for (idx, lab) in &inputs.labs {
-        owning[idx.0] = lab.owner;
-    }
-    // A first-party lab's owner is its provider's corporate owner; an independent lab owns itself.
-    let provider_owner = provider_owner_ids(cfg, n_p);
-    let owner_id = |l: usize| match owning[l] {
-        Some(p) => provider_owner[p],
-        None => n_p + l,
-    };
-    let holdings = &inputs.holdings;
-    let options: Vec<FeeOption> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, &(slot, l, base_utility, fixed, earns))| {
-            // The last published fee where the lab already earned one on this slot (in the
-            // first month, the previous initialisation round's equilibrium: a warm start).
-            let previous = view
-                .slot_fee
-                .get(slot)
-                .copied()
-                .filter(|&f| f > 0.0 && view.offered.get(slot) == Some(&true));
-            let fee = match (earns, fees) {
-                (false, _) => 0.0,
-                (true, Some(given)) => given[i],
-                (true, None) => previous.unwrap_or(cfg.labs[l].model_fee),
-            };
-            FeeOption {
-                base_utility,
-                fixed,
-                fee,
-                owner: earns.then(|| owner_id(l)),
-                installed: holdings.ai_on(slot) as f64,
+impl<B: Fn(usize, usize) -> f64> AiGame<'_, '_, '_, B> {
+    /// This month's marketplace margin per provider and fee on each entry, with each marketplace
+    /// entry's fixed part set to `price_p (1 + margin_p)`. Margins are as configured or, under
+    /// `pricing.margin_rule = "best_response"` (`econ::marketplace_margins`), at the joint
+    /// equilibrium with the fees in the first month (best-response margins and the fee equilibrium
+    /// alternated until no margin moves by 1e-9, at most 100 rounds), and after it a damped step
+    /// towards every provider owner's best response to last month's margins and fees; the fees then
+    /// respond to this month's margins ([`Self::model_fees`]).
+    fn margins_and_fees(
+        &self,
+        price: &[f64],
+        entries: &mut [FeeEntry],
+        hosts: &[Option<usize>],
+    ) -> (Vec<f64>, Vec<f64>) {
+        let (inputs, view) = (self.inputs, self.view);
+        let cfg = &inputs.params.0;
+        let n_p = inputs.layout.n_providers();
+        let set_fixed = |entries: &mut [FeeEntry], margins: &[f64]| {
+            for (entry, host) in entries.iter_mut().zip(hosts) {
+                if let Some(p) = *host {
+                    entry.3 = pricing::marketplace_price(price[p], margins[p], 0.0);
+                }
             }
-        })
-        .collect();
-    let e = &cfg.enterprise;
-    let total: u64 = holdings.ai.iter().sum();
-    let demand = FeeDemand {
-        price_weight: e.price_weight,
-        outside_utility,
-        segments: suite_weights
+        };
+        let configured: Vec<f64> = cfg.providers.values().map(|p| p.marketplace_margin).collect();
+        if cfg.pricing.margin_rule == MarginRule::Configured {
+            set_fixed(entries, &configured);
+            let fees = self.model_fees(entries, None);
+            return (configured, fees);
+        }
+        let owner = provider_owner_ids(cfg, n_p);
+        let mut unit_cost = vec![1.0; n_p];
+        let mut active = vec![false; n_p];
+        for (idx, p) in &inputs.providers {
+            unit_cost[idx.0] = p.unit_cost;
+            active[idx.0] = p.active;
+        }
+        let sellers = |margins: &[f64]| -> Vec<MarginSeller> {
+            (0..n_p)
+                .map(|p| MarginSeller {
+                    owner: owner[p],
+                    compute_price: price[p],
+                    unit_cost: unit_cost[p],
+                    margin: margins[p],
+                    // The fringe of small clouds is atomistic: it keeps its configured margin.
+                    price_taker: cfg.providers[p].fringe || !active[p],
+                })
+                .collect()
+        };
+        let pr = &cfg.pricing;
+        let mut margins = if view.marketplace_margin.len() == n_p {
+            view.marketplace_margin.clone()
+        } else {
+            configured
+        };
+        if inputs.clock.tick > 0 {
+            set_fixed(entries, &margins);
+            let (options, demand) = self.fee_inputs(entries, None);
+            margins = next_margins(
+                &options,
+                hosts,
+                &sellers(&margins),
+                &demand,
+                pr.damping,
+                pr.max_price_ratio,
+            );
+        } else {
+            let mut fees: Option<Vec<f64>> = None;
+            for _ in 0..100 {
+                set_fixed(entries, &margins);
+                let now = self.model_fees(entries, fees.as_deref());
+                let (options, demand) = self.fee_inputs(entries, Some(&now));
+                let best = best_margins(&options, hosts, &sellers(&margins), &demand, pr.max_price_ratio);
+                let moved = best
+                    .iter()
+                    .zip(&margins)
+                    .map(|(b, m)| (b - m).abs())
+                    .fold(0.0, f64::max);
+                margins = best;
+                fees = Some(now);
+                if moved < 1e-9 {
+                    break;
+                }
+            }
+        }
+        set_fixed(entries, &margins);
+        let fees = self.model_fees(entries, None);
+        (margins, fees)
+    }
+
+    /// The fee game on `entries`: its options (fee: `fees[k]` if given, else the last published
+    /// fee where the lab already earned one on the slot, else the configured fee; 0 where it earns
+    /// none) and the demand side.
+    fn fee_inputs(&self, entries: &[FeeEntry], fees: Option<&[f64]>) -> (Vec<FeeOption>, FeeDemand) {
+        let (inputs, view) = (self.inputs, self.view);
+        let cfg = &inputs.params.0;
+        let n_p = inputs.layout.n_providers();
+        let mut owning = vec![None; cfg.labs.len()];
+        for (idx, lab) in &inputs.labs {
+            owning[idx.0] = lab.owner;
+        }
+        // A first-party lab's owner is its provider's corporate owner; an independent lab owns itself.
+        let provider_owner = provider_owner_ids(cfg, n_p);
+        let owner_id = |l: usize| match owning[l] {
+            Some(p) => provider_owner[p],
+            None => n_p + l,
+        };
+        let holdings = &inputs.holdings;
+        let options: Vec<FeeOption> = entries
             .iter()
             .enumerate()
-            .map(|(s, &w)| (w, entries.iter().map(|&(k, ..)| suite_bonus(s, k)).collect()))
-            .collect(),
-        // The masses' scale does not move a best response; before any unit is placed, use 1.
-        total_units: if total > 0 { total as f64 } else { 1.0 },
-        // As for compute prices: a forward-looking seller prices against its stock, a myopic one
-        // only against this month's choosers (new projects and reviews).
-        horizon_share: if cfg.pricing.forward_looking {
-            1.0
-        } else {
-            (e.project_probability + e.review_probability).min(1.0)
-        },
-    };
-    (options, demand)
-}
-
-/// This month's fee on each entry: as configured, or (`pricing.fee_rule = "best_response"`) the
-/// fee equilibrium in the first month and a damped step towards every lab owner's best response
-/// after it (`econ::model_fees`). Labs with one corporate owner price jointly. `warm`: fees to
-/// start the first month's equilibrium from (default: the last published ones).
-fn model_fees(
-    inputs: &OfferingInputs,
-    view: &MarketView,
-    entries: &[FeeEntry],
-    outside_utility: f64,
-    suite_weights: &[f64],
-    suite_bonus: &impl Fn(usize, usize) -> f64,
-    warm: Option<&[f64]>,
-) -> Vec<f64> {
-    let cfg = &inputs.params.0;
-    if cfg.pricing.fee_rule == FeeRule::Configured {
-        return entries
-            .iter()
-            .map(|&(_, l, _, _, earns)| if earns { cfg.labs[l].model_fee } else { 0.0 })
+            .map(|(i, &(slot, l, base_utility, fixed, earns))| {
+                // The last published fee where the lab already earned one on this slot (in the
+                // first month, the previous initialisation round's equilibrium: a warm start).
+                let previous = view
+                    .slot_fee
+                    .get(slot)
+                    .copied()
+                    .filter(|&f| f > 0.0 && view.offered.get(slot) == Some(&true));
+                let fee = match (earns, fees) {
+                    (false, _) => 0.0,
+                    (true, Some(given)) => given[i],
+                    (true, None) => previous.unwrap_or(cfg.labs[l].model_fee),
+                };
+                FeeOption {
+                    base_utility,
+                    fixed,
+                    fee,
+                    owner: earns.then(|| owner_id(l)),
+                    installed: holdings.ai_on(slot) as f64,
+                }
+            })
             .collect();
+        let e = &cfg.enterprise;
+        let total: u64 = holdings.ai.iter().sum();
+        let demand = FeeDemand {
+            price_weight: e.price_weight,
+            outside_utility: self.outside_utility,
+            segments: self
+                .suite_weights
+                .iter()
+                .enumerate()
+                .map(|(s, &w)| (w, entries.iter().map(|&(k, ..)| (self.suite_bonus)(s, k)).collect()))
+                .collect(),
+            // The masses' scale does not move a best response; before any unit is placed, use 1.
+            total_units: if total > 0 { total as f64 } else { 1.0 },
+            // As for compute prices: a forward-looking seller prices against its stock, a myopic one
+            // only against this month's choosers (new projects and reviews).
+            horizon_share: if cfg.pricing.forward_looking {
+                1.0
+            } else {
+                (e.project_probability + e.review_probability).min(1.0)
+            },
+        };
+        (options, demand)
     }
-    let (options, demand) = fee_inputs(inputs, view, entries, outside_utility, suite_weights, suite_bonus, warm);
-    let pr = &cfg.pricing;
-    if inputs.clock.tick == 0 {
-        equilibrium_fees(&options, &demand, pr.max_price_ratio)
-    } else {
-        next_fees(&options, &demand, pr.damping, pr.max_price_ratio)
+
+    /// This month's fee on each entry: as configured, or (`pricing.fee_rule = "best_response"`) the
+    /// fee equilibrium in the first month and a damped step towards every lab owner's best response
+    /// after it (`econ::model_fees`). Labs with one corporate owner price jointly. `warm`: fees to
+    /// start the first month's equilibrium from (default: the last published ones).
+    fn model_fees(&self, entries: &[FeeEntry], warm: Option<&[f64]>) -> Vec<f64> {
+        let inputs = self.inputs;
+        let cfg = &inputs.params.0;
+        if cfg.pricing.fee_rule == FeeRule::Configured {
+            return entries
+                .iter()
+                .map(|&(_, l, _, _, earns)| if earns { cfg.labs[l].model_fee } else { 0.0 })
+                .collect();
+        }
+        let (options, demand) = self.fee_inputs(entries, warm);
+        let pr = &cfg.pricing;
+        if inputs.clock.tick == 0 {
+            equilibrium_fees(&options, &demand, pr.max_price_ratio)
+        } else {
+            next_fees(&options, &demand, pr.damping, pr.max_price_ratio)
+        }
     }
 }
