@@ -565,6 +565,9 @@ struct OwnerState<'a> {
     fees: Vec<f64>,
     binding: Vec<Binding>,
     shadow: Vec<f64>,
+    /// Reused buffers of [`OwnerState::solve_product`] (per segment `ln Z_g`, `Ē_g` and `a_j + b_gj`;
+    /// per own product its margin): a best response solves products many times a month.
+    scratch: [Vec<f64>; 4],
 }
 
 impl<'a> OwnerState<'a> {
@@ -646,6 +649,7 @@ impl<'a> OwnerState<'a> {
             shift,
             rest,
             fees,
+            scratch: Default::default(),
         };
         st.rebuild_weights();
         st
@@ -677,9 +681,12 @@ impl<'a> OwnerState<'a> {
         // Per segment: ln of the total weight of every alternative to j (outside included) and
         // the owner's margin recaptured on a buyer diverted from j, `Ē_g = Σ_{k∈o,k≠j} e_k w_k / Z`.
         let n_seg = m.segments.len();
-        let mut ln_z = Vec::with_capacity(n_seg);
-        let mut ebar = Vec::with_capacity(n_seg);
-        let margins: Vec<f64> = self.own.iter().map(|&k| self.margin(k)).collect();
+        let [mut ln_z, mut ebar, mut pre, mut margins] = std::mem::take(&mut self.scratch);
+        ln_z.clear();
+        ebar.clear();
+        pre.clear();
+        margins.clear();
+        margins.extend(self.own.iter().map(|&k| self.margin(k)));
         for g in 0..n_seg {
             let mut z = self.rest[g];
             let mut a = 0.0;
@@ -692,7 +699,7 @@ impl<'a> OwnerState<'a> {
             ln_z.push(self.shift[g] + z.ln());
             ebar.push(if z > 0.0 { a / z } else { 0.0 });
         }
-        let pre: Vec<f64> = (0..n_seg).map(|g| m.pre_price(g, j)).collect();
+        pre.extend((0..n_seg).map(|g| m.pre_price(g, j)));
         let seg_share = |g: usize, t: f64| sigmoid(pre[g] - t - ln_z[g]);
         // With the other own prices held, diverted buyers keep the mix Ē_g, so
         // E_g − e_j = (1 − s_gj)(Ē_g − e_j) and F_j = B_j + Σ_g M_g s_gj [1 − π'(P)(1 − s_gj)(e_j − Ē_g)].
@@ -726,6 +733,7 @@ impl<'a> OwnerState<'a> {
                 binding = Binding::Capacity;
             }
         }
+        self.scratch = [ln_z, ebar, pre, margins];
         self.fees[j] = f;
         self.binding[j] = binding;
         self.shadow[j] = shadow;
