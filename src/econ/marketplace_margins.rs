@@ -332,6 +332,62 @@ mod tests {
     }
 
     #[test]
+    fn margins_and_fees_alternated_reach_the_successive_monopoly_equilibrium() {
+        // The first month's joint equilibrium, as start-up computes it: best-response margins and
+        // the fee equilibrium alternated. With one slot, one segment and an independent lab, both
+        // markups solve the logit condition on the same price: f = P/(β(1 − s)) and
+        // w(1 + m) − c = P/(β(1 − s)), so P = c + 2f and P (1 − 2/(β(1 − s))) = c, an interior
+        // equilibrium because β(1 − s) > 2 here. The test solves that closed form by bisection.
+        use crate::econ::model_fees::equilibrium_fees;
+        let a = 2.0;
+        let s0 = seller(0, 0.3);
+        let c = s0.unit_cost;
+        let closed = {
+            let (mut lo, mut hi) = (c, 100.0);
+            for _ in 0..200 {
+                let p = 0.5 * (lo + hi);
+                if p * (1.0 - 2.0 / (BETA * (1.0 - share(a, p)))) < c {
+                    lo = p
+                } else {
+                    hi = p
+                }
+            }
+            0.5 * (lo + hi)
+        };
+        let fee_star = closed / (BETA * (1.0 - share(a, closed)));
+        let margin_star = (closed - fee_star) / s0.compute_price - 1.0;
+        let mut option = option(a, 0.5, Some(9), 40.0);
+        let mut seller = s0;
+        for _ in 0..500 {
+            option.fixed = seller.compute_price * (1.0 + seller.margin);
+            option.fee = equilibrium_fees(&[option], &demand(1.0), 100.0)[0];
+            seller.margin = best_margins(&[option], &[Some(0)], &[seller], &demand(1.0), 100.0)[0];
+        }
+        assert!((option.fee - fee_star).abs() < 1e-6, "fee {} vs {fee_star}", option.fee);
+        assert!(
+            (seller.margin - margin_star).abs() < 1e-6,
+            "margin {} vs {margin_star}",
+            seller.margin
+        );
+        // Double marginalisation: the price is above the one an integrated owner sets,
+        // P (1 − 1/(β(1 − s))) = c.
+        let (mut lo, mut hi) = (c, 100.0);
+        for _ in 0..200 {
+            let p = 0.5 * (lo + hi);
+            if p * (1.0 - 1.0 / (BETA * (1.0 - share(a, p)))) < c {
+                lo = p
+            } else {
+                hi = p
+            }
+        }
+        assert!(
+            closed > 0.5 * (lo + hi) + 0.1,
+            "{closed} vs integrated {}",
+            0.5 * (lo + hi)
+        );
+    }
+
+    #[test]
     fn owning_the_lab_removes_one_markup() {
         // Spengler: the owner of the cloud and the lab sets one markup on the whole price,
         // w(1 + m) − c + f = P/(β(1 − s)); its margin is below the independent provider's.
