@@ -18,10 +18,12 @@
 //! `F_p(m) = Σ_{k∈K_p} Q_k − β Σ_g M_g Σ_{k∈K_p} (s_gk/P_k)(e_k − Ē_g) = 0`, `Ē_g = Σ_j e_j s_gj`,
 //!
 //! with `Q_k = (1 − h) B_k + Σ_g M_g s_gk`. For one slot and one segment it is
-//! `w(1 + m) − c = P/(β(1 − s))`: the margin adds a second markup on the price the lab's fee
-//! already marks up (successive monopoly on complements), so with log-price demand both are
-//! interior only if `1/(β(1 − s_l)) + 1/(β(1 − s_p)) < 1`; otherwise the margin stays at its
-//! ceiling `m ≤ r c_p / w_p − 1` (`pricing.max_price_ratio` r, as for every best response).
+//! `w(1 + m) − c = P/(β(1 − s))`: a second markup on the price the lab's fee already marks up
+//! (successive monopoly on complements). Because `e_k` already holds the compute margin `w − c`,
+//! the margin only adds what the compute price leaves, and it is often at its floor 0 (a
+//! marketplace does not sell below the compute it runs on). Where demand is too inelastic for any
+//! interior markup it stops at its ceiling `m ≤ r c_p / w_p − 1` (`pricing.max_price_ratio` r, as
+//! for every best response).
 
 use super::bertrand::{Binding, damped_step, find_crossing};
 use super::model_fees::{FeeDemand, FeeOption};
@@ -41,8 +43,8 @@ pub struct MarginSeller {
     pub price_taker: bool,
 }
 
-/// The enterprise AI choice at given margins and fees: every option's price and, per segment, its
-/// log-weight before the price term.
+/// The enterprise AI choice the margins are set against: the options with their fees and hosts,
+/// the demand side, and each segment's choosing mass.
 struct MarginMarket<'a> {
     options: &'a [FeeOption],
     hosts: &'a [Option<usize>],
