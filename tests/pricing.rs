@@ -419,3 +419,46 @@ fn strategic_marketplace_margins_are_chosen_within_their_bounds_and_the_fringe_k
     );
     assert!(moved >= 3, "{moved} strategic margins moved in two years");
 }
+
+#[test]
+fn pinned_outside_utilities_let_two_specifications_share_one_calibration() {
+    // Start-up calibrates the outside options on the first month's market, so a specification
+    // with other start prices (strategic margins) gets other outside utilities. Pinning them to
+    // the base's calibration keeps the base's preferences: the pinned values are used as they
+    // are, and pinning the base's own values gives the base's first month again (to the
+    // tolerance of the start-up fixed point, not bit for bit: its path differs).
+    use aimarket::sim::run::Calibration;
+    let base = small_baseline(5_000, 2, &[]);
+    let mut base_sim = Simulation::new(&base);
+    let calibrated = Calibration::of(&base_sim);
+    let pin = [
+        format!("demand.cloud_outside_utility={}", calibrated.cloud_outside_utility),
+        format!("demand.ai_outside_utility={}", calibrated.ai_outside_utility),
+    ];
+    let pins: Vec<&str> = pin.iter().map(String::as_str).collect();
+    let strategic = ["pricing.margin_rule=best_response"];
+    let own = Calibration::of(&Simulation::new(&small_baseline(5_000, 2, &strategic)));
+    assert!(
+        (own.ai_outside_utility - calibrated.ai_outside_utility).abs() > 1e-3,
+        "strategic margins recalibrate the AI outside option: {own:?} vs {calibrated:?}"
+    );
+    let shared = Calibration::of(&Simulation::new(&small_baseline(
+        5_000,
+        2,
+        &[&pins[..], &strategic[..]].concat(),
+    )));
+    assert_eq!(shared, calibrated);
+    let mut pinned_base = Simulation::new(&small_baseline(5_000, 2, &pins));
+    let (a, b) = (
+        base_sim.step().expect("tick").clone(),
+        pinned_base.step().expect("tick").clone(),
+    );
+    for m in [Metric::ConsumerSurplusAiMusd, Metric::AiSpendMusd, Metric::HhiModel] {
+        assert!(
+            (a.metrics[m] - b.metrics[m]).abs() <= 1e-6 * a.metrics[m].abs(),
+            "{m:?}: {} vs {}",
+            a.metrics[m],
+            b.metrics[m]
+        );
+    }
+}

@@ -138,6 +138,8 @@ pub const BOUNDS: &[Bound] = &[
         "10 logit units a year turns the outside option from never to always chosen within months",
     ),
     up("demand.ai_outside_share", 1.0, PROB),
+    abs("demand.cloud_outside_utility", 100.0, UTILITY),
+    abs("demand.ai_outside_utility", 100.0, UTILITY),
     abs(
         "demand.ai_outside_trend_per_year",
         10.0,

@@ -142,6 +142,15 @@ pub struct DemandSection {
     pub ai_outside_share: f64,
     /// Change of the AI outside option's utility per year, logit units.
     pub ai_outside_trend_per_year: f64,
+    /// The on-premises option's utility at tick 0, logit units: when given, it is used as it is
+    /// and `cloud_outside_share` is not targeted (to compare specifications from one calibration:
+    /// a run's calibrated value is in its manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_outside_utility: Option<f64>,
+    /// The AI outside option's utility at tick 0, logit units: when given, used as it is and
+    /// `ai_outside_share` is not targeted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_outside_utility: Option<f64>,
 }
 
 /// Lab behaviour shared by all labs.

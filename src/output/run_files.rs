@@ -327,6 +327,8 @@ pub struct RunManifest {
     pub files: Vec<String>,
     /// Events that fired.
     pub events_fired: Vec<FiredEvent>,
+    /// The outside options' utilities at tick 0 (calibrated, or as configured).
+    pub calibration: crate::sim::run::Calibration,
     /// Wall time, seconds (the only field that differs between identical runs).
     pub wall_seconds: f64,
     /// The fully resolved config.
@@ -354,6 +356,7 @@ impl RunManifest {
             },
             files,
             events_fired: info.events.clone(),
+            calibration: info.calibration,
             wall_seconds: info.wall_seconds,
             config: config.clone(),
         }

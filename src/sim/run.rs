@@ -38,6 +38,30 @@ pub struct RunInfo {
     pub events: Vec<FiredEvent>,
     /// Wall time of the run, seconds.
     pub wall_seconds: f64,
+    /// The outside options' utilities at tick 0 (calibrated, or as configured).
+    pub calibration: Calibration,
+}
+
+/// What start-up calibrated: the outside options' utilities at tick 0, logit units. Setting
+/// `demand.cloud_outside_utility` and `demand.ai_outside_utility` to these values reproduces
+/// the run and lets another specification start from the same preferences.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Calibration {
+    /// `V_0^c`: the on-premises option's utility.
+    pub cloud_outside_utility: f64,
+    /// `V_0^a`: the AI outside option's utility.
+    pub ai_outside_utility: f64,
+}
+
+impl Calibration {
+    /// The calibration of a built world.
+    pub fn of(sim: &Simulation) -> Calibration {
+        let d = sim.world().resource::<crate::sim::resources::Demand>();
+        Calibration {
+            cloud_outside_utility: d.cloud_outside_v0,
+            ai_outside_utility: d.ai_outside_v0,
+        }
+    }
 }
 
 /// Runs `config` to the end, feeding every tick to `observer` and calling `progress` with the
@@ -63,6 +87,7 @@ pub fn simulate_with_threads(
 ) -> Result<RunInfo, RunError> {
     let started = Instant::now();
     let mut sim = Simulation::with_threads(config, threads);
+    let calibration = Calibration::of(&sim);
     observer
         .start(sim.world().resource::<Layout>())
         .map_err(RunError::Output)?;
@@ -77,6 +102,7 @@ pub fn simulate_with_threads(
     Ok(RunInfo {
         events: sim.world().resource::<EventLog>().0.clone(),
         wall_seconds: started.elapsed().as_secs_f64(),
+        calibration,
     })
 }
 

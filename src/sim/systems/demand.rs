@@ -138,8 +138,13 @@ pub fn calibrate_outside_options(
         };
         ai.push((*ai_w, view.choice.inside_log_sum(&cx)));
     }
-    demand.cloud_outside_v0 = population_outside_utility(d.cloud_outside_share, &cloud);
-    demand.ai_outside_v0 = population_outside_utility(d.ai_outside_share, &ai);
+    // A configured utility is used as it is (one calibration shared by several specifications).
+    demand.cloud_outside_v0 = d
+        .cloud_outside_utility
+        .unwrap_or_else(|| population_outside_utility(d.cloud_outside_share, &cloud));
+    demand.ai_outside_v0 = d
+        .ai_outside_utility
+        .unwrap_or_else(|| population_outside_utility(d.ai_outside_share, &ai));
     let mut lab_view = vec![(false, false, 0.0, None); layout.n_labs()];
     for (idx, lab) in &labs {
         lab_view[idx.0] = (
