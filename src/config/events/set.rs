@@ -38,6 +38,8 @@ pub fn is_initial_condition(key: &str) -> bool {
         || key == "demand.initial_cloud_outside_share"
         || key == "demand.cloud_outside_share"
         || key == "demand.ai_outside_share"
+        || key == "demand.cloud_outside_utility"
+        || key == "demand.ai_outside_utility"
         || key.starts_with("enterprise.initial_")
         || INITIAL_CONDITION_FIELDS.contains(&last)
         || key.contains(".initial_hosts.")
