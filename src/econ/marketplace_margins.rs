@@ -301,7 +301,11 @@ mod tests {
 
     /// The root in `m` of `g` (positive below it: marginal profit > 0), by bisection on `[0, 50]`.
     fn root(g: impl Fn(f64) -> f64) -> f64 {
-        let (mut lo, mut hi) = (0.0, 50.0);
+        root_in(0.0, 50.0, g)
+    }
+
+    /// The root of `g` in `[lo, hi]` (positive below it), by bisection.
+    fn root_in(mut lo: f64, mut hi: f64, g: impl Fn(f64) -> f64) -> f64 {
         for _ in 0..200 {
             let mid = 0.5 * (lo + hi);
             if g(mid) > 0.0 { lo = mid } else { hi = mid }
@@ -344,18 +348,8 @@ mod tests {
         let a = 2.0;
         let s0 = seller(0, 0.3);
         let c = s0.unit_cost;
-        let closed = {
-            let (mut lo, mut hi) = (c, 100.0);
-            for _ in 0..200 {
-                let p = 0.5 * (lo + hi);
-                if p * (1.0 - 2.0 / (BETA * (1.0 - share(a, p)))) < c {
-                    lo = p
-                } else {
-                    hi = p
-                }
-            }
-            0.5 * (lo + hi)
-        };
+        // Below the equilibrium price the markup condition leaves the price short of c + 2f.
+        let closed = root_in(c, 100.0, |p| c - p * (1.0 - 2.0 / (BETA * (1.0 - share(a, p)))));
         let fee_star = closed / (BETA * (1.0 - share(a, closed)));
         let margin_star = (closed - fee_star) / s0.compute_price - 1.0;
         let mut option = option(a, 0.5, Some(9), 40.0);
@@ -373,20 +367,8 @@ mod tests {
         );
         // Double marginalisation: the price is above the one an integrated owner sets,
         // P (1 − 1/(β(1 − s))) = c.
-        let (mut lo, mut hi) = (c, 100.0);
-        for _ in 0..200 {
-            let p = 0.5 * (lo + hi);
-            if p * (1.0 - 1.0 / (BETA * (1.0 - share(a, p)))) < c {
-                lo = p
-            } else {
-                hi = p
-            }
-        }
-        assert!(
-            closed > 0.5 * (lo + hi) + 0.1,
-            "{closed} vs integrated {}",
-            0.5 * (lo + hi)
-        );
+        let integrated = root_in(c, 100.0, |p| c - p * (1.0 - 1.0 / (BETA * (1.0 - share(a, p)))));
+        assert!(closed > integrated + 0.1, "{closed} vs integrated {integrated}");
     }
 
     #[test]
