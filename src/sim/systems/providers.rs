@@ -95,13 +95,7 @@ fn best_response_prices(inputs: &PriceInputs, providers: &mut Query<(&ProviderId
     let ai_spend: f64 = flows.slot_spend.iter().sum();
     // Providers with one corporate owner (`providers.<id>.owner`) price jointly: the owner's
     // index is its first provider's.
-    let owner_index: Vec<usize> = (0..n_p)
-        .map(|i| {
-            (0..n_p)
-                .find(|&j| cfg.provider_owner(j) == cfg.provider_owner(i))
-                .unwrap_or(i)
-        })
-        .collect();
+    let owner_index = provider_owner_ids(cfg, n_p);
     // Margins as the marketplaces charge them: configured, or as last published by their owners.
     let margin_of = |i: usize| match cfg.pricing.margin_rule {
         MarginRule::Configured => cfg.providers[i].marketplace_margin,
@@ -573,11 +567,7 @@ fn cloud_prices(
     let active: Vec<usize> = (0..n_p)
         .filter(|&p| provider_active[p] && unit_price_utilities[p].is_some())
         .collect();
-    let owner_of = |p: usize| {
-        (0..n_p)
-            .find(|&j| cfg.provider_owner(j) == cfg.provider_owner(p))
-            .unwrap_or(p)
-    };
+    let owner = provider_owner_ids(cfg, n_p);
     let total: u64 = inputs.holdings.cloud.iter().sum();
     let e = &cfg.enterprise;
     let demand = FeeDemand {
@@ -597,7 +587,7 @@ fn cloud_prices(
             base_utility: unit_price_utilities[p].unwrap_or(0.0),
             index: current[p],
             cost: cost[p],
-            owner: owner_of(p),
+            owner: owner[p],
             installed: inputs.holdings.cloud.get(p).copied().unwrap_or(0) as f64,
             price_taker: cfg.providers[p].fringe,
         })
