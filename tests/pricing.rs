@@ -462,3 +462,38 @@ fn pinned_outside_utilities_let_two_specifications_share_one_calibration() {
         );
     }
 }
+
+#[test]
+fn the_surplus_reference_moves_only_with_the_cost_trend_while_the_own_marginal_utility_follows_prices() {
+    // ratio_t · λ_t = λ_ref,t = λ_ref,0 / (1 + g)^(t/12) (AI) and λ_ref,0 (cloud): constant
+    // once the trend is taken out, though λ_t itself moves with prices.
+    let config = small_baseline(3_000, 24, &[]);
+    let g = config.pricing.cost_trend_per_year;
+    let r = reports(&config);
+    let reference = |t: usize, ratio: Metric, mu: Metric, trend: bool| {
+        let factor = if trend { (1.0 + g).powf(t as f64 / 12.0) } else { 1.0 };
+        r[t].metrics[ratio] * r[t].metrics[mu] * factor
+    };
+    for (ratio, mu, trend) in [
+        (Metric::AiSurplusReferenceRatio, Metric::AiMarginalUtilityOfMoney, true),
+        (
+            Metric::CloudSurplusReferenceRatio,
+            Metric::CloudMarginalUtilityOfMoney,
+            false,
+        ),
+    ] {
+        let first = reference(0, ratio, mu, trend);
+        assert!(first > 0.0 && first.is_finite(), "{ratio:?}");
+        for t in 1..r.len() {
+            let now = reference(t, ratio, mu, trend);
+            assert!(
+                (now - first).abs() <= 1e-9 * first,
+                "{ratio:?} month {t}: {now} vs {first}"
+            );
+        }
+    }
+    // AI prices do not follow the cost trend exactly (fees and capacity respond to demand), so
+    // the own marginal utility of money drifts from the reference.
+    let ai: Vec<f64> = r.iter().map(|t| t.metrics[Metric::AiSurplusReferenceRatio]).collect();
+    assert!((ai[23] / ai[0] - 1.0).abs() > 0.05, "AI ratio {} → {}", ai[0], ai[23]);
+}

@@ -312,6 +312,39 @@ fn stargate_entry_deconcentrates_compute() {
     // (−0.17 [−0.17, −0.16] US$/GPU-h at 100,000 enterprises), as expected; with configured fees
     // it rose.
     down(effect(&s, metric("mean_compute_price"), ALL), "mean compute price");
+    // Finding: total welfare at the fixed reference falls (−607 [−688, −525] at 100,000), but at
+    // the base's prices, the conversion that adds up with profits in US$, it rises (+431 [+363,
+    // +500]): customers' gain from cheaper compute outweighs the providers' loss.
+    up(welfare_at_base(&s, ALL), "total welfare at the base's prices");
+    down(
+        effect(&s, metric("total_welfare_musd"), ALL),
+        "total welfare at the reference",
+    );
+}
+
+/// Paired effect on AI-layer welfare with consumer surplus at the base replicate's own marginal
+/// utility of money each month (as `compare`'s `total_welfare_at_base_musd`).
+fn welfare_at_base(scenario: &[Run], window: Range<usize>) -> Paired {
+    use aimarket::config::Metric as M;
+    let welfare = |run: &Run, base: &Run| {
+        window
+            .clone()
+            .map(|t| {
+                let (r, b) = (&run[t].metrics, &base[t].metrics);
+                aimarket::econ::surplus::at_marginal_utility(
+                    r[M::ConsumerSurplusAiMusd],
+                    r[M::AiSurplusReferenceRatio],
+                    r[M::AiMarginalUtilityOfMoney],
+                    b[M::AiMarginalUtilityOfMoney],
+                ) + r[M::ProviderProfitMusd]
+                    + r[M::LabProfitMusd]
+            })
+            .sum::<f64>()
+            / window.len() as f64
+    };
+    let b: Vec<f64> = base().iter().map(|b| welfare(b, b)).collect();
+    let s: Vec<f64> = scenario.iter().zip(base()).map(|(s, b)| welfare(s, b)).collect();
+    paired(&b, &s)
 }
 
 fn compare_cmd(args: &[&str], out: &std::path::Path) -> std::process::Output {
@@ -350,7 +383,8 @@ fn compare_writes_a_paired_table_with_common_seeds_whatever_the_thread_count() {
         lines.next(),
         Some("scenario,quantity,window,replicates,base_mean,scenario_mean,delta,ci_low,ci_high,significant")
     );
-    // Every metric + 6 provider rents + one profit per corporate owner, each final and average.
+    // Every metric + the surplus series at the base's prices + 6 provider rents + one profit per
+    // corporate owner, each final and average.
     let rows: Vec<&str> = lines.collect();
     let owners = rows
         .iter()
@@ -358,7 +392,11 @@ fn compare_writes_a_paired_table_with_common_seeds_whatever_the_thread_count() {
         .count()
         / 2;
     assert!(owners >= 10, "{owners} owners");
-    assert_eq!(rows.len(), 2 * (aimarket::config::Metric::all().count() + 6 + owners));
+    let at_base = aimarket::commands::compare::AtBase::ALL.len();
+    assert_eq!(
+        rows.len(),
+        2 * (aimarket::config::Metric::all().count() + at_base + 6 + owners)
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("a/manifest.json")).expect("manifest"))
             .expect("json");
@@ -523,7 +561,11 @@ fn compare_trajectories_end_at_the_final_rows_and_replicates_reproduce_the_delta
         .collect();
     let owners = quantities.iter().filter(|q| q.starts_with("profit.")).count();
     assert!(owners >= 10, "one profit.<owner> per corporate owner: {quantities:?}");
-    assert_eq!(quantities.len(), aimarket::config::Metric::all().count() + 6 + owners);
+    let at_base = aimarket::commands::compare::AtBase::ALL.len();
+    assert_eq!(
+        quantities.len(),
+        aimarket::config::Metric::all().count() + at_base + 6 + owners
+    );
     // Every quantity has 24 months, dated from 2026-01; the last equals the `final` row.
     assert_eq!(trajectories.len(), 24 * quantities.len());
     assert_eq!(trajectories[0]["date"], "2026-01");

@@ -23,6 +23,7 @@ use super::CommandError;
 use super::progress::{bar, interrupt_flag};
 use crate::batch::{self, Job};
 use crate::config::{self, Config, Market, Metric, Month};
+use crate::econ::surplus;
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
 use crate::sim::MetricsRecorder;
@@ -47,6 +48,74 @@ pub const TABLE_SERIES: [Metric; 14] = [
     Metric::CloudWelfareMusd,
 ];
 
+/// A surplus or welfare series whose consumer surplus is converted to money at the base run's
+/// own marginal utility of money of each month (`econ::surplus::at_marginal_utility`), so that
+/// its paired change is the change at the base's prices. `metrics.csv`'s own surplus uses a
+/// reference that drifts from it as prices move away from the cost trend (docs/MODEL.md 7.13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtBase {
+    /// AI consumer surplus (`consumer_surplus_ai_at_base_musd`).
+    AiSurplus,
+    /// AI consumer surplus at the base's λ + providers' and labs' profit (`total_welfare_at_base_musd`).
+    AiWelfare,
+    /// General-cloud consumer surplus (`consumer_surplus_cloud_at_base_musd`).
+    CloudSurplus,
+    /// General-cloud consumer surplus at the base's λ + general-cloud profit (`cloud_welfare_at_base_musd`).
+    CloudWelfare,
+}
+
+impl AtBase {
+    /// All four, in output order.
+    pub const ALL: [AtBase; 4] = [
+        AtBase::AiSurplus,
+        AtBase::AiWelfare,
+        AtBase::CloudSurplus,
+        AtBase::CloudWelfare,
+    ];
+
+    /// Name as written in tables and `comparison.csv`.
+    pub fn label(self) -> &'static str {
+        match self {
+            AtBase::AiSurplus => "consumer_surplus_ai_at_base_musd",
+            AtBase::AiWelfare => "total_welfare_at_base_musd",
+            AtBase::CloudSurplus => "consumer_surplus_cloud_at_base_musd",
+            AtBase::CloudWelfare => "cloud_welfare_at_base_musd",
+        }
+    }
+
+    /// The series of `rec` converted at `base`'s marginal utility of money, month by month
+    /// (`base` = `rec` gives the run's surplus at its own prices).
+    pub fn series(self, rec: &MetricsRecorder, base: &MetricsRecorder) -> Vec<f64> {
+        let ai = matches!(self, AtBase::AiSurplus | AtBase::AiWelfare);
+        let (cs, ratio, mu) = if ai {
+            (
+                Metric::ConsumerSurplusAiMusd,
+                Metric::AiSurplusReferenceRatio,
+                Metric::AiMarginalUtilityOfMoney,
+            )
+        } else {
+            (
+                Metric::ConsumerSurplusCloudMusd,
+                Metric::CloudSurplusReferenceRatio,
+                Metric::CloudMarginalUtilityOfMoney,
+            )
+        };
+        rec.rows
+            .iter()
+            .zip(&base.rows)
+            .map(|(r, b)| {
+                let surplus = surplus::at_marginal_utility(r[cs], r[ratio], r[mu], b[mu]);
+                surplus
+                    + match self {
+                        AtBase::AiSurplus | AtBase::CloudSurplus => 0.0,
+                        AtBase::AiWelfare => r[Metric::ProviderProfitMusd] + r[Metric::LabProfitMusd],
+                        AtBase::CloudWelfare => r[Metric::CloudProfitMusd],
+                    }
+            })
+            .collect()
+    }
+}
+
 /// A compared quantity: a `metrics.csv` column or one provider's rent share.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Quantity {
@@ -57,6 +126,8 @@ pub enum Quantity {
     /// A corporate owner's profit: its providers' and labs' profit, US$ M per month
     /// (`profit.<owner>`; 0 in months it owns nothing).
     OwnerProfit(String),
+    /// Surplus or welfare with consumer surplus at the base's marginal utility of money.
+    AtBase(AtBase),
 }
 
 impl Quantity {
@@ -66,6 +137,7 @@ impl Quantity {
             Quantity::Metric(m) => m.name().to_string(),
             Quantity::Rent(p) => format!("rent.{p}"),
             Quantity::OwnerProfit(o) => format!("profit.{o}"),
+            Quantity::AtBase(a) => a.label().to_string(),
         }
     }
 
@@ -73,6 +145,9 @@ impl Quantity {
     pub fn parse(label: &str) -> Option<Quantity> {
         if let Some(m) = Metric::from_name(label) {
             return Some(Quantity::Metric(m));
+        }
+        if let Some(a) = AtBase::ALL.into_iter().find(|a| a.label() == label) {
+            return Some(Quantity::AtBase(a));
         }
         if let Some(o) = label.strip_prefix("profit.").filter(|o| !o.is_empty()) {
             return Some(Quantity::OwnerProfit(o.to_string()));
@@ -88,7 +163,7 @@ impl Quantity {
         match self {
             Quantity::Metric(m) => m.unit(),
             Quantity::Rent(_) => "fraction",
-            Quantity::OwnerProfit(_) => "US$ M per month",
+            Quantity::OwnerProfit(_) | Quantity::AtBase(_) => "US$ M per month",
         }
     }
 
@@ -97,16 +172,24 @@ impl Quantity {
         match self {
             Quantity::Metric(m) => Market::all().any(|k| Metric::hhi(k) == *m) || TABLE_SERIES.contains(m),
             Quantity::Rent(_) | Quantity::OwnerProfit(_) => true,
+            Quantity::AtBase(a) => matches!(a, AtBase::AiSurplus | AtBase::AiWelfare),
         }
     }
 
     /// The per-tick series of this quantity in a recorded run (a provider absent from the run
-    /// has a rent of 0).
+    /// has a rent of 0; surplus `AtBase` at the run's own marginal utility of money).
     pub fn series(&self, rec: &MetricsRecorder) -> Vec<f64> {
+        self.series_against(rec, rec)
+    }
+
+    /// The per-tick series of a run compared with `base` (its paired base replicate): as
+    /// [`Quantity::series`], except that `AtBase` converts at `base`'s marginal utility of money.
+    pub fn series_against(&self, rec: &MetricsRecorder, base: &MetricsRecorder) -> Vec<f64> {
         match self {
             Quantity::Metric(m) => rec.rows.iter().map(|r| r[*m]).collect(),
             Quantity::Rent(p) => rec.rent_of(p),
             Quantity::OwnerProfit(o) => rec.owner_profit_of(o),
+            Quantity::AtBase(a) => a.series(rec, base),
         }
     }
 }
@@ -132,7 +215,12 @@ impl Window {
 
 /// A run's summary of one quantity.
 pub fn summarise(rec: &MetricsRecorder, q: &Quantity, w: Window) -> f64 {
-    let s = q.series(rec);
+    summarise_against(rec, rec, q, w)
+}
+
+/// A run's summary of one quantity, compared with its paired base replicate `base`.
+pub fn summarise_against(rec: &MetricsRecorder, base: &MetricsRecorder, q: &Quantity, w: Window) -> f64 {
+    let s = q.series_against(rec, base);
     match w {
         Window::Final => s.last().copied().unwrap_or(f64::NAN),
         Window::Average if s.is_empty() => f64::NAN,
@@ -157,6 +245,7 @@ pub struct Row {
 /// order, then each provider's rent.
 pub fn quantities(providers: &[String], owners: &[String]) -> Vec<Quantity> {
     let mut q: Vec<Quantity> = Metric::all().map(Quantity::Metric).collect();
+    q.extend(AtBase::ALL.map(Quantity::AtBase));
     q.extend(providers.iter().map(|p| Quantity::Rent(p.clone())));
     q.extend(owners.iter().map(|o| Quantity::OwnerProfit(o.clone())));
     q
@@ -184,7 +273,11 @@ pub fn compare_runs(
     for q in quantities {
         for w in [Window::Final, Window::Average] {
             let b: Vec<f64> = base.iter().map(|r| summarise(r, q, w)).collect();
-            let s: Vec<f64> = scenario.iter().map(|r| summarise(r, q, w)).collect();
+            let s: Vec<f64> = scenario
+                .iter()
+                .zip(base)
+                .map(|(r, b)| summarise_against(r, b, q, w))
+                .collect();
             rows.push(Row {
                 scenario: label.to_string(),
                 quantity: q.clone(),
@@ -462,7 +555,7 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
             .iter()
             .filter(|q| match q {
                 Quantity::Rent(p) => base.providers.contains_key(p) || compared.config.providers.contains_key(p),
-                Quantity::Metric(_) | Quantity::OwnerProfit(_) => true,
+                Quantity::Metric(_) | Quantity::OwnerProfit(_) | Quantity::AtBase(_) => true,
             })
             .cloned()
             .collect();
@@ -602,7 +695,7 @@ pub fn trajectory_rows(
     let mut rows = Vec::new();
     for q in quantities {
         let b: Vec<Vec<f64>> = base.iter().map(|r| q.series(r)).collect();
-        let s: Vec<Vec<f64>> = scenario.iter().map(|r| q.series(r)).collect();
+        let s: Vec<Vec<f64>> = scenario.iter().zip(base).map(|(r, b)| q.series_against(r, b)).collect();
         let ticks = b.iter().chain(&s).map(Vec::len).min().unwrap_or(0);
         for tick in 0..ticks {
             let bt: Vec<f64> = b.iter().map(|x| x[tick]).collect();
@@ -794,6 +887,8 @@ fn replicates_csv(
         let role = if c == 0 { "base" } else { "scenario" };
         for (r, rec) in runs[c].iter().enumerate() {
             let Some(rec) = rec else { continue };
+            // `AtBase` quantities convert at the same replicate's base (NaN if it failed).
+            let base = runs[0][r];
             for q in quantities {
                 for win in [Window::Final, Window::Average] {
                     w.write_record([
@@ -804,7 +899,11 @@ fn replicates_csv(
                         seed_hex(seeds[r]),
                         q.label(),
                         win.label().to_string(),
-                        num(summarise(rec, q, win)),
+                        num(match (q, base) {
+                            (Quantity::AtBase(_), None) => f64::NAN,
+                            (_, Some(b)) => summarise_against(rec, b, q, win),
+                            (_, None) => summarise(rec, q, win),
+                        }),
                     ])
                     .map_err(|e| e.to_string())?;
                 }
@@ -889,6 +988,41 @@ mod tests {
             Quantity::parse("profit.amazon"),
             Some(Quantity::OwnerProfit("amazon".into()))
         );
+    }
+
+    #[test]
+    fn surplus_at_base_converts_the_scenarios_utility_at_the_bases_marginal_utility() {
+        // Month by month: utility mass W = cs · ratio · λ_own; at the base, W / λ_base.
+        let month = |cs: f64, ratio: f64, mu: f64, profit: f64| {
+            let mut m = crate::config::MetricValues::default();
+            m[Metric::ConsumerSurplusAiMusd] = cs;
+            m[Metric::AiSurplusReferenceRatio] = ratio;
+            m[Metric::AiMarginalUtilityOfMoney] = mu;
+            m[Metric::ProviderProfitMusd] = profit;
+            m[Metric::LabProfitMusd] = -1.0;
+            m
+        };
+        let rec = |rows| MetricsRecorder {
+            rows,
+            ..MetricsRecorder::default()
+        };
+        let base = rec(vec![month(100.0, 1.0, 0.5, 10.0), month(120.0, 3.0, 0.4, 12.0)]);
+        let scen = rec(vec![month(110.0, 1.0, 0.5, 9.0), month(126.0, 3.0, 0.36, 11.0)]);
+        let surplus = Quantity::AtBase(AtBase::AiSurplus);
+        // Base at its own λ: cs · ratio. Scenario: (cs · ratio · λ_s) / λ_b.
+        assert_eq!(surplus.series(&base), vec![100.0, 360.0]);
+        let s = surplus.series_against(&scen, &base);
+        let expected = [110.0, 126.0 * 3.0 * 0.36 / 0.4];
+        assert!(s.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-9), "{s:?}");
+        let welfare = Quantity::AtBase(AtBase::AiWelfare).series_against(&scen, &base);
+        assert!((welfare[1] - (expected[1] + 11.0 - 1.0)).abs() < 1e-9);
+        let rows = compare_runs("x", &[&base], &[&scen], std::slice::from_ref(&surplus));
+        let average = rows.iter().find(|r| r.window == Window::Average).unwrap();
+        let want = ((expected[0] - 100.0) + (expected[1] - 360.0)) / 2.0;
+        assert!((average.stats.delta - want).abs() < 1e-9, "{}", average.stats.delta);
+        // Broken: converting each run at its own λ would report a different change.
+        let own = (surplus.series(&scen)[1] - 360.0 + 10.0) / 2.0;
+        assert!((own - want).abs() > 1.0);
     }
 
     #[test]

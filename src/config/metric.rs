@@ -333,6 +333,34 @@ pub enum Metric {
         props(unit = "US$ M per month")
     )]
     ConsumerSurplusCloudMusd,
+    /// Reference over local marginal utility of money of the AI choice.
+    #[strum(
+        serialize = "ai_surplus_reference_ratio",
+        message = "the AI surplus money metric's reference marginal utility of money over this month's own (1 at the initial offer; above 1, ΔCS in US$ understates what a small price change is worth at this month's prices by this factor)",
+        props(unit = "ratio")
+    )]
+    AiSurplusReferenceRatio,
+    /// The same for the cloud choice.
+    #[strum(
+        serialize = "cloud_surplus_reference_ratio",
+        message = "the same for the general-cloud surplus",
+        props(unit = "ratio")
+    )]
+    CloudSurplusReferenceRatio,
+    /// This month's own marginal utility of money of the AI choice.
+    #[strum(
+        serialize = "ai_marginal_utility_of_money",
+        message = "the AI choice's marginal utility of money at this month's prices, β Σ_k s_k/P_k / Σ_k s_k averaged over suites (compare converts surplus changes at the base's value of it)",
+        props(unit = "utility per US$ per GPU-hour")
+    )]
+    AiMarginalUtilityOfMoney,
+    /// The same for the cloud choice.
+    #[strum(
+        serialize = "cloud_marginal_utility_of_money",
+        message = "the same for the general-cloud choice",
+        props(unit = "utility per unit of price index")
+    )]
+    CloudMarginalUtilityOfMoney,
     /// Providers' general-cloud margin.
     #[strum(
         serialize = "cloud_profit_musd",

@@ -14,9 +14,10 @@
 //! money moves with prices, and dividing by this month's own λ would let a price rise *raise*
 //! measured surplus (1/λ grows with the price faster than the log-sum falls). So the money metric
 //! uses a reference `λ_ref` that a scenario's own prices do not move: the local λ of the run's
-//! first month, moved by the cost trend (see `docs/MODEL.md` 7.13). Then surplus falls whenever
+//! initial offer, moved by the cost trend (see `docs/MODEL.md` 7.13). Then surplus falls whenever
 //! any price rises, and at the reference prices a uniform cut Δ raises `cs` by Δ × the inside
-//! share (the envelope property). Data gravity, vendor ties and switching costs differ
+//! share (the envelope property). Away from the reference prices a cut counts Δ × inside share /
+//! [`reference_ratio`]; [`at_marginal_utility`] converts a comparison at the base's own λ instead. Data gravity, vendor ties and switching costs differ
 //! enterprise by enterprise and are left out: the measure is what a new workload of a plain
 //! enterprise of each suite gains over the outside option, applied to every workload.
 
@@ -89,6 +90,31 @@ pub fn per_unit(v: &Valuation, reference_marginal_utility: f64) -> f64 {
     }
 }
 
+/// How far the money metric's reference is from this month's own marginal utility of money:
+/// `λ_ref / λ` (0 when nothing is offered). A small uniform price change Δ moves `per_unit` by
+/// Δ × inside share / this ratio, so above 1 the US$ surplus understates what a price change is
+/// worth to an enterprise at this month's prices, by this factor.
+pub fn reference_ratio(v: &Valuation, reference_marginal_utility: f64) -> f64 {
+    if v.marginal_utility > 0.0 {
+        reference_marginal_utility / v.marginal_utility
+    } else {
+        0.0
+    }
+}
+
+/// A run's surplus in money at another run's marginal utility of money `base_mu` (this month's
+/// own λ of the base run in a comparison): `W / λ_base`, with the run's utility mass
+/// `W = cs_reference · λ_ref = cs_reference · reference_ratio · own_mu`. Paired with the base's
+/// own `W_b / λ_b`, the difference `(W − W_b) / λ_b` converts a change of surplus at the base's
+/// prices, whatever reference each run's `cs_reference` used. 0 when `base_mu` is not positive.
+pub fn at_marginal_utility(cs_reference: f64, reference_ratio: f64, own_mu: f64, base_mu: f64) -> f64 {
+    if base_mu > 0.0 {
+        cs_reference * reference_ratio * own_mu / base_mu
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +167,80 @@ mod tests {
         };
         let own_slope = (own(d) - own(-d)) / (2.0 * d);
         assert!((own_slope - inside).abs() / inside > 0.1, "{own_slope}");
+    }
+
+    #[test]
+    fn a_uniform_price_rise_by_x_moves_the_reference_ratio_by_x() {
+        // λ = β Σ_k (s_k / P_k) / Σ_k s_k: scaling every price by x shifts every V_k by
+        // −β ln x, which leaves the within-inside shares as they are, so λ falls to λ / x.
+        let (beta, x) = (1.5, 1.1);
+        let (a, prices) = ([1.0, 1.4], [4.0, 6.0]);
+        let suites = [(0.6, vec![]), (0.4, vec![0.3, 0.0])];
+        let base = valuation(beta, &offer(beta, &a, &prices), -0.5, &suites);
+        let risen: Vec<f64> = prices.iter().map(|p| p * x).collect();
+        let later = valuation(beta, &offer(beta, &a, &risen), -0.5, &suites);
+        assert!((reference_ratio(&base, base.marginal_utility) - 1.0).abs() < 1e-15);
+        let ratio = reference_ratio(&later, base.marginal_utility);
+        assert!((ratio - x).abs() < 1e-12, "{ratio}");
+        // The ratio is the factor by which a small cut's surplus falls short of Δ × inside share.
+        let w = |v: f64| v.exp();
+        let d = 1e-5;
+        let cs = |delta: f64| {
+            let p: Vec<f64> = risen.iter().map(|p| p - delta).collect();
+            per_unit(
+                &valuation(beta, &offer(beta, &a, &p), 0.0, &[(1.0, vec![])]),
+                base.marginal_utility,
+            )
+        };
+        let weights: Vec<f64> = offer(beta, &a, &risen).iter().map(|o| w(o.utility)).collect();
+        let inside = weights.iter().sum::<f64>() / (1.0 + weights.iter().sum::<f64>());
+        let slope = (cs(d) - cs(-d)) / (2.0 * d);
+        let one_suite = valuation(beta, &offer(beta, &a, &risen), 0.0, &[(1.0, vec![])]);
+        let r = reference_ratio(&one_suite, base.marginal_utility);
+        assert!((slope * r - inside).abs() / inside < 1e-6, "slope {slope}, ratio {r}");
+        assert_eq!(reference_ratio(&valuation(beta, &[], 0.0, &suites), 1.0), 0.0);
+    }
+
+    #[test]
+    fn at_the_base_marginal_utility_a_small_uniform_cut_is_worth_its_quantity() {
+        // Base: prices far from the reference (a later month). The scenario cuts every price
+        // by Δ. Converted at the base's own λ, the change is Δ × inside share (the envelope
+        // property at the base's prices), whichever reference the runs' surplus used.
+        let beta = 1.5;
+        let (a, p0) = ([1.0, 1.4], [4.0, 6.0]);
+        let reference = valuation(beta, &offer(beta, &a, &p0), 0.0, &[(1.0, vec![])]).marginal_utility;
+        let base_prices = [1.5, 2.5];
+        let at = |prices: &[f64]| valuation(beta, &offer(beta, &a, prices), 0.0, &[(1.0, vec![])]);
+        let base = at(&base_prices);
+        let d = 1e-5;
+        let cut: Vec<f64> = base_prices.iter().map(|p| p - d).collect();
+        let scen = at(&cut);
+        let money = |v: &Valuation| {
+            at_marginal_utility(
+                per_unit(v, reference),
+                reference_ratio(v, reference),
+                v.marginal_utility,
+                base.marginal_utility,
+            )
+        };
+        let weights: Vec<f64> = offer(beta, &a, &base_prices).iter().map(|o| o.utility.exp()).collect();
+        let inside = weights.iter().sum::<f64>() / (1.0 + weights.iter().sum::<f64>());
+        let gain = (money(&scen) - money(&base)) / d;
+        assert!(
+            (gain - inside).abs() / inside < 1e-4,
+            "gain {gain} vs inside share {inside}"
+        );
+        // The base's own conversion is its inclusive value over its own λ.
+        assert!((money(&base) - base.inclusive_value / base.marginal_utility).abs() < 1e-12);
+        // Broken: at the fixed reference (prices 4 and 6, against 1.5 and 2.5 now) the same cut
+        // counts by the factor 1 / ratio, here more than twice its worth.
+        let at_reference = (per_unit(&scen, reference) - per_unit(&base, reference)) / d;
+        assert!(
+            reference_ratio(&base, reference) < 0.5,
+            "{}",
+            reference_ratio(&base, reference)
+        );
+        assert!(at_reference > 2.0 * inside, "{at_reference} vs {inside}");
     }
 
     #[test]

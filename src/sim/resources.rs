@@ -158,11 +158,22 @@ pub struct MarketView {
     /// Consumer surplus of one cloud workload over on-premises, in units of its spend at price
     /// index 1.
     pub cloud_surplus_per_unit: f64,
-    /// The AI choice's marginal utility of money in the run's first month (per US$/GPU-hour),
+    /// The AI choice's marginal utility of money at the run's initial offer (per US$/GPU-hour),
     /// the reference of the surplus money metric; 0 until set.
     pub ai_reference_mu0: f64,
     /// The same for the cloud choice (per unit of price index).
     pub cloud_reference_mu0: f64,
+    /// This month's reference marginal utility of money over the AI choice's own
+    /// (`econ::surplus::reference_ratio`): 1 at the initial offer; above 1, the US$ surplus
+    /// understates what a price change is worth at this month's prices.
+    pub ai_reference_ratio: f64,
+    /// The same for the cloud choice.
+    pub cloud_reference_ratio: f64,
+    /// This month's own marginal utility of money of the AI choice (`econ::surplus::Valuation`),
+    /// utility per US$ per GPU-hour.
+    pub ai_marginal_utility: f64,
+    /// The same for the cloud choice, utility per unit of price index.
+    pub cloud_marginal_utility: f64,
     /// General-cloud price index per provider this month (1 = the market average at the start).
     pub cloud_index: Vec<f64>,
     /// General-cloud unit cost per provider, in index units: implied in the first month from

@@ -375,6 +375,10 @@ pub fn measure_markets(inputs: MeasureInputs, mut report: ResMut<TickReport>, mu
         pricing::spend_musd(ai_units_all as f64 * demand.ai_kgpu_per_unit, view.ai_surplus_per_unit);
     metrics[Metric::ConsumerSurplusCloudMusd] =
         (cloud_all as f64) * demand.cloud_musd_per_unit * view.cloud_surplus_per_unit;
+    metrics[Metric::AiSurplusReferenceRatio] = view.ai_reference_ratio;
+    metrics[Metric::CloudSurplusReferenceRatio] = view.cloud_reference_ratio;
+    metrics[Metric::AiMarginalUtilityOfMoney] = view.ai_marginal_utility;
+    metrics[Metric::CloudMarginalUtilityOfMoney] = view.cloud_marginal_utility;
     // The AI layer's welfare; the general-cloud layer's is reported beside it.
     metrics[Metric::TotalWelfareMusd] = metrics[Metric::ConsumerSurplusAiMusd] + provider_profit + lab_profit;
     let margin = |p: usize| index[p] - cloud_cost(p);

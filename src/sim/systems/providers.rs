@@ -459,15 +459,13 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         })
         .collect();
     let cloud_value = surplus::valuation(e.cloud_price_weight, &cloud_options, cloud_outside, &cloud_suites);
-    // The money metric's reference: the first month's marginal utility of money, moved by the
+    // The money metric's reference: the initial offer's marginal utility of money, moved by the
     // cost trend for AI (US$ prices fall with costs; general-cloud unit costs do not trend).
     let first = |kept: f64, now: f64| if kept > 0.0 { kept } else { now };
     let ai_reference_mu0 = first(view.ai_reference_mu0, ai_value.marginal_utility);
     let cloud_reference_mu0 = first(view.cloud_reference_mu0, cloud_value.marginal_utility);
-    let ai_surplus_per_unit = surplus::per_unit(
-        &ai_value,
-        ai_reference_mu0 / pricing::trend_factor(cfg.pricing.cost_trend_per_year, tick),
-    );
+    let ai_reference = ai_reference_mu0 / pricing::trend_factor(cfg.pricing.cost_trend_per_year, tick);
+    let ai_surplus_per_unit = surplus::per_unit(&ai_value, ai_reference);
     let cloud_surplus_per_unit = surplus::per_unit(&cloud_value, cloud_reference_mu0);
 
     *view = MarketView {
@@ -498,6 +496,10 @@ pub fn publish_offerings(mut view: ResMut<MarketView>, inputs: OfferingInputs) {
         cloud_surplus_per_unit,
         ai_reference_mu0,
         cloud_reference_mu0,
+        ai_reference_ratio: surplus::reference_ratio(&ai_value, ai_reference),
+        cloud_reference_ratio: surplus::reference_ratio(&cloud_value, cloud_reference_mu0),
+        ai_marginal_utility: ai_value.marginal_utility,
+        cloud_marginal_utility: cloud_value.marginal_utility,
         cloud_index,
         cloud_cost,
     };
