@@ -387,7 +387,7 @@ pub struct CompareArgs {
 pub struct PlotArgs {
     /// Output directory of `aimarket run`, `sweep` or `compare` (compare needs --trajectories).
     pub dir: PathBuf,
-    /// Metrics to plot, one panel each (default: the four HHIs). Compare also takes rent.<provider>.
+    /// Metrics to plot, one panel each (default: the four HHIs). Compare also takes rent.<provider>, profit.<owner> and the surplus series at the base's prices (consumer_surplus_ai_at_base_musd, …).
     #[arg(long, num_args = 1.., value_name = "NAME")]
     pub metric: Vec<String>,
     /// Response plots (--x): the runs' final value or their time average (default final).

@@ -132,9 +132,15 @@ fn unit_label(name: &str, unit: &str) -> String {
     }
 }
 
-/// The unit of a compare quantity (`rent.<provider>` is a share of enterprise AI spend).
+/// The unit of a compare quantity: a metric's own; `rent.<provider>` is a share of enterprise AI
+/// spend; `profit.<owner>` and the surplus series at the base's prices (`…_at_base_musd`) are
+/// US$ M per month.
 fn quantity_unit(name: &str) -> &'static str {
-    Metric::from_name(name).map_or("fraction of enterprise AI spend", Metric::unit)
+    match Metric::from_name(name) {
+        Some(m) => m.unit(),
+        None if name.starts_with("profit.") || name.ends_with("_musd") => "US$ M per month",
+        None => "fraction of enterprise AI spend",
+    }
 }
 
 fn thousands(n: u64) -> String {
@@ -548,6 +554,14 @@ mod tests {
         let (v, numeric) = levels(&["b".into(), "a".into()]);
         assert_eq!((v, numeric), (vec!["b".to_string(), "a".to_string()], false));
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn compare_quantities_carry_their_units() {
+        assert_eq!(quantity_unit("hhi_cloud"), "0–10,000");
+        assert_eq!(quantity_unit("rent.azure"), "fraction of enterprise AI spend");
+        assert_eq!(quantity_unit("profit.alphabet"), "US$ M per month");
+        assert_eq!(quantity_unit("total_welfare_at_base_musd"), "US$ M per month");
     }
 
     #[test]
