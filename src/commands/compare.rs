@@ -4,7 +4,8 @@
 //! Replicate r of every config uses the same seed, `derive_seed(master, 0, r)`, so the same
 //! enterprises make the same draws and the paired difference scenario − base isolates the
 //! scenario's effect. For each scenario and quantity (every `metrics.csv` series of
-//! [`Metric::all`] and each provider's infrastructure rent) it reports the mean paired difference
+//! [`Metric::all`], surplus and welfare converted at the base's marginal utility of money
+//! ([`AtBase`]), each provider's infrastructure rent and each owner's profit) it reports the mean paired difference
 //! of the final value and of the time average, with a 95 % Student-t confidence interval, prints
 //! a table (a readable subset of the quantities) and writes `comparison.csv`, `replicates.csv`,
 //! optionally `trajectories.csv` (every month) and `manifest.json`, each atomically.
@@ -242,7 +243,8 @@ pub struct Row {
 }
 
 /// The quantities compared for runs whose providers are `providers`: every metric in column
-/// order, then each provider's rent.
+/// order, then the surplus and welfare series at the base's prices, each provider's rent and
+/// each owner's profit.
 pub fn quantities(providers: &[String], owners: &[String]) -> Vec<Quantity> {
     let mut q: Vec<Quantity> = Metric::all().map(Quantity::Metric).collect();
     q.extend(AtBase::ALL.map(Quantity::AtBase));

@@ -17,9 +17,10 @@
 //! initial offer, moved by the cost trend (see `docs/MODEL.md` 7.13). Then surplus falls whenever
 //! any price rises, and at the reference prices a uniform cut Δ raises `cs` by Δ × the inside
 //! share (the envelope property). Away from the reference prices a cut counts Δ × inside share /
-//! [`reference_ratio`]; [`at_marginal_utility`] converts a comparison at the base's own λ instead. Data gravity, vendor ties and switching costs differ
-//! enterprise by enterprise and are left out: the measure is what a new workload of a plain
-//! enterprise of each suite gains over the outside option, applied to every workload.
+//! [`reference_ratio`]; [`at_marginal_utility`] converts a comparison at the base's own λ
+//! instead. Data gravity, vendor ties and switching costs differ enterprise by enterprise and
+//! are left out: the measure is what a new workload of a plain enterprise of each suite gains
+//! over the outside option, applied to every workload.
 
 use super::bertrand::{Market, PriceForm, Product, Segment};
 use super::welfare;
@@ -183,7 +184,6 @@ mod tests {
         let ratio = reference_ratio(&later, base.marginal_utility);
         assert!((ratio - x).abs() < 1e-12, "{ratio}");
         // The ratio is the factor by which a small cut's surplus falls short of Δ × inside share.
-        let w = |v: f64| v.exp();
         let d = 1e-5;
         let cs = |delta: f64| {
             let p: Vec<f64> = risen.iter().map(|p| p - delta).collect();
@@ -192,7 +192,7 @@ mod tests {
                 base.marginal_utility,
             )
         };
-        let weights: Vec<f64> = offer(beta, &a, &risen).iter().map(|o| w(o.utility)).collect();
+        let weights: Vec<f64> = offer(beta, &a, &risen).iter().map(|o| o.utility.exp()).collect();
         let inside = weights.iter().sum::<f64>() / (1.0 + weights.iter().sum::<f64>());
         let slope = (cs(d) - cs(-d)) / (2.0 * d);
         let one_suite = valuation(beta, &offer(beta, &a, &risen), 0.0, &[(1.0, vec![])]);
