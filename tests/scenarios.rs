@@ -697,3 +697,72 @@ fn compare_scenario_set_finds_an_effect_that_matters_and_none_where_nothing_can_
         "enterprise.switch_cost_base=1"
     );
 }
+
+#[test]
+fn common_calibration_starts_every_scenario_from_its_base_replicates_outside_options() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let common = ["--replicates", "2", "--enterprises", "2000", "--ticks", "12"];
+    let margins = [
+        "configs/baseline.toml",
+        "--scenario-set",
+        "pricing.margin_rule=best_response",
+    ];
+    let run = |extra: &[&str], name: &str| {
+        let args = [&margins[..], extra, &common[..]].concat();
+        let out = compare_cmd(&args, &dir.path().join(name));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        dir.path().join(name)
+    };
+    let pinned = run(&["--common-calibration"], "pinned");
+    let own = run(&[], "own");
+    // The manifest holds, per replicate, the base's calibration, computed here independently.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pinned.join("manifest.json")).expect("manifest")).expect("json");
+    assert_eq!(manifest["common_calibration"], true);
+    let calibrations = manifest["calibrations"].as_array().expect("calibrations");
+    assert_eq!(calibrations.len(), 2);
+    let mut expected = Vec::new();
+    for (r, c) in calibrations.iter().enumerate() {
+        let mut config = crate::common::small_baseline(2_000, 12, &[]);
+        config.run.seed = derive_seed(20_260_101, 0, r as u64);
+        let want = aimarket::sim::run::Calibration::of(&aimarket::sim::Simulation::new(&config));
+        assert_eq!(c["cloud_outside_utility"].as_f64(), Some(want.cloud_outside_utility));
+        assert_eq!(c["ai_outside_utility"].as_f64(), Some(want.ai_outside_utility));
+        expected.push(want);
+    }
+    assert_ne!(
+        expected[0], expected[1],
+        "the calibration depends on the sampled enterprises"
+    );
+    // Replicate 0 of the scenario equals a run of the scenario with those values set by hand.
+    let (v, a) = (expected[0].cloud_outside_utility, expected[0].ai_outside_utility);
+    let cloud = format!("demand.cloud_outside_utility={v}");
+    let ai = format!("demand.ai_outside_utility={a}");
+    let by_hand = run(&["--scenario-set", &cloud, "--scenario-set", &ai], "by_hand");
+    let scenario_values = |dir: &std::path::Path| {
+        read_csv(&dir.join("replicates.csv"))
+            .into_iter()
+            .filter(|r| r["role"] == "scenario" && r["replicate"] == "0")
+            .map(|r| ((r["quantity"].clone(), r["window"].clone()), r["value"].clone()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (p, h, o) = (
+        scenario_values(&pinned),
+        scenario_values(&by_hand),
+        scenario_values(&own),
+    );
+    assert!(!p.is_empty());
+    assert_eq!(p, h, "common calibration = the base's outside options set by hand");
+    // Without it the scenario calibrates its own outside options, and its path differs.
+    let key = ("direct_api_share".to_string(), "average".to_string());
+    assert_ne!(p[&key], o[&key]);
+    // The base runs are the same either way.
+    let base = |dir: &std::path::Path| {
+        read_csv(&dir.join("replicates.csv"))
+            .into_iter()
+            .filter(|r| r["role"] == "base")
+            .map(|r| r["value"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(base(&pinned), base(&own));
+}

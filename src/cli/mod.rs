@@ -371,6 +371,11 @@ pub struct CompareArgs {
     /// Also write trajectories.csv: per month, base, scenario and paired difference with 95% CIs.
     #[arg(long)]
     pub trajectories: bool,
+    /// Start every scenario from its base replicate's calibrated outside options
+    /// (demand.cloud_outside_utility, demand.ai_outside_utility) instead of calibrating its own:
+    /// one market facing two specifications. Recorded in manifest.json.
+    #[arg(long)]
+    pub common_calibration: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -747,6 +752,7 @@ pub fn plan(command: Command) -> Result<Plan, CommandError> {
                 replicates: args.replicates,
                 out: args.out,
                 trajectories: args.trajectories,
+                common_calibration: args.common_calibration,
                 threads: args.threads,
                 progress: show_progress(args.quiet),
                 report: !args.quiet,

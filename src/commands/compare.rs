@@ -27,8 +27,10 @@ use crate::config::{self, Config, Market, Metric, Month};
 use crate::econ::surplus;
 use crate::output::atomic::write_atomic;
 use crate::output::format_number;
-use crate::sim::MetricsRecorder;
 use crate::sim::rng::{derive_seed, seed_hex};
+use crate::sim::run::Calibration;
+use crate::sim::{MetricsRecorder, Simulation};
+use rayon::prelude::*;
 
 /// Run-level series printed in the table besides the four HHIs and the provider rents (every
 /// metric is compared and written to the CSV files; the table keeps this readable subset).
@@ -330,6 +332,12 @@ struct Manifest {
     runs: usize,
     failed: Vec<FailedRun>,
     trajectories: bool,
+    /// Whether the scenarios started from the base replicates' outside options.
+    common_calibration: bool,
+    /// Under `common_calibration`, per replicate, the base's calibrated outside options that
+    /// every scenario used (empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    calibrations: Vec<Calibration>,
     files: Vec<&'static str>,
     wall_seconds: f64,
 }
@@ -368,6 +376,8 @@ pub struct ComparePlan {
     pub out: PathBuf,
     /// Also write `trajectories.csv` (per-month statistics).
     pub trajectories: bool,
+    /// Start every scenario replicate from its base replicate's calibrated outside options.
+    pub common_calibration: bool,
     /// Worker threads (`None`: all cores).
     pub threads: Option<usize>,
     /// Draw a progress bar.
@@ -481,12 +491,34 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
     let seeds: Vec<u64> = (0..plan.replicates)
         .map(|r| derive_seed(master, 0, u64::from(r)))
         .collect();
+    // With a common calibration, replicate r of every scenario starts from the outside options
+    // that replicate r of the base calibrates (they depend on the sampled enterprises).
+    let calibrations: Vec<Calibration> = if plan.common_calibration {
+        pool.install(|| {
+            seeds
+                .par_iter()
+                .map(|&seed| {
+                    let mut config = base.clone();
+                    config.run.seed = seed;
+                    Calibration::of(&Simulation::new(&config))
+                })
+                .collect()
+        })
+    } else {
+        Vec::new()
+    };
     let jobs: Vec<Job> = configs
         .iter()
-        .flat_map(|c| {
-            seeds.iter().map(move |&seed| {
-                let mut config = c.config.clone();
+        .enumerate()
+        .flat_map(|(c, compared)| {
+            let calibrations = &calibrations;
+            seeds.iter().enumerate().map(move |(r, &seed)| {
+                let mut config = compared.config.clone();
                 config.run.seed = seed;
+                if let (true, Some(cal)) = (c > 0, calibrations.get(r)) {
+                    config.demand.cloud_outside_utility = Some(cal.cloud_outside_utility);
+                    config.demand.ai_outside_utility = Some(cal.ai_outside_utility);
+                }
                 Job { config }
             })
         })
@@ -633,6 +665,8 @@ pub fn execute(plan: &ComparePlan) -> Result<(), CommandError> {
         runs: jobs.len(),
         failed: failed.clone(),
         trajectories: plan.trajectories,
+        common_calibration: plan.common_calibration,
+        calibrations: calibrations.clone(),
         files: files.clone(),
         wall_seconds: started.elapsed().as_secs_f64(),
     };
