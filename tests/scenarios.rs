@@ -169,6 +169,10 @@ fn agi_declaration_moves_openai_spend_off_azure() {
         effect(&s, metric("direct_api_share"), FINAL),
         "direct_api_share in 2035",
     );
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises: AI
+    // consumer surplus −579 [−595, −562], total welfare −1,110 [−1,174, −1,047]).
+    down(surplus_at_base(&s, ALL), "AI consumer surplus at the base's prices");
+    down(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 #[test]
@@ -177,6 +181,10 @@ fn ftc_unbundling_weakens_azure() {
     down(effect(&s, rent("azure"), ALL), "rent.azure");
     down(effect(&s, metric("hhi_ai_channel"), ALL), "hhi_ai_channel");
     down(effect(&s, metric("hhi_cloud"), FINAL), "hhi_cloud in 2035");
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises: AI
+    // consumer surplus −462 [−478, −447], total welfare −872 [−984, −760]).
+    down(surplus_at_base(&s, ALL), "AI consumer surplus at the base's prices");
+    down(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 #[test]
@@ -193,6 +201,9 @@ fn openai_multicloud_lowers_openai_dependency_and_compute_concentration() {
     // with the 2026 record in the baseline too (OpenAI's models on Bedrock from 2026-04) the
     // fall is small (−0.001 [−0.002, −0.000] at 100,000 × 8) and not always significant at this
     // size, so it is not asserted either way.
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises:
+    // total welfare +245 [+130, +360]).
+    up(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 #[test]
@@ -210,6 +221,10 @@ fn consolidation_concentrates_compute_and_cloud_but_not_the_channel() {
         effect(&s, metric("consumer_surplus_ai_musd"), ALL),
         "AI consumer surplus",
     );
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises: AI
+    // consumer surplus −1,958 [−2,044, −1,872], total welfare −2,904 [−2,973, −2,836]).
+    down(surplus_at_base(&s, ALL), "AI consumer surplus at the base's prices");
+    down(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 #[test]
@@ -248,6 +263,10 @@ fn balanced_partnership_lowers_dependency_and_channel_concentration() {
     );
     // The header's fall of hhi_ai_channel (−47 [−75, −20] at 100,000 enterprises) is near the
     // resolution of this test's size, so it is not asserted here.
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises: AI
+    // consumer surplus +796 [+757, +835], total welfare +867 [+724, +1,010]).
+    up(surplus_at_base(&s, ALL), "AI consumer surplus at the base's prices");
+    up(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 #[test]
@@ -262,6 +281,11 @@ fn open_weights_deconcentrate_the_channel_and_raise_rent_but_concentrate_the_mod
     down(effect(&s, rent("azure"), ALL), "rent.azure");
     // Finding: open copies count as their lab's model, so OpenAI's model share grows.
     up(effect(&s, metric("hhi_model"), ALL), "hhi_model");
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises: AI
+    // consumer surplus +3,929 [+3,804, +4,054], total welfare −869 [−967, −770]: customers gain less
+    // than sellers lose).
+    up(surplus_at_base(&s, ALL), "AI consumer surplus at the base's prices");
+    down(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 #[test]
@@ -274,6 +298,10 @@ fn microsoft_first_party_grows_azures_rent_and_lab_dependency() {
     // Finding: the entrant trains on Azure and loads its fleet, so every lab's host dependency
     // rises; the model layer does not split (hhi_model not significant, see the header).
     up(effect(&s, metric("mean_lab_dependency"), ALL), "mean lab dependency");
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises: AI
+    // consumer surplus −1,457 [−1,562, −1,353], total welfare −1,488 [−1,609, −1,367]).
+    down(surplus_at_base(&s, ALL), "AI consumer surplus at the base's prices");
+    down(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 /// Tick of 2027-01 as a window end: the first year.
@@ -294,6 +322,9 @@ fn msft_credits_buy_openai_compute_and_are_no_cash_for_azure() {
     down(effect(&s, metric("hhi_compute"), Y2026), "hhi_compute in 2026");
     // Paid in kind: Azure's cash revenue from OpenAI, and so its rent, falls.
     down(effect(&s, rent("azure"), Y2026), "rent.azure in 2026");
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises:
+    // total welfare +307 [+184, +431], significant only in this conversion).
+    up(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 #[test]
@@ -302,6 +333,10 @@ fn azure_exclusivity_ties_openai_to_azure_and_concentrates_compute() {
     up(effect(&s, dependency("openai"), ALL), "OpenAI's dependency");
     up(effect(&s, metric("hhi_compute"), ALL), "hhi_compute");
     up(effect(&s, rent("azure"), ALL), "rent.azure");
+    // Welfare at the base's prices (2026–35 averages; docs/MODEL.md §7.10, at 100,000 enterprises: AI
+    // consumer surplus −390 [−489, −290], total welfare −510 [−641, −379]).
+    down(surplus_at_base(&s, ALL), "AI consumer surplus at the base's prices");
+    down(welfare_at_base(&s, ALL), "total welfare at the base's prices");
 }
 
 #[test]
@@ -322,29 +357,43 @@ fn stargate_entry_deconcentrates_compute() {
     );
 }
 
-/// Paired effect on AI-layer welfare with consumer surplus at the base replicate's own marginal
-/// utility of money each month (as `compare`'s `total_welfare_at_base_musd`).
-fn welfare_at_base(scenario: &[Run], window: Range<usize>) -> Paired {
+/// Paired effect on AI consumer surplus (`profits` false) or AI-layer welfare (`profits` true)
+/// with consumer surplus at the base replicate's own marginal utility of money each month (as
+/// `compare`'s `consumer_surplus_ai_at_base_musd` and `total_welfare_at_base_musd`).
+fn at_base(scenario: &[Run], window: Range<usize>, profits: bool) -> Paired {
     use aimarket::config::Metric as M;
-    let welfare = |run: &Run, base: &Run| {
+    let value = |run: &Run, base: &Run| {
         window
             .clone()
             .map(|t| {
                 let (r, b) = (&run[t].metrics, &base[t].metrics);
-                aimarket::econ::surplus::at_marginal_utility(
+                let surplus = aimarket::econ::surplus::at_marginal_utility(
                     r[M::ConsumerSurplusAiMusd],
                     r[M::AiSurplusReferenceRatio],
                     r[M::AiMarginalUtilityOfMoney],
                     b[M::AiMarginalUtilityOfMoney],
-                ) + r[M::ProviderProfitMusd]
-                    + r[M::LabProfitMusd]
+                );
+                surplus
+                    + if profits {
+                        r[M::ProviderProfitMusd] + r[M::LabProfitMusd]
+                    } else {
+                        0.0
+                    }
             })
             .sum::<f64>()
             / window.len() as f64
     };
-    let b: Vec<f64> = base().iter().map(|b| welfare(b, b)).collect();
-    let s: Vec<f64> = scenario.iter().zip(base()).map(|(s, b)| welfare(s, b)).collect();
+    let b: Vec<f64> = base().iter().map(|b| value(b, b)).collect();
+    let s: Vec<f64> = scenario.iter().zip(base()).map(|(s, b)| value(s, b)).collect();
     paired(&b, &s)
+}
+
+fn welfare_at_base(scenario: &[Run], window: Range<usize>) -> Paired {
+    at_base(scenario, window, true)
+}
+
+fn surplus_at_base(scenario: &[Run], window: Range<usize>) -> Paired {
+    at_base(scenario, window, false)
 }
 
 fn compare_cmd(args: &[&str], out: &std::path::Path) -> std::process::Output {
