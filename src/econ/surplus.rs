@@ -130,6 +130,28 @@ mod tests {
             .collect()
     }
 
+    /// One suite without bonuses, outside utility 0.
+    fn plain(beta: f64, a: &[f64], prices: &[f64]) -> Valuation {
+        valuation(beta, &offer(beta, a, prices), 0.0, &[(1.0, vec![])])
+    }
+
+    /// The inside share of [`plain`], from the options' weights (the outside weighs e^0 = 1).
+    fn inside_share(beta: f64, a: &[f64], prices: &[f64]) -> f64 {
+        let w: f64 = offer(beta, a, prices).iter().map(|o| o.utility.exp()).sum();
+        w / (1.0 + w)
+    }
+
+    /// The slope of [`plain`]'s `per_unit` in a uniform cut Δ of every price at `prices`
+    /// (central difference), at the reference `reference`.
+    fn cut_slope(beta: f64, a: &[f64], prices: &[f64], reference: f64) -> f64 {
+        let d = 1e-5;
+        let cs = |delta: f64| {
+            let p: Vec<f64> = prices.iter().map(|p| p - delta).collect();
+            per_unit(&plain(beta, a, &p), reference)
+        };
+        (cs(d) - cs(-d)) / (2.0 * d)
+    }
+
     #[test]
     fn one_option_gives_the_closed_form_log_sum_and_marginal_utility() {
         // One option: iv = ln(1 + e^{V − V0}), λ = β / P.
@@ -144,26 +166,18 @@ mod tests {
         // Envelope property with λ held at its value at the reference prices.
         let beta = 1.5;
         let (a, prices) = ([1.0, 1.4], [4.0, 6.0]);
-        let base = valuation(beta, &offer(beta, &a, &prices), 0.0, &[(1.0, vec![])]);
-        let w: Vec<f64> = offer(beta, &a, &prices).iter().map(|o| o.utility.exp()).collect();
-        let inside = w.iter().sum::<f64>() / (1.0 + w.iter().sum::<f64>());
-        let d = 1e-5;
-        let cut = |delta: f64| {
-            let p: Vec<f64> = prices.iter().map(|p| p - delta).collect();
-            per_unit(
-                &valuation(beta, &offer(beta, &a, &p), 0.0, &[(1.0, vec![])]),
-                base.marginal_utility,
-            )
-        };
-        let slope = (cut(d) - cut(-d)) / (2.0 * d);
+        let base = plain(beta, &a, &prices);
+        let inside = inside_share(beta, &a, &prices);
+        let slope = cut_slope(beta, &a, &prices, base.marginal_utility);
         assert!(
             (slope - inside).abs() / inside < 1e-6,
             "slope {slope} vs inside share {inside}"
         );
         // Broken: this month's own λ in place of the reference misses it by far.
+        let d = 1e-5;
         let own = |delta: f64| {
             let p: Vec<f64> = prices.iter().map(|p| p - delta).collect();
-            let v = valuation(beta, &offer(beta, &a, &p), 0.0, &[(1.0, vec![])]);
+            let v = plain(beta, &a, &p);
             per_unit(&v, v.marginal_utility)
         };
         let own_slope = (own(d) - own(-d)) / (2.0 * d);
@@ -184,19 +198,9 @@ mod tests {
         let ratio = reference_ratio(&later, base.marginal_utility);
         assert!((ratio - x).abs() < 1e-12, "{ratio}");
         // The ratio is the factor by which a small cut's surplus falls short of Δ × inside share.
-        let d = 1e-5;
-        let cs = |delta: f64| {
-            let p: Vec<f64> = risen.iter().map(|p| p - delta).collect();
-            per_unit(
-                &valuation(beta, &offer(beta, &a, &p), 0.0, &[(1.0, vec![])]),
-                base.marginal_utility,
-            )
-        };
-        let weights: Vec<f64> = offer(beta, &a, &risen).iter().map(|o| o.utility.exp()).collect();
-        let inside = weights.iter().sum::<f64>() / (1.0 + weights.iter().sum::<f64>());
-        let slope = (cs(d) - cs(-d)) / (2.0 * d);
-        let one_suite = valuation(beta, &offer(beta, &a, &risen), 0.0, &[(1.0, vec![])]);
-        let r = reference_ratio(&one_suite, base.marginal_utility);
+        let inside = inside_share(beta, &a, &risen);
+        let slope = cut_slope(beta, &a, &risen, base.marginal_utility);
+        let r = reference_ratio(&plain(beta, &a, &risen), base.marginal_utility);
         assert!((slope * r - inside).abs() / inside < 1e-6, "slope {slope}, ratio {r}");
         assert_eq!(reference_ratio(&valuation(beta, &[], 0.0, &suites), 1.0), 0.0);
     }
@@ -208,13 +212,12 @@ mod tests {
         // property at the base's prices), whichever reference the runs' surplus used.
         let beta = 1.5;
         let (a, p0) = ([1.0, 1.4], [4.0, 6.0]);
-        let reference = valuation(beta, &offer(beta, &a, &p0), 0.0, &[(1.0, vec![])]).marginal_utility;
+        let reference = plain(beta, &a, &p0).marginal_utility;
         let base_prices = [1.5, 2.5];
-        let at = |prices: &[f64]| valuation(beta, &offer(beta, &a, prices), 0.0, &[(1.0, vec![])]);
-        let base = at(&base_prices);
+        let base = plain(beta, &a, &base_prices);
         let d = 1e-5;
         let cut: Vec<f64> = base_prices.iter().map(|p| p - d).collect();
-        let scen = at(&cut);
+        let scen = plain(beta, &a, &cut);
         let money = |v: &Valuation| {
             at_marginal_utility(
                 per_unit(v, reference),
@@ -223,8 +226,7 @@ mod tests {
                 base.marginal_utility,
             )
         };
-        let weights: Vec<f64> = offer(beta, &a, &base_prices).iter().map(|o| o.utility.exp()).collect();
-        let inside = weights.iter().sum::<f64>() / (1.0 + weights.iter().sum::<f64>());
+        let inside = inside_share(beta, &a, &base_prices);
         let gain = (money(&scen) - money(&base)) / d;
         assert!(
             (gain - inside).abs() / inside < 1e-4,
@@ -247,8 +249,8 @@ mod tests {
     fn any_price_rise_lowers_surplus_at_a_fixed_reference() {
         let beta = 1.5;
         let (a, prices) = ([1.0, 1.4], [4.0, 6.0]);
-        let reference = valuation(beta, &offer(beta, &a, &prices), 0.0, &[(1.0, vec![])]).marginal_utility;
-        let cs = |p: [f64; 2]| per_unit(&valuation(beta, &offer(beta, &a, &p), 0.0, &[(1.0, vec![])]), reference);
+        let reference = plain(beta, &a, &prices).marginal_utility;
+        let cs = |p: [f64; 2]| per_unit(&plain(beta, &a, &p), reference);
         assert!(cs([4.4, 6.0]) < cs(prices) && cs([4.0, 6.6]) < cs(prices));
         assert!(cs([8.0, 12.0]) < cs([4.4, 6.6]));
     }
