@@ -82,54 +82,56 @@ pub struct Stake<'a> {
 /// firms of this market still count through their control (a holder without a share of this
 /// market adds no cross term of its own). A stake of a firm in itself is ignored. With no
 /// stakes the MHHI is the owner HHI; a 100 % stake with full control gives the merged HHI.
-pub fn mhhi(firms: &[(&str, f64)], stakes: &[Stake]) -> f64 {
-    let stakes: Vec<&Stake> = stakes.iter().filter(|st| st.holder != st.firm).collect();
-    // β_ik: investor i's share of firm k's profit; γ_ij likewise for control.
-    let beta = |i: &str, k: &str| -> f64 {
+pub fn mhhi<'a>(firms: &[(&'a str, f64)], stakes: &[Stake<'a>]) -> f64 {
+    // Names are interned once, so the β and γ terms below compare indices rather than strings
+    // (the measurement phase evaluates this for five markets every month). The arithmetic is the
+    // same, term by term and in the same order, as over the names.
+    let mut names: Vec<&'a str> = Vec::with_capacity(firms.len() + stakes.len());
+    let mut intern = |name: &'a str| -> usize {
+        names.iter().position(|n| *n == name).unwrap_or_else(|| {
+            names.push(name);
+            names.len() - 1
+        })
+    };
+    let firm_ids: Vec<(usize, f64)> = firms.iter().map(|&(name, s)| (intern(name), s)).collect();
+    // (holder, firm, β, γ) of each stake that is not a firm's stake in itself.
+    let stakes: Vec<(usize, usize, f64, f64)> = stakes
+        .iter()
+        .filter(|st| st.holder != st.firm)
+        .map(|st| (intern(st.holder), intern(st.firm), st.financial, st.control))
+        .collect();
+    // β_ik: investor i's share of firm k's profit (field 2 of a stake); γ_ij likewise for
+    // control (field 3): the firm's own holders keep what the stakes in it leave.
+    let weight = |i: usize, k: usize, field: fn(&(usize, usize, f64, f64)) -> f64| -> f64 {
         if i == k {
-            1.0 - stakes
-                .iter()
-                .filter(|st| st.firm == k)
-                .map(|st| st.financial)
-                .sum::<f64>()
+            1.0 - stakes.iter().filter(|st| st.1 == k).map(field).sum::<f64>()
         } else {
-            stakes
-                .iter()
-                .filter(|st| st.holder == i && st.firm == k)
-                .map(|st| st.financial)
-                .sum()
+            stakes.iter().filter(|st| st.0 == i && st.1 == k).map(field).sum()
         }
     };
-    let gamma = |i: &str, j: &str| -> f64 {
-        if i == j {
-            1.0 - stakes
-                .iter()
-                .filter(|st| st.firm == j)
-                .map(|st| st.control)
-                .sum::<f64>()
-        } else {
-            stakes
-                .iter()
-                .filter(|st| st.holder == i && st.firm == j)
-                .map(|st| st.control)
-                .sum()
-        }
-    };
+    let beta = |i: usize, k: usize| weight(i, k, |st| st.2);
+    let gamma = |i: usize, j: usize| weight(i, j, |st| st.3);
     let mut total = 0.0;
-    for &(j, s_j) in firms {
+    // Investors with control over firm j (its own shareholders and the stake holders in j),
+    // each with γ_ij.
+    let mut investors: Vec<(usize, f64)> = Vec::with_capacity(stakes.len() + 1);
+    for &(j, s_j) in &firm_ids {
         total += s_j * s_j;
-        // Investors with control over j: its own shareholders and the stake holders in j.
-        let mut investors: Vec<&str> = vec![j];
-        investors.extend(stakes.iter().filter(|st| st.firm == j).map(|st| st.holder));
-        let own: f64 = investors.iter().map(|i| gamma(i, j) * beta(i, j)).sum();
+        investors.clear();
+        investors.extend(
+            std::iter::once(j)
+                .chain(stakes.iter().filter(|st| st.1 == j).map(|st| st.0))
+                .map(|i| (i, gamma(i, j))),
+        );
+        let own: f64 = investors.iter().map(|&(i, g)| g * beta(i, j)).sum();
         if own <= 0.0 {
             continue;
         }
-        for &(k, s_k) in firms {
+        for &(k, s_k) in &firm_ids {
             if k == j {
                 continue;
             }
-            let cross: f64 = investors.iter().map(|i| gamma(i, j) * beta(i, k)).sum();
+            let cross: f64 = investors.iter().map(|&(i, g)| g * beta(i, k)).sum();
             total += s_j * s_k * cross / own;
         }
     }

@@ -153,8 +153,9 @@ fn metric_value(report: &TickReport, name: &str) -> Option<f64> {
 pub fn apply_due_events(world: &mut World) {
     let clock = *world.resource::<Clock>();
     let tick = i64::from(clock.tick);
-    let report = world.resource::<TickReport>().clone();
-    let have_report = !report.date.is_empty();
+    // Last month's report is read in place (only the measurement phase writes it, so no action
+    // below changes it): a copy would cost its hundred-odd rows every month.
+    let have_report = !world.resource::<TickReport>().date.is_empty();
     let mut queue = std::mem::take(&mut *world.resource_mut::<EventQueue>());
     let mut log = Vec::new();
     for p in queue.pending.iter_mut() {
@@ -164,7 +165,8 @@ pub fn apply_due_events(world: &mut World) {
             Trigger::Watch { condition, from, delay } => {
                 let met = have_report
                     && tick >= *from
-                    && metric_value(&report, &condition.metric).is_some_and(|v| condition.holds(v));
+                    && metric_value(world.resource::<TickReport>(), &condition.metric)
+                        .is_some_and(|v| condition.holds(v));
                 if met {
                     let opened = matches!(p.actions.first(), Some(Action::Investigation(_)));
                     if let Some(Action::Investigation(inv)) = p.actions.first().cloned() {
