@@ -15,10 +15,6 @@ use aimarket::sweep::runner::{self, Options};
 use aimarket::sweep::spec;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// The binary's allocator (`src/main.rs`), so the bench times sweeps as `aimarket` runs them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const RUNS: u64 = 20;
 
 fn sweep_file(dir: &std::path::Path) -> PathBuf {

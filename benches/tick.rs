@@ -13,10 +13,6 @@ use aimarket::config;
 use aimarket::sim::Simulation;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// The binary's allocator (`src/main.rs`), so the bench times the tick as `aimarket` runs it.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The baseline with `n` enterprises and no exogenous growth.
 fn steady_baseline(n: u32) -> config::Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/baseline.toml");

@@ -258,7 +258,7 @@ fn impossible_sizes_month_counts_and_prices_are_refused_in_under_a_second() {
         &small,
         &["--enterprises", "--force-size", "GB"],
     );
-    assert!(err.contains("0.2 GB"), "the estimate is named: {err}");
+    assert!(err.contains("0.1 GB"), "the estimate is named: {err}");
     let o = aimarket(
         &with(&["--enterprises", "1000000", "--ticks", "1", "--force-size", "--quiet"]),
         &small,

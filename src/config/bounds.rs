@@ -602,16 +602,14 @@ pub(super) fn check_horizon(c: &Config, ck: &Checker) -> Result<(), ConfigError>
     Ok(())
 }
 
-/// Resident bytes of one enterprise in a running world: 93–99 B of heap (`cargo bench --bench
-/// memory`, target ≤ 100) and the pages the binary's allocator (mimalloc) keeps besides; a run
-/// of 10^6 enterprises peaks at 141 MB resident (`/usr/bin/time -v`), 2026-12-02.
-pub const BYTES_PER_ENTERPRISE: u64 = 150;
+/// Heap bytes of one enterprise in a running world (measured 93–99 B by `cargo bench --bench
+/// memory` on 2026-12-02, target ≤ 100).
+pub const BYTES_PER_ENTERPRISE: u64 = 100;
 
-/// Fixed resident bytes of a running world besides its enterprises (agents, slots, buffers, and
-/// the allocator's first arena pages): a run of 10^4 enterprises peaks at 27.5 MB resident.
-pub const BYTES_PER_WORLD: u64 = 32 << 20;
+/// Fixed heap bytes of a running world besides its enterprises (agents, slots, buffers).
+pub const BYTES_PER_WORLD: u64 = 8 << 20;
 
-/// Estimated peak resident bytes of one running simulation of `c`.
+/// Estimated peak heap bytes of one running simulation of `c`.
 pub fn world_bytes(c: &Config) -> u64 {
     u64::from(c.run.enterprises) * BYTES_PER_ENTERPRISE + BYTES_PER_WORLD
 }
